@@ -1,0 +1,190 @@
+"""HTTP transport to the API server: retries, deadlines and error mapping.
+
+Two ``httpx.AsyncClient`` instances share one base URL, TLS context and auth:
+
+* ``client`` for ordinary request/response calls (pooled, ``KUBERNETES_REQUEST_TIMEOUT``);
+* ``watch_client`` for long-lived watch streams: HTTP/1.1, no connection limit (a pool limit
+  would make the 101st watch wait silently) and no read timeout (the watch keeps its own idle
+  timer, because a quiet watch is normal).
+
+Transient failures (no response, 429, 500/502/503/504) are retried with capped exponential
+backoff as long as the next attempt can start before the caller's deadline; everything else
+is raised at once as :class:`KubernetesError`.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import structlog
+import trio
+
+from .backoff import Backoff, parse_retry_after
+from .deadline import KUBERNETES_REQUEST_TIMEOUT, remaining, request_timeout
+from .errors import KubernetesError, ObjectRef
+
+__all__ = ["ApiTransport"]
+
+log = structlog.get_logger(__name__)
+
+WATCH_CONNECT_TIMEOUT = 10.0
+"""Bound on connecting and on receiving the response head of a watch (not on the stream)."""
+
+
+class ApiTransport:
+    """Send API requests with retries; open watch streams.
+
+    ``max_attempts`` bounds retries for callers without a deadline; with a deadline, a retry is
+    also skipped when its backoff delay would end past it (the last error is raised instead of
+    a bare timeout, which tells the caller more).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        auth: httpx.Auth | None = None,
+        request_timeout: float = KUBERNETES_REQUEST_TIMEOUT,
+        max_attempts: int = 5,
+        backoff: Callable[[], Backoff] = Backoff,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
+        self.new_backoff = backoff
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=verify,
+            auth=auth,
+            timeout=request_timeout,
+            headers={"Accept": "application/json"},
+        )
+        self.watch_client = httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=verify,
+            auth=auth,
+            http1=True,
+            http2=False,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            timeout=httpx.Timeout(WATCH_CONNECT_TIMEOUT, read=None),
+            headers={"Accept": "application/json"},
+        )
+
+    async def aclose(self) -> None:
+        """Close both connection pools."""
+        with trio.CancelScope(shield=True):
+            await self.client.aclose()
+            await self.watch_client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        ref: ObjectRef,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one API call (retrying transient failures) and return the decoded JSON body."""
+        backoff = self.new_backoff()
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                response = await self.client.request(
+                    method,
+                    path,
+                    params=params,
+                    json=body,
+                    timeout=request_timeout(self.request_timeout),
+                )
+            except httpx.TransportError as exc:
+                error = KubernetesError.unreachable(exc, ref)
+            else:
+                if response.status_code < 400:
+                    return _decode_body(response, ref)
+                error = KubernetesError.from_response(
+                    response.status_code, response.content, ref, http_reason=response.reason_phrase
+                )
+                if not error.transient:
+                    raise error
+                if response.status_code == 429:
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            delay = max(backoff.next_delay(), retry_after or 0.0)
+            if attempt >= self.max_attempts or delay >= remaining():
+                raise error
+            log.warning(
+                "Retrying Kubernetes API call",
+                method=method,
+                object=str(ref),
+                status=error.status,
+                reason=error.reason,
+                attempt=attempt,
+                delay=round(delay, 3),
+            )
+            await trio.sleep(delay)
+
+    async def open_watch(
+        self, path: str, ref: ObjectRef, params: Mapping[str, str]
+    ) -> httpx.Response:
+        """Start a watch stream; the caller owns the returned response and must ``aclose`` it.
+
+        Not retried here: the watch loop owns restart policy. Raises ``KubernetesError`` for
+        an HTTP error status (the body is read first so the Status message is available) and
+        for transport failures (``status is None``).
+        """
+        connect = min(WATCH_CONNECT_TIMEOUT, max(0.001, remaining()))
+        timeout = httpx.Timeout(connect, read=None)
+        request = self.watch_client.build_request("GET", path, params=params, timeout=timeout)
+        try:
+            response = await self.watch_client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise KubernetesError.unreachable(exc, ref) from exc
+        if response.status_code == 200:
+            return response
+        try:
+            content = await response.aread()
+        except httpx.TransportError:
+            content = b""
+        finally:
+            await response.aclose()
+        raise KubernetesError.from_response(
+            response.status_code, content, ref, http_reason=response.reason_phrase
+        )
+
+
+def _decode_body(response: httpx.Response, ref: ObjectRef) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise KubernetesError(
+            status=response.status_code,
+            reason="InvalidResponse",
+            message=f"response is not JSON: {exc}",
+            kind=ref.kind,
+            namespace=ref.namespace,
+            name=ref.name,
+        ) from exc
+    if not isinstance(data, dict):
+        raise KubernetesError(
+            status=response.status_code,
+            reason="InvalidResponse",
+            message="response is not a JSON object",
+            kind=ref.kind,
+            namespace=ref.namespace,
+            name=ref.name,
+        )
+    return data
+
+
+def timeout_seconds(reconnect_timeout: float) -> int:
+    """Server-side ``timeoutSeconds`` for one watch request, reduced to the time left."""
+    return max(1, math.ceil(min(reconnect_timeout, remaining())))

@@ -1,0 +1,306 @@
+"""Resumable watches: an async iterator of typed events that never ends silently.
+
+A :class:`Watch` is an async context manager and an async iterator::
+
+    async with client.pods.watch("ns", label_selector={"app": "x"}) as events:
+        async for item in events:
+            match item:
+                case WatchSync(objects=pods): ...       # full state: (re)build yours from it
+                case WatchEvent(type="DELETED", object=pod): ...
+
+Invariants:
+
+* The stream always knows a resourceVersion. Without one from the caller, the watch begins
+  with a list and yields it as a :class:`WatchSync` (``relisted=False``); the watch then
+  continues from the list's resourceVersion, so nothing between the list and the watch is lost.
+* Every restart resumes from the last resourceVersion seen (object events *and* bookmarks), so
+  no event is delivered twice (quirk Q6) and none is lost.
+* ``410 Gone`` — as an HTTP status or as an ``ERROR`` event inside a 200 stream — means the
+  resourceVersion is too old: the watch relists and yields a :class:`WatchSync` with
+  ``relisted=True``. Consumers must treat its ``objects`` as the complete current state
+  (objects missing from it were deleted while the watch could not see them).
+* Server-side timeouts and dropped connections restart the stream (with capped exponential
+  backoff after failures); a stream silent for longer than ``idle_timeout`` is restarted too.
+* Bookmarks (``allowWatchBookmarks=true``) only advance the resourceVersion.
+* Other API errors (403, 404, ...) are raised as :class:`KubernetesError`.
+
+The iterator is a plain class rather than an async generator so that leaving the ``async
+with`` block closes the connection deterministically, even when the consumer stops early.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+import httpx
+import structlog
+import trio
+
+from .backoff import Backoff
+from .errors import KubernetesError, ObjectRef
+from .resources import ResourceType
+from .transport import ApiTransport, timeout_seconds
+
+__all__ = ["DEFAULT_WATCH_RECONNECT_TIMEOUT", "Watch", "WatchEvent", "WatchItem", "WatchSync"]
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_WATCH_RECONNECT_TIMEOUT = 180.0
+"""``watchReconnectTimeout``: lifetime of one watch request and the default idle limit."""
+
+_HASTY_STREAM = 1.0
+"""A stream that ends without data within this many seconds counts as a failure."""
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+Lister = Callable[[], Awaitable[tuple[list[dict[str, Any]], str]]]
+"""Lists the watched collection with the watch's selectors: (raw items, list resourceVersion)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent(Generic[T]):
+    """One change to one object, in server order."""
+
+    type: EventType
+    object: T
+    resource_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSync(Generic[T]):
+    """The complete current state of the watched collection.
+
+    Sent first when the watch was started without a resourceVersion (``relisted=False``) and
+    again whenever the server expired the watch's resourceVersion (``relisted=True``), in which
+    case events may have been missed and the consumer must resynchronise from ``objects``.
+    """
+
+    objects: list[T]
+    resource_version: str
+    relisted: bool
+
+
+WatchItem = WatchEvent[T] | WatchSync[T]
+
+
+class _Restart(Exception):
+    """Internal: the current stream is finished; ``failed`` selects a backoff delay."""
+
+    def __init__(self, why: str, *, failed: bool) -> None:
+        super().__init__(why)
+        self.why = why
+        self.failed = failed
+
+
+class Watch(Generic[T]):
+    """A resumable watch on one collection (see the module docstring for the guarantees)."""
+
+    def __init__(
+        self,
+        transport: ApiTransport,
+        resource: ResourceType[T],
+        namespace: str | None,
+        lister: Lister,
+        *,
+        params: dict[str, str],
+        resource_version: str | None = None,
+        reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
+        idle_timeout: float | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._transport = transport
+        self._resource = resource
+        self._path = resource.path(namespace)
+        self._ref = ObjectRef(resource.kind, namespace, params.get("fieldSelector"))
+        self._lister = lister
+        self._params = params
+        self._rv = resource_version
+        self._relisting = False
+        self._reconnect_timeout = reconnect_timeout
+        self._idle_timeout = idle_timeout if idle_timeout is not None else reconnect_timeout
+        self._backoff = backoff or Backoff(initial=0.2, maximum=10.0)
+        self._delay = 0.0
+        self._response: httpx.Response | None = None
+        self._lines: AsyncIterator[str] | None = None
+        self._got_data = False
+        self._opened_at = 0.0
+        self.restarts = 0
+        """Number of streams opened after the first one (for tests and metrics)."""
+
+    @property
+    def resource_version(self) -> str | None:
+        """The resourceVersion the next stream would resume from."""
+        return self._rv
+
+    async def __aenter__(self) -> Watch[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> Watch[T]:
+        return self
+
+    async def __anext__(self) -> WatchItem[T]:
+        while True:
+            if self._rv is None:
+                return await self._sync()
+            if self._lines is None:
+                await self._start_stream()
+                continue
+            try:
+                line = await self._next_line()
+                item = self._handle_line(line)
+            except _Restart as restart:
+                await self._close_stream()
+                self._schedule_restart(restart)
+                continue
+            if item is not None:
+                return item
+
+    async def aclose(self) -> None:
+        """Close the current stream, if any. The watch can not be iterated afterwards."""
+        await self._close_stream()
+
+    async def _sync(self) -> WatchSync[T]:
+        while True:
+            if self._delay > 0:
+                await trio.sleep(self._delay)
+            try:
+                items, rv = await self._lister()
+            except KubernetesError as error:
+                if not error.transient:
+                    raise
+                self._schedule_restart(_Restart(f"list failed: {error.reason}", failed=True))
+                continue
+            break
+        self._delay = 0.0
+        relisted, self._relisting = self._relisting, False
+        self._rv = rv
+        if relisted:
+            log.info("Watch relisted after its resourceVersion expired", watch=str(self._ref))
+        return WatchSync([self._resource.decode(item) for item in items], rv, relisted)
+
+    async def _start_stream(self) -> None:
+        if self._delay > 0:
+            await trio.sleep(self._delay)
+        assert self._rv is not None
+        params = dict(self._params)
+        params.update(
+            watch="true",
+            allowWatchBookmarks="true",
+            resourceVersion=self._rv,
+            timeoutSeconds=str(timeout_seconds(self._reconnect_timeout)),
+        )
+        try:
+            response = await self._transport.open_watch(self._path, self._ref, params)
+        except KubernetesError as error:
+            if error.gone:
+                self._expire()
+            elif error.transient:
+                self._schedule_restart(_Restart(f"{error.status} {error.reason}", failed=True))
+            else:
+                raise
+            return
+        self._response = response
+        self._lines = response.aiter_lines()
+        self._got_data = False
+        self._opened_at = trio.current_time()
+
+    async def _next_line(self) -> str:
+        assert self._lines is not None
+        idle = self._idle_timeout
+        line: str | None = None
+        with trio.move_on_after(idle if math.isfinite(idle) else math.inf):
+            try:
+                line = await anext(self._lines)
+            except StopAsyncIteration:
+                # A server-side timeout ends a quiet stream normally; only a stream that ends
+                # at once without any data looks like a failure worth backing off from.
+                hasty = trio.current_time() - self._opened_at < _HASTY_STREAM
+                raise _Restart("stream ended", failed=hasty and not self._got_data) from None
+            except httpx.TransportError as exc:
+                raise _Restart(f"connection lost: {type(exc).__name__}", failed=True) from None
+        if line is None:
+            raise _Restart(f"no data for {idle:g} s", failed=False)
+        return line
+
+    def _handle_line(self, line: str) -> WatchItem[T] | None:
+        if not line.strip():
+            return None
+        self._got_data = True
+        try:
+            data = json.loads(line)
+            kind = data["type"]
+            obj = data["object"]
+            if not isinstance(obj, dict):
+                raise TypeError("object is not a dict")
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("Unparseable watch event; restarting", watch=str(self._ref), error=str(exc))
+            raise _Restart("unparseable event", failed=True) from None
+        if kind == "ERROR":
+            error = KubernetesError.from_status(None, obj, self._ref)
+            if error.gone:
+                self._expire()
+                raise _Restart("resourceVersion expired", failed=False)
+            raise error
+        rv = _resource_version(obj)
+        if kind == "BOOKMARK":
+            if rv:
+                self._rv = rv
+            return None
+        if kind not in ("ADDED", "MODIFIED", "DELETED"):
+            log.warning("Ignoring unknown watch event type", watch=str(self._ref), type=kind)
+            return None
+        self._backoff.reset()
+        self._delay = 0.0
+        if rv:
+            self._rv = rv
+        return WatchEvent(kind, self._resource.decode(obj), rv)
+
+    def _expire(self) -> None:
+        self._rv = None
+        self._relisting = True
+        self._delay = 0.0
+
+    def _schedule_restart(self, restart: _Restart) -> None:
+        self.restarts += 1
+        self._delay = self._backoff.next_delay() if restart.failed else 0.0
+        log.info(
+            "Restarting watch",
+            watch=str(self._ref),
+            why=restart.why,
+            delay=round(self._delay, 3),
+        )
+
+    async def _close_stream(self) -> None:
+        lines, response = self._lines, self._response
+        self._lines = self._response = None
+        with trio.CancelScope(shield=True):
+            if lines is not None and hasattr(lines, "aclose"):
+                with trio.move_on_after(1):
+                    await lines.aclose()
+            if response is not None:
+                with trio.move_on_after(1):
+                    await response.aclose()
+
+
+def _resource_version(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        rv = metadata.get("resourceVersion")
+        if isinstance(rv, str):
+            return rv
+    return ""
