@@ -1,1 +1,1 @@
-"""The HTTP face of the controller: quart-trio routes that translate requests into actor messages."""
+"""The HTTP face of the controller: quart-trio routes that turn requests into actor messages."""

@@ -1,0 +1,61 @@
+"""The quart-trio application factory.
+
+``create_app`` only wires things: the state routes need (config, actor system, stream
+registry), the error handlers and the route blueprints. It starts nothing: the actor system is
+run by ``web.server.serve`` in the process's own nursery beside hypercorn, never as an app
+background task (a crashed background task is only logged while the server keeps serving).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from quart_trio import QuartTrio
+
+from actors.config import ControllerConfig
+from actors.runtime import ActorSystem
+from web.asgi import ASGIApp, ShieldFinalBody
+from web.errors import register_error_handlers
+from web.metadata import package_metadata
+from web.request_context import RequestContext
+from web.routes.admin_actors import admin_actors
+from web.routes.index import health, prefixed
+from web.state import AppState
+
+__all__ = ["asgi_stack", "create_app"]
+
+
+def _normalized_prefix(path_prefix: str) -> str:
+    prefix = "/" + path_prefix.strip("/")
+    return "" if prefix == "/" else prefix
+
+
+def create_app(config: ControllerConfig, system: ActorSystem) -> QuartTrio:
+    """Build the application serving ``config`` with the actors of ``system``."""
+    app = QuartTrio(__name__)
+    # Quart adds a stderr handler fed by a listener *thread* when its logger has none at a
+    # level; our records go to the root handler of ``web.logging`` instead.
+    logging.getLogger(app.name).addHandler(logging.NullHandler())
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = None
+
+    AppState(config=config, system=system, metadata=package_metadata(config.name)).install(app)
+    register_error_handlers(app)
+
+    prefix = _normalized_prefix(config.path_prefix)
+    app.register_blueprint(health)
+    if prefix:
+        # With an empty prefix ``GET {prefix}`` is the root route itself.
+        app.register_blueprint(prefixed, url_prefix=prefix)
+    app.register_blueprint(admin_actors, url_prefix=prefix)
+    return app
+
+
+def asgi_stack(app: QuartTrio) -> ASGIApp:
+    """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
+
+    ``RequestContext`` binds the request id before anything logs; ``ShieldFinalBody`` fixes
+    quart-trio's idle keep-alive bug (see ``web.asgi``).
+    """
+    return RequestContext(ShieldFinalBody(cast(ASGIApp, app)))

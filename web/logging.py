@@ -1,0 +1,130 @@
+"""Process-wide logging: structlog and stdlib loggers (quart, hypercorn), all in one format.
+
+Every log line leaves the process through one stdlib handler whose formatter is a
+``structlog.stdlib.ProcessorFormatter``: structlog events and foreign stdlib records (quart,
+hypercorn, libraries) get the same processors and the same renderer, so the ``production``
+profile really is one JSON object per line and ``development`` is readable key/value lines.
+
+Invariants:
+
+* Context bound with ``structlog.contextvars`` (the request id and user, see
+  ``web.request_context``) is merged into every line, structlog or stdlib, because the merge
+  runs in the formatter chain of both.
+* Hypercorn's access-log record carries every request header and the whole process
+  environment as its ``args``; only a fixed list of harmless fields is copied out of it and the
+  ``args`` themselves are never rendered, so ``Authorization`` / ``X-Auth-Request-Token`` never
+  reach a log line.
+* Only sync log methods are used: structlog's ``a*`` methods are asyncio-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import IO, Literal
+
+import structlog
+from structlog.types import EventDict, Processor, WrappedLogger
+
+__all__ = ["ACCESS_LOGGER_NAME", "ERROR_LOGGER_NAME", "LogProfile", "configure_logging"]
+
+LogProfile = Literal["production", "development"]
+
+ACCESS_LOGGER_NAME = "hypercorn.access"
+"""Logger hypercorn writes one record per response to (its ``accesslog``)."""
+
+ERROR_LOGGER_NAME = "hypercorn.error"
+"""Logger hypercorn writes its own messages to (its ``errorlog``)."""
+
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s"
+"""The access record's message: short, the structured fields carry the rest."""
+
+_ACCESS_FIELDS: Mapping[str, str] = {
+    "m": "method",
+    "U": "path",
+    "s": "status",
+    "D": "duration_us",
+    "h": "client",
+    "{x-request-id}o": "request_id",
+    "{x-auth-request-user}i": "user",
+}
+"""Hypercorn access atoms copied into the event, and their names. Nothing else is copied."""
+
+_HANDLER_MARK = "_nublado_trio_handler"
+
+
+def _access_fields(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Turn a hypercorn access record's atoms into a few named fields (allow-list only)."""
+    record = event_dict.get("_record")
+    if record is None or record.name != ACCESS_LOGGER_NAME:
+        return event_dict
+    atoms = record.args
+    if not isinstance(atoms, Mapping):
+        return event_dict
+    for atom, field in _ACCESS_FIELDS.items():
+        value = atoms[atom]
+        if value not in (None, "-"):
+            event_dict.setdefault(field, value)
+    return event_dict
+
+
+def _shared_processors() -> list[Processor]:
+    """Processors run for both structlog events and foreign stdlib records."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _renderer(profile: LogProfile) -> Processor:
+    if profile == "production":
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=False)
+
+
+def configure_logging(
+    *, level: str = "INFO", profile: LogProfile = "production", stream: IO[str] | None = None
+) -> None:
+    """Send all logging (structlog and stdlib) to ``stream`` (stdout) in ``profile``'s format.
+
+    Safe to call again (tests do, with their own stream): the handler installed by a previous
+    call is replaced, handlers installed by others (pytest's capture) are left alone.
+    """
+    shared = _shared_processors()
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, _access_fields],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _renderer(profile),
+        ],
+    )
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler.setFormatter(formatter)
+    setattr(handler, _HANDLER_MARK, True)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in (ACCESS_LOGGER_NAME, ERROR_LOGGER_NAME):
+        # Hypercorn gets these Logger objects; they must reach the root handler, not their own.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True

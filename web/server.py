@@ -1,0 +1,241 @@
+"""Run the controller: the actor system and hypercorn side by side in one nursery.
+
+Life cycle (``serve``):
+
+1. The actor system starts first (``nursery.start(system.run)``): routes never see a
+   half-built tree.
+2. Hypercorn's Trio worker binds and starts serving; ``task_status.started`` hands the caller
+   a ``RunningServer`` with the bound URLs (port 0 works).
+3. On SIGTERM/SIGINT (or ``RunningServer.request_shutdown()``) the shutdown runs in order:
+   the app ends its SSE/WebSocket streams (WebSockets close with 1001), then hypercorn's
+   shutdown trigger is set so it stops accepting and drains open requests (at most
+   ``graceful_timeout``), and only when hypercorn has returned are the actors cancelled.
+   A second signal skips the waiting and cancels everything at once.
+4. If the actor system fails (the root supervisor escalates), the nursery cancels hypercorn
+   and ``serve`` raises an exception group containing ``ActorSystemFailed``; the CLI logs it
+   and exits non-zero. The process must not keep answering HTTP without its actors.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, cast
+
+import hypercorn.trio
+import structlog
+import trio
+from hypercorn.config import Config as HypercornConfig
+from quart_trio import QuartTrio
+
+from actors.config import ControllerConfig
+from actors.runtime import ActorSystem
+from web.app import asgi_stack, create_app
+from web.asgi import ASGIApp
+from web.logging import ACCESS_LOG_FORMAT, ACCESS_LOGGER_NAME, ERROR_LOGGER_NAME
+from web.state import app_state
+
+__all__ = ["ActorSystemFailed", "RunningServer", "ServerTuning", "serve"]
+
+_log = structlog.stdlib.get_logger(__name__)
+
+DEFAULT_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
+
+
+class ActorSystemFailed(Exception):
+    """The actor system stopped on its own (its root supervisor failed); ``__cause__`` says why."""
+
+
+@dataclass(frozen=True)
+class ServerTuning:
+    """Timeouts of the HTTP server (seconds)."""
+
+    keep_alive_timeout: float = 5.0
+    """An idle keep-alive connection is closed after this long."""
+
+    graceful_timeout: float = 10.0
+    """Open requests get this long to finish once the server shuts down."""
+
+    stream_close_timeout: float = 5.0
+    """Streams get this long to end after being asked to, before hypercorn's drain starts."""
+
+    actor_stop_timeout: float = 10.0
+    """Actors get this long to stop after the HTTP server is done; then they are cancelled."""
+
+
+@dataclass
+class _Lifecycle:
+    """The steps of one ``serve`` run, as events the tasks wait on."""
+
+    http_shutdown_trigger: trio.Event = field(default_factory=trio.Event)
+    http_done: trio.Event = field(default_factory=trio.Event)
+    actors_done: trio.Event = field(default_factory=trio.Event)
+    stopping_actors: bool = False
+
+
+class RunningServer:
+    """Handle on a running ``serve``: where it listens, and a way to stop it gracefully."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        """Filled in once hypercorn has bound its sockets (before ``serve`` reports started)."""
+        self._shutdown_requested = trio.Event()
+
+    @property
+    def base_url(self) -> str:
+        """The first plain-HTTP URL the server is bound to (``http://host:port``)."""
+        return next(url for url in self.urls if url.startswith("http://"))
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful with port 0)."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    @property
+    def shutdown_requested(self) -> bool:
+        """True once a graceful shutdown was asked for."""
+        return self._shutdown_requested.is_set()
+
+    def request_shutdown(self) -> None:
+        """Start the graceful shutdown (what SIGTERM does). Idempotent."""
+        self._shutdown_requested.set()
+
+    async def wait_shutdown_requested(self) -> None:
+        """Return once a graceful shutdown was asked for."""
+        await self._shutdown_requested.wait()
+
+
+def _bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def hypercorn_config(host: str, port: int, tuning: ServerTuning) -> HypercornConfig:
+    """Hypercorn settings: our bind and timeouts, and our Logger objects (not ``"-"``)."""
+    config = HypercornConfig()
+    config.bind = [_bind_address(host, port)]
+    config.keep_alive_timeout = tuning.keep_alive_timeout
+    config.graceful_timeout = tuning.graceful_timeout
+    # Logger objects are used as given; a string would make hypercorn add its own handler
+    # and every line would be logged twice, once outside our format.
+    config.errorlog = logging.getLogger(ERROR_LOGGER_NAME)
+    config.accesslog = logging.getLogger(ACCESS_LOGGER_NAME)
+    config.access_log_format = ACCESS_LOG_FORMAT
+    return config
+
+
+async def _run_actor_system(
+    system: ActorSystem,
+    lifecycle: _Lifecycle,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await system.run(task_status=task_status)
+    except Exception as error:
+        raise ActorSystemFailed("the actor system's root supervisor failed") from error
+    finally:
+        lifecycle.actors_done.set()
+    if not lifecycle.stopping_actors:
+        raise ActorSystemFailed("the actor system stopped although nobody stopped it")
+
+
+async def _serve_http(
+    app: ASGIApp,
+    config: HypercornConfig,
+    lifecycle: _Lifecycle,
+    server: RunningServer,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await hypercorn.trio.serve(
+            cast(Any, app),
+            config,
+            shutdown_trigger=lifecycle.http_shutdown_trigger.wait,
+            task_status=task_status,
+            mode="asgi",
+        )
+    finally:
+        lifecycle.http_done.set()
+    # Normally after our trigger; if hypercorn ever stops by itself, shut the rest down too.
+    server.request_shutdown()
+
+
+async def _watch_signals(
+    signals: Sequence[signal.Signals],
+    server: RunningServer,
+    stop_everything: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with trio.open_signal_receiver(*signals) as received:
+        task_status.started()
+        async for signum in received:
+            name = signal.Signals(signum).name
+            if not server.shutdown_requested:
+                _log.info("Signal received, shutting down gracefully", signal=name)
+                server.request_shutdown()
+            else:
+                _log.warning("Second signal received, stopping immediately", signal=name)
+                stop_everything.cancel()
+
+
+async def serve(
+    config: ControllerConfig,
+    *,
+    host: str,
+    port: int,
+    system: ActorSystem,
+    task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
+    app: QuartTrio | None = None,
+    tuning: ServerTuning | None = None,
+    shutdown_signals: Sequence[signal.Signals] = DEFAULT_SIGNALS,
+) -> None:
+    """Run ``system`` and the HTTP server until a graceful shutdown completes.
+
+    ``app`` defaults to ``create_app(config, system)`` (tests pass one with extra routes; it
+    must have been built with the same ``system``). ``shutdown_signals`` are handled only
+    while serving (pass ``()`` to leave signals alone, e.g. in tests).
+    Returns normally after a graceful shutdown; raises (an exception group containing
+    ``ActorSystemFailed``) when the actor system fails.
+    """
+    tuning = tuning or ServerTuning()
+    app = app if app is not None else create_app(config, system)
+    streams = app_state(app).streams
+    lifecycle = _Lifecycle()
+    server = RunningServer()
+
+    async with trio.open_nursery() as nursery:
+        if shutdown_signals:
+            await nursery.start(_watch_signals, shutdown_signals, server, nursery.cancel_scope)
+        await nursery.start(_run_actor_system, system, lifecycle)
+        server.urls = await nursery.start(
+            partial(
+                _serve_http,
+                asgi_stack(app),
+                hypercorn_config(host, port, tuning),
+                lifecycle,
+                server,
+            )
+        )
+        _log.info("Controller serving", urls=server.urls, name=config.name)
+        task_status.started(server)
+
+        await server.wait_shutdown_requested()
+        _log.info("Shutting down: closing streams", open_streams=streams.open_streams)
+        await streams.close_all(tuning.stream_close_timeout)
+        _log.info("Shutting down: draining HTTP requests")
+        lifecycle.http_shutdown_trigger.set()
+        await lifecycle.http_done.wait()
+        _log.info("Shutting down: stopping the actors")
+        lifecycle.stopping_actors = True
+        system.stop()
+        with trio.move_on_after(tuning.actor_stop_timeout) as waited:
+            await lifecycle.actors_done.wait()
+        if waited.cancelled_caught:
+            _log.warning("Actors did not stop in time, cancelling them")
+        nursery.cancel_scope.cancel()
+    _log.info("Controller stopped")

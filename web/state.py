@@ -1,0 +1,49 @@
+"""What the routes may reach: the configuration, the actor system and the stream registry.
+
+Stored once on the app by ``create_app``; routes get it with ``current_state()``. There is no
+other shared state in the web layer: anything mutable belongs to an actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from quart import current_app
+from quart_trio import QuartTrio
+
+from actors.config import ControllerConfig
+from actors.runtime import ActorSystem
+from web.metadata import Metadata
+from web.streams import StreamRegistry
+
+__all__ = ["AppState", "app_state", "current_state"]
+
+_EXTENSION_KEY = "nublado_trio"
+
+
+@dataclass(frozen=True)
+class AppState:
+    """Everything a route handler needs besides the request."""
+
+    config: ControllerConfig
+    system: ActorSystem
+    metadata: Metadata
+    streams: StreamRegistry = field(default_factory=StreamRegistry)
+
+    def install(self, app: QuartTrio) -> None:
+        """Attach this state to ``app``."""
+        app.extensions[_EXTENSION_KEY] = self
+
+
+def app_state(app: QuartTrio) -> AppState:
+    """The state attached to ``app`` by ``create_app``."""
+    state = app.extensions[_EXTENSION_KEY]
+    assert isinstance(state, AppState)
+    return state
+
+
+def current_state() -> AppState:
+    """The state of the app serving the current request."""
+    state = current_app.extensions[_EXTENSION_KEY]
+    assert isinstance(state, AppState)
+    return state

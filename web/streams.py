@@ -1,0 +1,133 @@
+"""Long-lived responses (SSE, WebSockets) and how a graceful shutdown ends them.
+
+Hypercorn's graceful shutdown waits for open requests to finish, and a stream never finishes
+by itself; so the app ends its streams first. Every streaming handler registers with the app's
+``StreamRegistry`` (``async with registry.track(): ...``) and stops when ``wait_closing()``
+returns. The server calls ``close_all()`` on SIGTERM before it triggers hypercorn's shutdown.
+
+``serve_websocket_stream`` is the one way a WebSocket handler streams: it drains inbound
+frames in a sibling task (quart-trio buffers only a few; a send-only handler whose client
+talks would wedge the close handshake), stops on shutdown with close code 1001 ("going
+away"), and bounds every send so that a client that stops reading cannot hold the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+import trio
+from quart import websocket
+
+__all__ = [
+    "GOING_AWAY",
+    "SEND_TIMEOUT",
+    "SlowClientError",
+    "StreamRegistry",
+    "send_text",
+    "serve_websocket_stream",
+]
+
+_log = structlog.stdlib.get_logger(__name__)
+
+GOING_AWAY = 1001
+"""WebSocket close code sent when the server shuts down."""
+
+POLICY_VIOLATION = 1008
+"""WebSocket close code sent to a client that stopped reading."""
+
+SEND_TIMEOUT = 10.0
+"""Seconds one outbound message may take before the client counts as not reading."""
+
+
+class SlowClientError(Exception):
+    """The client did not accept a message within ``SEND_TIMEOUT``."""
+
+
+class StreamRegistry:
+    """Counts open streams and tells them when the server is going away."""
+
+    def __init__(self) -> None:
+        self._closing = trio.Event()
+        self._open = 0
+        self._all_closed = trio.Event()
+        self._all_closed.set()
+
+    @property
+    def closing(self) -> bool:
+        """True once ``close_all`` was called; new streams should not start."""
+        return self._closing.is_set()
+
+    @property
+    def open_streams(self) -> int:
+        """How many streams are registered right now."""
+        return self._open
+
+    async def wait_closing(self) -> None:
+        """Return when the server asks streams to end."""
+        await self._closing.wait()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        """Register one stream for the duration of the block."""
+        self._open += 1
+        self._all_closed = trio.Event() if self._open == 1 else self._all_closed
+        try:
+            yield
+        finally:
+            self._open -= 1
+            if self._open == 0:
+                self._all_closed.set()
+
+    async def close_all(self, grace_period: float) -> None:
+        """Ask every stream to end and wait up to ``grace_period`` seconds for them to go."""
+        self._closing.set()
+        with trio.move_on_after(grace_period) as scope:
+            await self._all_closed.wait()
+        if scope.cancelled_caught:
+            _log.warning("Streams still open after shutdown request", open_streams=self._open)
+
+
+async def send_text(text: str) -> None:
+    """Send one WebSocket text message, or raise ``SlowClientError`` after ``SEND_TIMEOUT``."""
+    with trio.move_on_after(SEND_TIMEOUT) as scope:
+        await websocket.send(text)
+    if scope.cancelled_caught:
+        raise SlowClientError
+
+
+async def _discard_inbound() -> None:
+    while True:
+        await websocket.receive()
+
+
+async def serve_websocket_stream(
+    registry: StreamRegistry, push: Callable[[], Awaitable[None]]
+) -> None:
+    """Accept the current WebSocket and run ``push`` until it returns or the server closes.
+
+    ``push`` sends messages with ``send_text``. The socket is closed with 1000 when ``push``
+    returns, 1001 when the server shuts down, 1008 when the client stops reading. A client
+    disconnect cancels the whole handler (quart-trio does that), which is also clean.
+    """
+    await websocket.accept()
+    close_code = 1000
+    async with registry.track(), trio.open_nursery() as nursery:
+
+        async def end_on_shutdown() -> None:
+            await registry.wait_closing()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(_discard_inbound)
+        nursery.start_soon(end_on_shutdown)
+        try:
+            await push()
+        except SlowClientError:
+            _log.warning("WebSocket client stopped reading, closing it")
+            close_code = POLICY_VIOLATION
+        nursery.cancel_scope.cancel()
+    if registry.closing:
+        close_code = GOING_AWAY
+    with trio.move_on_after(SEND_TIMEOUT):
+        await websocket.close(close_code)
