@@ -132,12 +132,12 @@ class RegistryData:
         repo = self.repositories.get(repository)
         return None if repo is None else repo.resolve(reference)
 
-    def lookup_image(self, image: str) -> TagInfo | None:
-        """The tag an image reference (``[host/]repo:tag[@digest]``) names, if known here.
+    def _split_reference(self, image: str) -> tuple[str, str]:
+        """(repository without registry host, tag or digest) of an image reference.
 
         A leading component that looks like a registry host (has ``.`` or ``:``, or is
-        ``localhost``) is ignored, so ``docker.io/x/y:t`` and ``127.0.0.1:5000/x/y:t`` both
-        find repository ``x/y``. A digest in the reference wins over the tag.
+        ``localhost``) is dropped, so ``docker.io/x/y:t`` and ``127.0.0.1:5000/x/y:t`` both name
+        repository ``x/y``. A digest in the reference wins over the tag.
         """
         ref, _, digest = image.partition("@")
         name, tag = ref, "latest"
@@ -146,7 +146,16 @@ class RegistryData:
         first, sep, rest = name.partition("/")
         if sep and ("." in first or ":" in first or first == "localhost"):
             name = rest
-        return self.find(name, digest or tag)
+        return name, digest or tag
+
+    def repository_of(self, image: str) -> Repository | None:
+        """The repository an image reference points into, if this registry has it."""
+        return self.repositories.get(self._split_reference(image)[0])
+
+    def lookup_image(self, image: str) -> TagInfo | None:
+        """The tag an image reference (``[host/]repo:tag[@digest]``) names, if known here."""
+        name, reference = self._split_reference(image)
+        return self.find(name, reference)
 
     def digest_of(self, image: str) -> str | None:
         info = self.lookup_image(image)
