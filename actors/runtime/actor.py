@@ -1,0 +1,117 @@
+"""The behaviour half of an actor: what subclasses write.
+
+An :class:`Actor` instance holds one incarnation's private state and handles one message at a
+time. The runtime (:class:`actors.runtime.ref.ActorRef`) owns the mailbox and makes a fresh
+instance on every restart, so state never survives a crash: ``on_start`` rebuilds it from the
+source of truth (Kubernetes), which is what makes restarts safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import trio
+
+from actors.runtime.errors import DomainError
+
+if TYPE_CHECKING:
+    from actors.runtime.ref import ActorRef
+
+R = TypeVar("R")
+
+
+class Request(Generic[R]):
+    """Base class of messages that expect a reply of type ``R``.
+
+    ``await ref.ask(GetStatus())`` is then typed as returning what ``GetStatus`` declares,
+    so callers and handlers agree on the reply type without casts at the call site.
+    """
+
+    __slots__ = ()
+
+
+class UnknownMessage(DomainError):
+    """The actor has no handler for this message type."""
+
+    def __init__(self, actor: str, message: object) -> None:
+        super().__init__(f"{actor} does not handle {type(message).__name__}")
+
+
+class ActorContext:
+    """What a running incarnation may use: its own reference and a nursery for long work.
+
+    Work started here runs beside message handling (so the actor stays responsive, for
+    instance to a delete that cancels a spawn) and ends with the incarnation: an error in it
+    crashes the actor, a stop cancels it.
+    """
+
+    __slots__ = ("_nursery", "ref")
+
+    def __init__(self, ref: ActorRef, nursery: trio.Nursery) -> None:
+        self.ref = ref
+        self._nursery = nursery
+
+    @property
+    def name(self) -> str:
+        """The actor's name in the tree."""
+        return self.ref.name
+
+    def start_soon(self, fn: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """Run ``fn(*args)`` as background work of this incarnation."""
+        self._nursery.start_soon(fn, *args)
+
+    async def start(self, fn: Callable[..., Awaitable[object]], *args: Any) -> Any:
+        """Start background work and wait until it reports itself started."""
+        return await self._nursery.start(fn, *args)
+
+    def changed(self) -> None:
+        """Tell inspectors that the actor's phase or details changed outside a message."""
+        self.ref.tree.changed()
+
+    def stop(self) -> None:
+        """End this incarnation normally after the current message (e.g. when idle).
+
+        What happens next is the supervisor's policy: a permanent actor starts again, a
+        transient or temporary one is gone.
+        """
+        self.ref.exit()
+
+
+class Actor:
+    """Base class of every actor's behaviour.
+
+    Subclasses override :meth:`handle` (and usually :meth:`on_start` and :attr:`phase`).
+    Raise a :class:`DomainError` subclass to refuse a request while staying healthy; any other
+    exception is a crash and leads to a restart with fresh state.
+    """
+
+    kind: ClassVar[str] = "actor"
+    _context: ActorContext | None = None
+
+    @property
+    def context(self) -> ActorContext:
+        """The running incarnation's context (only valid from ``on_start`` on)."""
+        if self._context is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return self._context
+
+    def bind(self, context: ActorContext) -> None:
+        """Called by the runtime before ``on_start``."""
+        self._context = context
+
+    async def on_start(self) -> None:
+        """Rebuild state before the first message is handled. Default: nothing to rebuild."""
+
+    async def handle(self, message: object) -> object:
+        """Handle one message and return the reply (ignored for ``tell``)."""
+        raise UnknownMessage(self.context.name, message)
+
+    @property
+    def phase(self) -> str:
+        """The phase of this actor's state machine, shown by inspection. Must not block."""
+        return "ready"
+
+    def inspect(self) -> dict[str, Any]:
+        """Extra JSON-serialisable facts for inspection. Must not block."""
+        return {}

@@ -1,0 +1,120 @@
+"""The common shape of everything in the supervision tree, and the index that tracks the tree.
+
+Both plain actors and supervisors are *nodes*: something a supervisor can run, restart and
+describe. A node's ``run_once`` is one incarnation: it returns when the node stopped on
+purpose and raises when it crashed, which is all a supervisor needs to apply its policy.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+import trio
+
+from actors.runtime.snapshot import ActorSnapshot, ActorStatus, describe_error
+
+
+class TreeIndex:
+    """Names every live node and counts changes so that observers can wait for them.
+
+    Changing the tree is cheap (an integer increment and, only when someone waits, one event),
+    because it happens on every processed message.
+    """
+
+    __slots__ = ("_nodes", "_waiter", "version")
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, Node] = {}
+        self._waiter: trio.Event | None = None
+        self.version = 0
+
+    def changed(self) -> None:
+        """Record that something observable in the tree changed."""
+        self.version += 1
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
+    async def wait_changed(self, since: int) -> int:
+        """Wait until the version differs from ``since``; return the new version."""
+        while self.version == since:
+            if self._waiter is None:
+                self._waiter = trio.Event()
+            await self._waiter.wait()
+        return self.version
+
+    def add(self, node: Node) -> None:
+        """Index a node under its name; a newer node of the same name replaces the older."""
+        self._nodes[node.name] = node
+        self.changed()
+
+    def remove(self, node: Node) -> None:
+        """Forget a node, unless its name already belongs to a newer incarnation."""
+        if self._nodes.get(node.name) is node:
+            del self._nodes[node.name]
+        self.changed()
+
+    def get(self, name: str) -> Node | None:
+        """Look a node up by name."""
+        return self._nodes.get(name)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+class Node(ABC):
+    """Bookkeeping shared by actors and supervisors: status, restarts, errors, timestamps."""
+
+    kind: str = "node"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.status = ActorStatus.STARTING
+        self.restarts = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.started_at: float | None = None
+        self.stop_requested = False
+        self.finished = trio.Event()
+        self.tree: TreeIndex = _DETACHED
+
+    def attach(self, tree: TreeIndex) -> None:
+        """Join a tree: from now on the node is findable by name and reports its changes."""
+        self.tree = tree
+        tree.add(self)
+
+    def set_status(self, status: ActorStatus) -> None:
+        """Change status and tell observers."""
+        self.status = status
+        if status is ActorStatus.RUNNING:
+            self.started_at = time.time()
+        self.tree.changed()
+
+    def record_crash(self, error: BaseException) -> None:
+        """Remember the last crash for inspection."""
+        self.last_error = describe_error(error)
+        self.last_error_at = time.time()
+        self.tree.changed()
+
+    @abstractmethod
+    async def run_once(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run one incarnation: return on a deliberate stop, raise on a crash."""
+
+    @abstractmethod
+    def request_stop(self) -> None:
+        """Ask the node to stop for good; its supervisor will not restart it."""
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract duty
+        """Release what the node holds once it will never run again (default: nothing)."""
+
+    @abstractmethod
+    def snapshot(self) -> ActorSnapshot:
+        """Describe the node without waiting for it."""
+
+
+_DETACHED = TreeIndex()
+"""A sink for the changes of nodes that are not (yet) part of a running system."""

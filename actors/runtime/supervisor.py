@@ -1,0 +1,250 @@
+"""Supervisors: run children, restart the ones that crash, give up when crashes pile up.
+
+Policies follow the usual vocabulary:
+
+* ``PERMANENT`` children are always restarted, even after a normal exit;
+* ``TRANSIENT`` children are restarted only after a crash (a deliberate stop is final);
+* ``TEMPORARY`` children are never restarted.
+
+Restarts back off exponentially (``initial * 2**n``, capped) where ``n`` counts the child's
+recent restarts. When more than ``max_restarts`` restarts happen within ``window`` seconds
+across all children, the supervisor stops its children and fails with
+:class:`SupervisorEscalation`, so that its own parent decides (at the root: process exit).
+
+Children are *static* (given at construction; they come back whenever the supervisor itself
+is restarted) or *dynamic* (started later, e.g. one actor per user; they die with the
+incarnation of the supervisor that started them).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import structlog
+import trio
+
+from actors.runtime.errors import SupervisorEscalation
+from actors.runtime.node import Node, TreeIndex
+from actors.runtime.ref import ActorRef
+from actors.runtime.snapshot import ActorSnapshot, ActorStatus, wall_clock
+
+log = structlog.get_logger(__name__)
+
+
+class RestartPolicy(StrEnum):
+    """When a supervisor restarts a child that ended."""
+
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+    TEMPORARY = "temporary"
+
+
+@dataclass(frozen=True)
+class RestartLimits:
+    """Backoff and restart intensity of one supervisor."""
+
+    max_restarts: int = 5
+    window: float = 30.0
+    backoff_initial: float = 0.1
+    backoff_max: float = 10.0
+
+    def backoff(self, recent_restarts: int) -> float:
+        """Delay before a child's next start, given its restarts within the window."""
+        return min(self.backoff_max, self.backoff_initial * 2.0 ** max(0, recent_restarts - 1))
+
+
+@dataclass(eq=False)
+class _Child:
+    key: int
+    node: Node
+    policy: RestartPolicy
+    dynamic: bool
+    on_exit: Callable[[Node], None] | None
+    restarts_at: deque[float] = field(default_factory=deque)
+
+
+class Supervisor(Node):
+    """A node whose job is to keep its children running within its restart limits."""
+
+    kind = "supervisor"
+
+    def __init__(
+        self,
+        name: str,
+        children: Iterable[tuple[Node, RestartPolicy]] = (),
+        *,
+        limits: RestartLimits | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.limits = limits or RestartLimits()
+        self._children: dict[int, _Child] = {}
+        self._nursery: trio.Nursery | None = None
+        self._restarts_at: deque[float] = deque()
+        self._next_id = 0
+        for node, policy in children:
+            self._add(node, policy, dynamic=False, on_exit=None)
+
+    def attach(self, tree: TreeIndex) -> None:
+        super().attach(tree)
+        for child in self._children.values():
+            child.node.attach(tree)
+
+    # -- children --------------------------------------------------------------------------
+
+    def start_child(
+        self,
+        node: Node,
+        policy: RestartPolicy = RestartPolicy.TRANSIENT,
+        *,
+        on_exit: Callable[[Node], None] | None = None,
+    ) -> None:
+        """Add a dynamic child and start it at once (or when this supervisor next runs).
+
+        Synchronous on purpose: a caller that checks for a name and then starts a child
+        cannot be interleaved with another doing the same, which is what makes
+        "create exactly once" trivial for registries.
+        """
+        node.attach(self.tree)
+        child = self._add(node, policy, dynamic=True, on_exit=on_exit)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._supervise, child)
+
+    @property
+    def children(self) -> list[Node]:
+        """The children in start order."""
+        return [child.node for child in self._children.values()]
+
+    def _add(
+        self,
+        node: Node,
+        policy: RestartPolicy,
+        *,
+        dynamic: bool,
+        on_exit: Callable[[Node], None] | None,
+    ) -> _Child:
+        child = _Child(self._next_id, node, policy, dynamic, on_exit)
+        self._children[child.key] = child
+        self._next_id += 1
+        return child
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run_once(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run every child until asked to stop; raise when restart intensity is exceeded.
+
+        Each incarnation starts with a clean restart history, as a freshly started
+        supervisor process would.
+        """
+        self.stop_requested = False
+        self._restarts_at.clear()
+        for child in self._children.values():
+            child.restarts_at.clear()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for child in list(self._children.values()):
+                    nursery.start_soon(self._supervise, child)
+                self.set_status(ActorStatus.RUNNING)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            for child in list(self._children.values()):
+                if child.dynamic or self.stop_requested:
+                    # Gone for good: askers still queued learn it now instead of timing out.
+                    child.node.close()
+                    self._forget(child)
+
+    async def _supervise(self, child: _Child) -> None:
+        node = child.node
+        removed = False
+        try:
+            while True:
+                if isinstance(node, ActorRef):
+                    node.reopen()
+                try:
+                    await node.run_once()
+                except Exception as error:
+                    node.record_crash(error)
+                    log.error(
+                        "Actor crashed", actor=node.name, supervisor=self.name, exc_info=error
+                    )
+                    if child.policy is RestartPolicy.TEMPORARY or node.stop_requested:
+                        node.set_status(ActorStatus.FAILED)
+                        removed = True
+                        return
+                else:
+                    if child.policy is not RestartPolicy.PERMANENT or node.stop_requested:
+                        node.set_status(ActorStatus.STOPPED)
+                        removed = True
+                        return
+                await self._before_restart(child)
+        finally:
+            if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING):
+                node.set_status(ActorStatus.STOPPED)
+            if removed or child.dynamic:
+                node.close()
+                self._forget(child)
+            node.finished.set()
+
+    async def _before_restart(self, child: _Child) -> None:
+        """Apply the intensity limit, then wait out the child's backoff."""
+        node = child.node
+        now = trio.current_time()
+        limits = self.limits
+        for stamps in (self._restarts_at, child.restarts_at):
+            stamps.append(now)
+            while stamps and stamps[0] < now - limits.window:
+                stamps.popleft()
+        if len(self._restarts_at) > limits.max_restarts:
+            raise SupervisorEscalation(self.name, node.name, limits.max_restarts, limits.window)
+        node.set_status(ActorStatus.RESTARTING)
+        delay = limits.backoff(len(child.restarts_at))
+        log.warning("Restarting actor", actor=node.name, delay=delay, restarts=node.restarts + 1)
+        await trio.sleep(delay)
+        node.restarts += 1
+
+    def _forget(self, child: _Child) -> None:
+        self._children.pop(child.key, None)
+        self.tree.remove(child.node)
+        if child.on_exit is not None:
+            child.on_exit(child.node)
+
+    def request_stop(self) -> None:
+        """Stop every child and then this supervisor; nothing here is restarted."""
+        self.stop_requested = True
+        for child in self._children.values():
+            child.node.request_stop()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    # -- inspecting ------------------------------------------------------------------------
+
+    def snapshot(self) -> ActorSnapshot:
+        """Describe this supervisor and, recursively, its children."""
+        return ActorSnapshot(
+            kind=self.kind,
+            name=self.name,
+            status=self.status,
+            phase="supervising" if self.status is ActorStatus.RUNNING else self.status.value,
+            mailbox_depth=0,
+            mailbox_capacity=0,
+            processed=0,
+            current_message=None,
+            current_since=None,
+            restarts=self.restarts,
+            last_error=self.last_error,
+            last_error_at=wall_clock(self.last_error_at),
+            started_at=wall_clock(self.started_at),
+            details={
+                "max_restarts": self.limits.max_restarts,
+                "window_seconds": self.limits.window,
+                "children": len(self._children),
+            },
+            children=[child.node.snapshot() for child in self._children.values()],
+        )
