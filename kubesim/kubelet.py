@@ -183,6 +183,7 @@ class Kubelet:
         self._pods_res = self.store.resource("pods")
         self._nodes_res = self.store.resource("nodes")
         self._running: dict[str, trio.CancelScope] = {}
+        self._stopped: set[str] = set()  # uids of deleting pods whose containers were killed
         self._placed: dict[str, int] = {}
         self._ip_counter = itertools.count(2)
 
@@ -261,8 +262,11 @@ class Kubelet:
             scope = self._running.pop(uid, None)
             if scope is not None:
                 scope.cancel()
-                if etype != "DELETED":
-                    self._stop_containers(pod)
+            if uid not in self._stopped:
+                self._stop_containers(pod)
+                self._stopped.add(uid)
+            if etype == "DELETED":
+                self._stopped.discard(uid)
             return
         if etype not in ("ADDED", "MODIFIED") or uid in self._running:
             return
