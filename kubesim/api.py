@@ -1,0 +1,384 @@
+"""REST routing for the Kubernetes API paths: verbs, options, response shapes.
+
+Paths served (``{p}`` = a plural such as ``pods``; ``/api/v1`` for the core group,
+``/apis/{group}/{version}`` for the others):
+
+* ``{base}/{p}`` (cluster-scoped kinds, or all namespaces for namespaced ones)
+* ``{base}/namespaces/{ns}/{p}`` and ``.../{p}/{name}`` and ``.../{p}/{name}/status``
+* discovery: ``/api``, ``/api/v1``, ``/apis``, ``/apis/{group}``, ``/apis/{group}/{version}``,
+  ``/version``; health: ``/healthz``, ``/livez``, ``/readyz``.
+
+Verbs: GET (get / list / watch with ``watch=1|true``), POST (create, 201), PUT (update),
+PATCH (merge, strategic-merge -- served as merge -- and JSON patch), DELETE (delete; on a
+collection, deletecollection). Anything else is 405. Injected faults (see
+:mod:`kubesim.faults`) apply to these paths only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from kubesim import discovery
+from kubesim.errors import (
+    ApiError,
+    bad_request,
+    method_not_allowed,
+    path_not_found,
+    unsupported_media_type,
+)
+from kubesim.http import Request, Response, StreamingResponse
+from kubesim.resources import RESOURCES, ResourceType
+from kubesim.watch import WatchStream
+
+if TYPE_CHECKING:
+    from kubesim.site import Site
+
+_BY_PATH: dict[tuple[str, str, str], ResourceType] = {
+    (r.group, r.version, r.plural): r for r in RESOURCES
+}
+_TRUE = ("1", "true", "True")
+
+
+def _int_param(query: dict[str, str], name: str) -> int | None:
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise bad_request(f"invalid {name} {value!r}: must be an integer") from None
+
+
+def _patch_type(content_type: str) -> str:
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json-patch+json":
+        return "json"
+    if media in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+        return "merge"
+    raise unsupported_media_type(media)
+
+
+class KubeApi:
+    """The Kubernetes REST handler of a :class:`~kubesim.site.Site`."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.store = site.store
+        self.faults = site.faults
+
+    async def handle(self, request: Request) -> Response | StreamingResponse:
+        path = request.path.rstrip("/") or "/"
+        parts = path.strip("/").split("/")
+        head = parts[0]
+        if head == "api":
+            if len(parts) == 1:
+                return Response.json(200, discovery.api_versions(self.site.server_address))
+            group, version, rest = "", parts[1], parts[2:]
+        elif head == "apis":
+            if len(parts) == 1:
+                return Response.json(200, discovery.api_group_list())
+            if len(parts) == 2:
+                doc = discovery.api_group(parts[1])
+                if doc is None:
+                    raise path_not_found(path)
+                return Response.json(200, doc)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        elif path == "/version":
+            return Response.json(200, discovery.SERVER_VERSION)
+        elif path in ("/healthz", "/livez", "/readyz"):
+            return Response(200, b"ok", [("content-type", "text/plain")])
+        else:
+            raise path_not_found(path)
+        if not rest:
+            doc = discovery.resource_list(f"{group}/{version}" if group else version)
+            if doc is None:
+                raise path_not_found(path)
+            return Response.json(200, doc)
+        return await self._resource_request(request, group, version, rest)
+
+    async def _resource_request(
+        self, request: Request, group: str, version: str, rest: list[str]
+    ) -> Response | StreamingResponse:
+        namespace: str | None = None
+        if len(rest) >= 3 and rest[0] == "namespaces" and (group, version, rest[2]) in _BY_PATH:
+            namespace, rest = rest[1], rest[2:]
+        res = _BY_PATH.get((group, version, rest[0]))
+        if res is None or len(rest) > 3:
+            raise path_not_found(request.path)
+        if namespace is not None and not res.namespaced:
+            raise path_not_found(request.path)
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else None
+        if subresource is not None and not (
+            (subresource == "status" and res.status_subresource)
+            or (subresource == "finalize" and res.kind == "Namespace")
+        ):
+            raise path_not_found(request.path)
+        if name is not None and res.namespaced and namespace is None:
+            raise path_not_found(request.path)
+        verb = self._verb(request, name, subresource)
+        delay = self.faults.latency_for(verb, res.plural)
+        if delay:
+            await trio.sleep(delay)
+        if (error := self.faults.pick_error(verb, res.plural)) is not None:
+            raise error
+        handler = getattr(self, f"_{verb}")
+        result: Response | StreamingResponse = await handler(
+            request, res, namespace, name, subresource
+        )
+        return result
+
+    def _verb(self, request: Request, name: str | None, subresource: str | None) -> str:
+        method = request.method
+        if method == "GET":
+            if name is None:
+                return "watch" if request.query.get("watch") in _TRUE else "list"
+            return "get"
+        if name is None:
+            if method == "POST":
+                return "create"
+            if method == "DELETE":
+                return "deletecollection"
+        elif method == "PUT":
+            return "update"
+        elif method == "PATCH":
+            return "patch"
+        elif method == "DELETE" and subresource is None:
+            return "delete"
+        raise method_not_allowed(method, request.path)
+
+    def _body(self, request: Request) -> Any:
+        try:
+            return request.json()
+        except ValueError as exc:
+            raise bad_request(f"the request body is not valid JSON: {exc}") from None
+
+    # ----------------------------------------------------------------- verbs
+    async def _get(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+    ) -> Response:
+        return Response.json(200, self.store.get(res, namespace, name, copy_=False))
+
+    async def _list(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+    ) -> Response:
+        query = request.query
+        items, rv, token, remaining = self.store.list_page(
+            res,
+            namespace,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+            limit=_int_param(query, "limit"),
+            continue_token=query.get("continue") or None,
+        )
+        metadata: dict[str, Any] = {"resourceVersion": rv}
+        if token is not None:
+            metadata["continue"] = token
+            metadata["remainingItemCount"] = remaining
+        return Response.json(
+            200,
+            {
+                "kind": res.list_kind,
+                "apiVersion": res.api_version,
+                "metadata": metadata,
+                "items": items,
+            },
+        )
+
+    async def _watch(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+    ) -> StreamingResponse:
+        query = request.query
+        timeout = _int_param(query, "timeoutSeconds")
+        config = self.site.config
+        error: ApiError | None = None
+        watcher = None
+        try:
+            watcher = self.store.open_watcher(
+                res,
+                namespace,
+                resource_version=query.get("resourceVersion"),
+                label_selector=query.get("labelSelector"),
+                field_selector=query.get("fieldSelector"),
+                external=True,
+            )
+        except ApiError as exc:
+            if exc.status != 410:
+                raise
+            error = exc
+        stream = WatchStream(
+            self.store,
+            res,
+            watcher,
+            error=error,
+            timeout=float(timeout) if timeout and timeout > 0 else config.watch_default_timeout,
+            bookmarks=query.get("allowWatchBookmarks") in _TRUE,
+            bookmark_interval=config.bookmark_interval,
+        )
+        return StreamingResponse(200, [("content-type", "application/json")], stream)
+
+    async def _create(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+    ) -> Response:
+        return Response.json(201, self.store.create(res, namespace, self._body(request)))
+
+    async def _update(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+    ) -> Response:
+        body = self._body(request)
+        if subresource == "finalize":
+            subresource = None
+        return Response.json(
+            200, self.store.replace(res, namespace, name, body, subresource=subresource)
+        )
+
+    async def _patch(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+    ) -> Response:
+        patch_type = _patch_type(request.headers.get("content-type", ""))
+        body = self._body(request)
+        return Response.json(
+            200,
+            self.store.patch(
+                res, namespace, name, body, patch_type=patch_type, subresource=subresource
+            ),
+        )
+
+    def _delete_options(self, request: Request) -> tuple[int | None, str | None, dict[str, Any]]:
+        options: dict[str, Any] = {}
+        if request.body.strip():
+            body = self._body(request)
+            if not isinstance(body, dict):
+                raise bad_request("DeleteOptions must be a JSON object")
+            options = body
+        grace = _int_param(request.query, "gracePeriodSeconds")
+        if grace is None and options.get("gracePeriodSeconds") is not None:
+            grace = int(options["gracePeriodSeconds"])
+        policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
+        orphan = request.query.get("orphanDependents", options.get("orphanDependents"))
+        if policy is None and orphan is not None:
+            policy = "Orphan" if str(orphan).lower() in ("1", "true") else "Background"
+        return grace, policy, options.get("preconditions") or {}
+
+    def _deleted_response(self, res: ResourceType, obj: dict[str, Any], gone: bool) -> Response:
+        if not gone or res.returns_deleted_object:
+            return Response.json(200, obj)
+        details: dict[str, Any] = {
+            "name": obj["metadata"]["name"],
+            "kind": res.plural,
+            "uid": obj["metadata"]["uid"],
+        }
+        if res.group:
+            details["group"] = res.group
+        return Response.json(
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            },
+        )
+
+    async def _delete(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: None,
+    ) -> Response:
+        grace, policy, preconditions = self._delete_options(request)
+        obj = self.store.delete(
+            res,
+            namespace,
+            name,
+            grace_period_seconds=grace,
+            propagation_policy=policy,
+            preconditions=preconditions,
+        )
+        gone = self._gone(res, obj)
+        return self._deleted_response(res, obj, gone)
+
+    def _gone(self, res: ResourceType, obj: dict[str, Any]) -> bool:
+        try:
+            current = self.store.get(
+                res, obj["metadata"].get("namespace"), obj["metadata"]["name"], copy_=False
+            )
+        except ApiError:
+            return True
+        return bool(current["metadata"]["uid"] != obj["metadata"]["uid"])
+
+    async def _deletecollection(
+        self,
+        request: Request,
+        res: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+    ) -> Response:
+        grace, policy, _ = self._delete_options(request)
+        items, _, _, _ = self.store.list_page(
+            res,
+            namespace,
+            label_selector=request.query.get("labelSelector"),
+            field_selector=request.query.get("fieldSelector"),
+        )
+        deleted = []
+        for obj in list(items):
+            meta = obj["metadata"]
+            try:
+                deleted.append(
+                    self.store.delete(
+                        res,
+                        meta.get("namespace"),
+                        meta["name"],
+                        grace_period_seconds=grace,
+                        propagation_policy=policy,
+                    )
+                )
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+        return Response.json(
+            200,
+            {
+                "kind": res.list_kind,
+                "apiVersion": res.api_version,
+                "metadata": {"resourceVersion": self.store.resource_version},
+                "items": deleted,
+            },
+        )

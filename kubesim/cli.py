@@ -1,0 +1,47 @@
+"""Standalone kubesim: ``simulate --port N [--host H] [--config FILE] [--seed S]``.
+
+``main(argv)`` parses the arguments, serves a :class:`~kubesim.site.Site` until interrupted
+(Ctrl-C / SIGINT) and returns the exit status. ``nublado-trio simulate`` and
+``python -m kubesim`` call it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import trio
+
+from kubesim.site import Site, SiteConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simulate", description="Run a simulated Kubernetes site (kubesim)."
+    )
+    parser.add_argument("--port", type=int, default=8001, help="port to listen on (0 = any)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--config", help="YAML configuration file (see docs/kubesim.md)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for uids and faults")
+    return parser
+
+
+async def _serve(site: Site, host: str, port: int) -> None:
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(site.serve, host, port)
+        print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = SiteConfig.from_file(args.config) if args.config else SiteConfig()
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"simulate: cannot load configuration: {exc}", file=sys.stderr)
+        return 2
+    site = Site(config, seed=args.seed)
+    try:
+        trio.run(_serve, site, args.host, args.port)
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,830 @@
+"""The in-memory object store: etcd plus the generic parts of the API server's registry.
+
+Objects are plain JSON dicts keyed by (resource, namespace, name). Invariants:
+
+* One global ``resourceVersion`` counter, bumped by every write (as etcd's revision); an
+  object's ``metadata.resourceVersion`` is the revision of its last write and a list's is the
+  current revision. RVs are decimal strings; clients must treat them as opaque.
+* Stored dicts are never mutated after they are published: every write stores a new dict.
+  Public readers get deep copies unless they pass ``copy=False`` (then they must not mutate).
+* Every write appends a change to a history kept for ``history_seconds`` (default 300 s, like
+  etcd compaction on a real cluster). A watch or a continue token older than the history
+  gets 410. :meth:`compact` drops the whole history at once (fault injection).
+* Deletion follows Kubernetes: pods get a grace period (``deletionTimestamp`` +
+  ``deletionGracePeriodSeconds``, a MODIFIED event, removal when the grace ends), objects
+  with ``metadata.finalizers`` wait until the list is empty, owners cascade to dependents
+  (see :mod:`kubesim.lifecycle`), namespaces terminate.
+* Timed work (grace periods, namespace removal) is scheduled with :meth:`call_later` and
+  run by :meth:`run_timers`, which the :class:`~kubesim.site.Site` runs for its lifetime.
+
+All methods are synchronous (the store is only touched from the Trio thread, so every
+method is atomic); only waiting for watch events is async.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import heapq
+import itertools
+import json
+import random
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import trio
+
+from kubesim import lifecycle
+from kubesim.errors import ApiError, already_exists, bad_request, conflict, expired, gone, not_found
+from kubesim.patches import apply_json_patch, json_merge_patch
+from kubesim.resources import RESOURCES, ResourceType, lookup
+from kubesim.selectors import FieldSelector, LabelSelector
+from kubesim.validation import apply_defaults, check_type, fold_string_data, validate
+
+__all__ = ["Change", "Store", "StoreConfig", "WatchEvent", "Watcher"]
+
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_ObjKey = tuple[str, str]  # (namespace or "", name)
+
+
+@dataclass
+class StoreConfig:
+    #: Seconds of change history retained for watch resumption and continue tokens.
+    history_seconds: float = 300.0
+    #: Upper bound on retained changes, whatever their age (bounds memory).
+    history_max_events: int = 100_000
+    #: ``terminationGracePeriodSeconds`` given to pods that do not set it.
+    default_pod_grace_seconds: int = 30
+    #: Seconds an emptied terminating namespace lingers before it disappears.
+    namespace_delete_delay: float = 0.2
+    #: Events a watcher may have queued before it is considered too slow and closed.
+    watch_buffer: int = 10_000
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str
+    object: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write, as recorded in the history (``old`` is the previous version, if any)."""
+
+    rv: int
+    time: float
+    res_key: str
+    namespace: str
+    type: str
+    obj: dict[str, Any]
+    old: dict[str, Any] | None
+
+
+def now_timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp_in(seconds: float) -> str:
+    return datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+def encode_continue(rv: int, after: _ObjKey) -> str:
+    raw = json.dumps({"rv": rv, "after": list(after)}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_continue(token: str) -> tuple[int, _ObjKey]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), (str(data["after"][0]), str(data["after"][1]))
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise bad_request(f"invalid continue token: {exc}") from None
+
+
+def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
+class Watcher:
+    """One open watch: a filtered, bounded queue of events fed synchronously by the store.
+
+    Iterating yields :class:`WatchEvent`; the iteration ends when the watcher is closed
+    (by the consumer, by :meth:`Store.drop_watches`, or because it fell ``watch_buffer``
+    events behind). ``dropped`` tells a clean end from an injected drop.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        res: ResourceType,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        *,
+        external: bool,
+        buffer: int,
+    ) -> None:
+        self.store = store
+        self.res = res
+        self.namespace = namespace
+        self.labels = labels
+        self.fields = fields
+        self.external = external
+        self.closed = False
+        self.dropped = False
+        self._limit = buffer
+        self._queue: deque[WatchEvent] = deque()
+        self._wakeup = trio.Event()
+
+    def _matches(self, obj: dict[str, Any] | None) -> bool:
+        if obj is None:
+            return False
+        metadata = obj.get("metadata", {})
+        return self.labels.matches(metadata.get("labels")) and self.fields.matches(obj)
+
+    def offer(self, change: Change) -> None:
+        if self.closed or change.res_key != self.res.key:
+            return
+        if self.namespace is not None and change.namespace != self.namespace:
+            return
+        new_match = self._matches(change.obj)
+        if change.type == "MODIFIED":
+            old_match = self._matches(change.old)
+            if new_match and old_match:
+                kind = "MODIFIED"
+            elif new_match:
+                kind = "ADDED"
+            elif old_match:
+                kind = "DELETED"
+            else:
+                return
+        elif new_match:
+            kind = change.type
+        else:
+            return
+        self.push(WatchEvent(kind, change.obj))
+
+    def push(self, event: WatchEvent) -> None:
+        if len(self._queue) >= self._limit:
+            self.close(dropped=True)
+            return
+        self._queue.append(event)
+        self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def close(self, *, dropped: bool = False) -> None:
+        if not self.closed:
+            self.closed = True
+            self.dropped = dropped
+            self.store._watchers.discard(self)
+            self._wakeup.set()
+
+    async def next(self, within: float | None = None) -> WatchEvent | None:
+        """The next event; ``None`` if ``within`` seconds pass first; raises StopAsyncIteration
+        once closed and drained (a dropped watcher stops at once, losing queued events)."""
+        with trio.move_on_after(float("inf") if within is None else within):
+            while not self._queue:
+                if self.closed:
+                    raise StopAsyncIteration
+                await self._wakeup.wait()
+                self._wakeup = trio.Event()
+        if self.dropped:
+            raise StopAsyncIteration
+        if not self._queue:
+            return None
+        return self._queue.popleft()
+
+    def __aiter__(self) -> Watcher:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        event = await self.next()
+        assert event is not None
+        if not self.external:
+            return WatchEvent(event.type, copy.deepcopy(event.object))
+        return event
+
+
+class Store:
+    """See the module docstring. ``seed`` makes uids and generated names deterministic."""
+
+    def __init__(self, config: StoreConfig | None = None, *, seed: int = 0) -> None:
+        self.config = config or StoreConfig()
+        self._rng = random.Random(seed)
+        self._rv = 1
+        self._objects: dict[str, dict[_ObjKey, dict[str, Any]]] = {r.key: {} for r in RESOURCES}
+        self._by_uid: dict[str, tuple[ResourceType, _ObjKey]] = {}
+        self._history: deque[Change] = deque()
+        self._compacted_rv = 0
+        self._watchers: set[Watcher] = set()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self._timer_wakeup = trio.Event()
+        self._grace_pending: set[tuple[str, _ObjKey]] = set()
+        self._next_ip = itertools.count(10)
+
+    # ----------------------------------------------------------------- lookup helpers
+    def resource(self, plural_or_kind: str, group: str | None = "") -> ResourceType:
+        """The :class:`ResourceType` for a plural/kind/short name; ``group=None``: any group."""
+        res = lookup(plural_or_kind, group)
+        if res is None:
+            res = lookup(plural_or_kind, None)
+        if res is None:
+            raise KeyError(f"kubesim does not serve {plural_or_kind!r}")
+        return res
+
+    @property
+    def resource_version(self) -> str:
+        """The current global revision (what a list at this instant reports)."""
+        return str(self._rv)
+
+    @property
+    def oldest_resource_version(self) -> int:
+        """Watches may resume from this revision or later; older ones get 410."""
+        return self._compacted_rv
+
+    def _ns(self, res: ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if res.namespaced else ""
+
+    def _lookup(self, res: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        obj = self._objects[res.key].get((self._ns(res, namespace), name))
+        if obj is None:
+            raise not_found(res.plural, name, res.group)
+        return obj
+
+    def find_by_uid(self, uid: str) -> tuple[ResourceType, dict[str, Any]] | None:
+        entry = self._by_uid.get(uid)
+        if entry is None:
+            return None
+        res, key = entry
+        obj = self._objects[res.key].get(key)
+        return (res, obj) if obj is not None else None
+
+    def iter_objects(
+        self, res: ResourceType | None = None, namespace: str | None = None
+    ) -> list[tuple[ResourceType, dict[str, Any]]]:
+        """Every stored object (uncopied; do not mutate), optionally by kind/namespace."""
+        kinds = [res] if res is not None else list(RESOURCES)
+        result = []
+        for kind in kinds:
+            for (ns, _), obj in self._objects[kind.key].items():
+                if namespace is None or ns == namespace:
+                    result.append((kind, obj))
+        return result
+
+    # ----------------------------------------------------------------- history + watchers
+    def _next_rv(self) -> int:
+        self._rv += 1
+        return self._rv
+
+    def _record(
+        self, type_: str, res: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        now = trio.current_time()
+        change = Change(
+            int(obj["metadata"]["resourceVersion"]),
+            now,
+            res.key,
+            obj["metadata"].get("namespace", ""),
+            type_,
+            obj,
+            old,
+        )
+        history = self._history
+        history.append(change)
+        horizon = now - self.config.history_seconds
+        while history and (
+            history[0].time < horizon or len(history) > self.config.history_max_events
+        ):
+            self._compacted_rv = history.popleft().rv
+        for watcher in list(self._watchers):
+            watcher.offer(change)
+
+    def compact(self) -> int:
+        """Forget all history: every older resourceVersion now gets 410. Returns the new floor."""
+        self._history.clear()
+        self._compacted_rv = self._rv
+        return self._compacted_rv
+
+    def drop_watches(self) -> int:
+        """Cut every open HTTP watch (in-process controller watches are kept)."""
+        victims = [w for w in self._watchers if w.external]
+        for watcher in victims:
+            watcher.close(dropped=True)
+        return len(victims)
+
+    def open_watcher(
+        self,
+        res: ResourceType,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        external: bool = False,
+    ) -> Watcher:
+        """Register a watcher primed with its initial events.
+
+        ``resource_version`` absent or ``"0"``: synthetic ADDED events for the current
+        matching objects, then live changes. Otherwise the changes after that revision;
+        a revision older than the retained history raises ``ApiError`` 410 ``Gone``.
+        """
+        labels = LabelSelector.parse(label_selector)
+        fields = FieldSelector.parse(field_selector, res.field_selectors)
+        namespace = namespace if res.namespaced else None
+        watcher = Watcher(
+            self,
+            res,
+            namespace,
+            labels,
+            fields,
+            external=external,
+            buffer=self.config.watch_buffer,
+        )
+        if resource_version in (None, "", "0"):
+            for _, obj in sorted(self._objects[res.key].items()):
+                if (namespace is None or obj["metadata"].get("namespace") == namespace) and (
+                    watcher._matches(obj)
+                ):
+                    watcher._queue.append(WatchEvent("ADDED", obj))
+        else:
+            try:
+                since = int(resource_version)
+            except ValueError:
+                raise bad_request(f"invalid resourceVersion {resource_version!r}") from None
+            if since < self._compacted_rv:
+                raise gone(f"too old resource version: {since} ({self._compacted_rv})")
+            for change in self._history:
+                if change.rv > since:
+                    watcher.offer(change)
+        self._watchers.add(watcher)
+        return watcher
+
+    @asynccontextmanager
+    async def watch(
+        self,
+        res: ResourceType,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> AsyncIterator[Watcher]:
+        """In-process watch for controllers: ``async with store.watch(res) as events:``.
+
+        Iterate ``events`` for :class:`WatchEvent` (objects are deep copies). Not affected
+        by the drop-watches fault. Raises ``ApiError`` 410 for a compacted revision.
+        """
+        watcher = self.open_watcher(
+            res,
+            namespace,
+            resource_version=resource_version,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )
+        try:
+            yield watcher
+        finally:
+            watcher.close()
+
+    # ----------------------------------------------------------------- timers
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (synchronously, on the Trio thread) after ``delay`` seconds."""
+        heapq.heappush(self._timers, (trio.current_time() + delay, next(self._timer_seq), fn))
+        self._timer_wakeup.set()
+
+    async def run_timers(self) -> None:
+        """Run scheduled callbacks forever (the Site runs this for its lifetime)."""
+        while True:
+            now = trio.current_time()
+            while self._timers and self._timers[0][0] <= now:
+                _, _, fn = heapq.heappop(self._timers)
+                fn()
+            delay = self._timers[0][0] - now if self._timers else float("inf")
+            with trio.move_on_after(delay):
+                await self._timer_wakeup.wait()
+            self._timer_wakeup = trio.Event()
+
+    # ----------------------------------------------------------------- reads
+    def get(
+        self, res: ResourceType, namespace: str | None, name: str, *, copy_: bool = True
+    ) -> dict[str, Any]:
+        obj = self._lookup(res, namespace, name)
+        return copy.deepcopy(obj) if copy_ else obj
+
+    def list_page(
+        self,
+        res: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str, str | None, int | None]:
+        """One page of a list: ``(items, list RV, continue token or None, remaining count)``.
+
+        Items are uncopied (do not mutate). Order is (namespace, name), as etcd keys sort.
+        A continued page reads the current state of the remaining keys (a real server reads
+        a snapshot at the first page's revision; see docs/kubesim.md). A token older than the
+        retained history raises 410 ``Expired``.
+        """
+        labels = LabelSelector.parse(label_selector)
+        fields = FieldSelector.parse(field_selector, res.field_selectors)
+        list_rv = self._rv
+        after: _ObjKey | None = None
+        if continue_token:
+            token_rv, after = decode_continue(continue_token)
+            if token_rv < self._compacted_rv:
+                raise expired(
+                    "the provided continue parameter is too old to display a consistent list"
+                    " result; start a new list without the continue parameter"
+                )
+            list_rv = token_rv
+        ns = self._ns(res, namespace) if namespace else None
+        keys = sorted(self._objects[res.key])
+        matched: list[tuple[_ObjKey, dict[str, Any]]] = []
+        store = self._objects[res.key]
+        for key in keys:
+            if ns is not None and key[0] != ns:
+                continue
+            if after is not None and key <= after:
+                continue
+            obj = store[key]
+            if (labels.empty or labels.matches(obj["metadata"].get("labels"))) and (
+                fields.empty or fields.matches(obj)
+            ):
+                matched.append((key, obj))
+        if limit and limit > 0 and len(matched) > limit:
+            page = matched[:limit]
+            token = encode_continue(list_rv, page[-1][0])
+            return [obj for _, obj in page], str(list_rv), token, len(matched) - limit
+        return [obj for _, obj in matched], str(list_rv), None, None
+
+    def list(
+        self,
+        res: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """All matching objects (deep copies) and the list resourceVersion."""
+        items, rv, _, _ = self.list_page(
+            res, namespace, label_selector=label_selector, field_selector=field_selector
+        )
+        return copy.deepcopy(items), rv
+
+    # ----------------------------------------------------------------- writes
+    def _uid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _cluster_ip(self) -> str:
+        n = next(self._next_ip)
+        return f"10.96.{n // 250 % 250}.{n % 250 + 1}"
+
+    def check_namespace_open(self, res: ResourceType, namespace: str, name: str) -> None:
+        """404 if ``namespace`` is missing, 403 if it is terminating (as admission does)."""
+        ns_res = self.resource("namespaces")
+        ns_obj = self._objects[ns_res.key].get(("", namespace))
+        if ns_obj is None:
+            raise not_found("namespaces", namespace)
+        if ns_obj["metadata"].get("deletionTimestamp"):
+            err = ApiError(
+                403,
+                "Forbidden",
+                f'{res.plural} "{name}" is forbidden: unable to create new content in'
+                f" namespace {namespace} because it is being terminated",
+                {
+                    "name": name,
+                    "kind": res.plural,
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace",
+                        }
+                    ],
+                },
+            )
+            if res.group:
+                assert err.details is not None
+                err.details["group"] = res.group
+            raise err
+
+    def create(
+        self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Create ``obj`` (POST semantics); returns a copy of the stored object."""
+        return copy.deepcopy(self._create(res, namespace, obj))
+
+    def _create(
+        self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
+    ) -> dict[str, Any]:
+        obj = copy.deepcopy(check_type(res, obj))
+        metadata = obj.setdefault("metadata", {})
+        if res.namespaced:
+            body_ns = metadata.get("namespace")
+            if namespace and body_ns and body_ns != namespace:
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent"
+                    " on the request"
+                )
+            namespace = namespace or body_ns
+            if not namespace:
+                raise bad_request("a namespace is required to create a namespaced object")
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+            namespace = ""
+        if not metadata.get("name") and metadata.get("generateName"):
+            suffix = "".join(self._rng.choice(_GENERATE_ALPHABET) for _ in range(5))
+            metadata["name"] = f"{metadata['generateName']}{suffix}"
+        validate(res, obj)
+        name = metadata["name"]
+        if res.namespaced:
+            self.check_namespace_open(res, namespace, name)
+        key = (namespace, name)
+        if key in self._objects[res.key]:
+            raise already_exists(res.plural, name, res.group)
+        uid = self._uid()
+        obj["kind"] = res.kind
+        obj["apiVersion"] = res.api_version
+        for transient in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
+            metadata.pop(transient, None)
+        metadata["uid"] = uid
+        metadata["creationTimestamp"] = now_timestamp()
+        if res.has_generation:
+            metadata["generation"] = 1
+        apply_defaults(
+            res,
+            obj,
+            uid=uid,
+            cluster_ip=self._cluster_ip(),
+            default_grace=self.config.default_pod_grace_seconds,
+        )
+        metadata["resourceVersion"] = str(self._next_rv())
+        self._objects[res.key][key] = obj
+        self._by_uid[uid] = (res, key)
+        self._record("ADDED", res, obj, None)
+        return obj
+
+    def _store_update(
+        self, res: ResourceType, old: dict[str, Any], new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Publish ``new`` as the next version of ``old`` (no-op when nothing changed)."""
+        metadata = new["metadata"]
+        old_meta = old["metadata"]
+        for frozen in (
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "name",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ):
+            if frozen in old_meta:
+                metadata[frozen] = old_meta[frozen]
+            else:
+                metadata.pop(frozen, None)
+        new["kind"] = res.kind
+        new["apiVersion"] = res.api_version
+        if res.has_generation:
+            generation = old_meta.get("generation", 1)
+            if _spec_of(new) != _spec_of(old):
+                generation += 1
+            metadata["generation"] = generation
+        metadata["resourceVersion"] = old_meta["resourceVersion"]
+        if new == old:
+            return old
+        validate(res, new)
+        metadata["resourceVersion"] = str(self._next_rv())
+        key = (old_meta.get("namespace", ""), old_meta["name"])
+        self._objects[res.key][key] = new
+        self._record("MODIFIED", res, new, old)
+        if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+            lifecycle.maybe_finish_deletion(self, res, new)
+        return self._objects[res.key].get(key, new)
+
+    def _check_precondition(
+        self, res: ResourceType, current: dict[str, Any], wanted_rv: Any
+    ) -> None:
+        if wanted_rv and str(wanted_rv) != current["metadata"]["resourceVersion"]:
+            raise conflict(
+                res.plural,
+                current["metadata"]["name"],
+                f"the object has been modified (resourceVersion {wanted_rv} is not current);"
+                " read the latest version and try again",
+                res.group,
+            )
+
+    def _merge_subresource(
+        self,
+        current: dict[str, Any],
+        proposed: dict[str, Any],
+        res: ResourceType,
+        subresource: str | None,
+    ) -> dict[str, Any]:
+        if subresource == "status":
+            merged = copy.deepcopy(current)
+            if "status" in proposed:
+                merged["status"] = proposed["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        if res.status_subresource:
+            if "status" in current:
+                proposed["status"] = copy.deepcopy(current["status"])
+            else:
+                proposed.pop("status", None)
+        return proposed
+
+    def replace(
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        obj: dict[str, Any],
+        *,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        """PUT semantics: optimistic concurrency on ``metadata.resourceVersion`` (409)."""
+        proposed = copy.deepcopy(check_type(res, obj))
+        metadata = proposed.setdefault("metadata", {})
+        if metadata.get("name") and metadata["name"] != name:
+            raise bad_request(
+                f"the name of the object ({metadata['name']}) does not match the name on the"
+                f" URL ({name})"
+            )
+        if res.namespaced and metadata.get("namespace") and metadata["namespace"] != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on"
+                " the request"
+            )
+        metadata["name"] = name
+        current = self._lookup(res, namespace, name)
+        self._check_precondition(res, current, metadata.get("resourceVersion"))
+        if res.kind == "Secret":
+            fold_string_data(proposed)
+        new = self._merge_subresource(current, proposed, res, subresource)
+        return copy.deepcopy(self._store_update(res, current, new))
+
+    def patch(
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        """PATCH: ``patch_type`` "merge" (RFC 7386, also used for strategic merge) or
+        "json" (RFC 6902). A ``metadata.resourceVersion`` in a merge patch is a precondition."""
+        current = self._lookup(res, namespace, name)
+        if patch_type == "json":
+            patched = apply_json_patch(current, patch)
+        else:
+            if not isinstance(patch, dict):
+                raise bad_request("a merge patch must be a JSON object")
+            wanted = (patch.get("metadata") or {}).get("resourceVersion")
+            self._check_precondition(res, current, wanted)
+            patched = json_merge_patch(current, patch)
+        patched = copy.deepcopy(check_type(res, patched))
+        patched.setdefault("metadata", {})["name"] = name
+        if res.kind == "Secret":
+            fold_string_data(patched)
+        new = self._merge_subresource(current, patched, res, subresource)
+        return copy.deepcopy(self._store_update(res, current, new))
+
+    def mutate(
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        fn: Callable[[dict[str, Any]], None],
+    ) -> dict[str, Any]:
+        """Apply ``fn`` to a copy of the object and store it (status included); one MODIFIED
+        event if anything changed. For controllers (kubelet, job controller, ...)."""
+        current = self._lookup(res, namespace, name)
+        new = copy.deepcopy(current)
+        fn(new)
+        return copy.deepcopy(self._store_update(res, current, new))
+
+    def delete(
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str | None = None,
+        preconditions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """DELETE semantics (see :func:`kubesim.lifecycle.delete`). Returns a copy of the
+        object as it stands after the call (carrying ``deletionTimestamp`` if it lingers)."""
+        obj = self._lookup(res, namespace, name)
+        if preconditions:
+            if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:
+                raise conflict(
+                    res.plural, name, "the UID in the precondition does not match", res.group
+                )
+            self._check_precondition(res, obj, preconditions.get("resourceVersion"))
+        if propagation_policy not in (None, "Orphan", "Background", "Foreground"):
+            raise bad_request(f"unsupported propagation policy {propagation_policy!r}")
+        if grace_period_seconds is not None and grace_period_seconds < 0:
+            grace_period_seconds = 0
+        return copy.deepcopy(
+            lifecycle.delete(self, res, obj, grace_period_seconds, propagation_policy)
+        )
+
+    def finalize_delete(self, res: ResourceType, namespace: str | None, name: str) -> None:
+        """Remove the object now, whatever its grace or finalizers (emits DELETED)."""
+        obj = self._objects[res.key].get((self._ns(res, namespace), name))
+        if obj is not None:
+            self._remove(res, obj)
+
+    def _remove(self, res: ResourceType, obj: dict[str, Any]) -> None:
+        metadata = obj["metadata"]
+        key = (metadata.get("namespace", ""), metadata["name"])
+        if self._objects[res.key].get(key) is not obj:
+            return
+        del self._objects[res.key][key]
+        self._by_uid.pop(metadata["uid"], None)
+        self._grace_pending.discard((res.key, key))
+        final = dict(obj)
+        final["metadata"] = {**metadata, "resourceVersion": str(self._next_rv())}
+        self._record("DELETED", res, final, obj)
+        lifecycle.after_removal(self, res, final)
+
+    def _touch(self, res: ResourceType, obj: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """Publish ``new`` as ``obj``'s next version without update rules (lifecycle use)."""
+        metadata = new["metadata"]
+        metadata["resourceVersion"] = str(self._next_rv())
+        key = (metadata.get("namespace", ""), metadata["name"])
+        self._objects[res.key][key] = new
+        self._record("MODIFIED", res, new, obj)
+        return new
+
+    # ----------------------------------------------------------------- events
+    def record_event(
+        self,
+        namespace: str,
+        involved: dict[str, Any],
+        reason: str,
+        message: str,
+        type: str = "Normal",
+        *,
+        component: str = "kubesim",
+    ) -> dict[str, Any]:
+        """Create a core/v1 Event about ``involved`` (an object dict or an ObjectReference).
+
+        Like a real cluster's event recorders this is best effort: in a missing or
+        terminating namespace the event is returned but not stored.
+        """
+        meta = involved.get("metadata", involved)
+        ref = {
+            "kind": involved.get("kind", ""),
+            "namespace": meta.get("namespace", namespace),
+            "name": meta.get("name", ""),
+            "uid": meta.get("uid", ""),
+            "apiVersion": involved.get("apiVersion", "v1"),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        }
+        if involved.get("fieldPath"):
+            ref["fieldPath"] = involved["fieldPath"]
+        now = now_timestamp()
+        event = {
+            "kind": "Event",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": f"{ref['name']}.{self._rng.getrandbits(64):016x}",
+                "namespace": namespace,
+            },
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "type": type,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": "",
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            return self.create(self.resource("events"), namespace, event)
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                return event
+            raise

@@ -1,0 +1,30 @@
+"""Shared fixtures for kubesim tests (also used by the Kubernetes-client tests).
+
+``kubesim``: a :class:`kubesim.site.Site` served in-process on 127.0.0.1 (port 0) for the
+duration of one test; ``site.url`` is its base URL (``http://127.0.0.1:<port>``). Tests
+that need a different configuration build their own with ``kubesim.site.run_site``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kubesim.site import Site, SiteConfig, run_site
+from kubesim.store import StoreConfig
+
+
+def fast_config() -> SiteConfig:
+    """Production defaults except the timings tests would otherwise wait for."""
+    return SiteConfig(
+        store=StoreConfig(namespace_delete_delay=0.05),
+        bookmark_interval=0.2,
+        seed=42,
+    )
+
+
+@pytest.fixture
+async def kubesim() -> AsyncIterator[Site]:
+    async with run_site(fast_config()) as site:
+        yield site
