@@ -87,11 +87,12 @@ def _renderer(profile: LogProfile) -> Processor:
 
 def configure_logging(
     *, level: str = "INFO", profile: LogProfile = "production", stream: IO[str] | None = None
-) -> None:
+) -> logging.Handler:
     """Send all logging (structlog and stdlib) to ``stream`` (stdout) in ``profile``'s format.
 
     Safe to call again (tests do, with their own stream): the handler installed by a previous
     call is replaced, handlers installed by others (pytest's capture) are left alone.
+    Returns the installed handler.
     """
     shared = _shared_processors()
     structlog.configure(
@@ -128,3 +129,4 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    return handler
