@@ -7,8 +7,8 @@ Usage in tests (the ``kubesim`` fixture in tests/kubesim/conftest.py does exactl
 
 Extension points for the simulated controllers and fakes:
 
-* ``site.add_controller(run, name=...)``: ``run`` is ``async def run(site: Site) -> None``;
-  it is started in the site's nursery when :meth:`Site.serve` starts and cancelled when the
+* ``site.add_controller(run, name=...)``: ``run`` is an async callable taking no arguments
+  (typically a bound ``async def run(self) -> None`` of a controller object); it is started in the site's nursery when :meth:`Site.serve` starts and cancelled when the
   site stops. A controller that raises takes the whole site down (structured concurrency:
   a broken simulator must fail the test loudly). Add controllers before serving.
 * ``site.mount(prefix, handler)``: requests whose path starts with ``prefix`` (longest
@@ -35,7 +35,7 @@ from kubesim.faults import ADMIN_PREFIX, Faults, admin_handler
 from kubesim.http import Handler, Request, Response, StreamingResponse, serve_http
 from kubesim.store import Store, StoreConfig
 
-Controller = Callable[["Site"], Awaitable[None]]
+Controller = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -122,7 +122,7 @@ class Site:
             display_host = f"[{host}]" if ":" in host else host
             self.url = f"http://{display_host}:{bound}"
             for name, run in self._controllers:
-                nursery.start_soon(run, self, name=f"kubesim controller {name}")
+                nursery.start_soon(run, name=f"kubesim controller {name}")
             task_status.started(bound)
 
 
