@@ -1,0 +1,283 @@
+"""Loading the file, merging the environment (YAML wins) and the ``ConfigError`` messages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import yaml
+
+from actors.config import (
+    ConfigError,
+    FileserverEnabled,
+    MetricsDisabled,
+    MetricsKafka,
+    MetricsMock,
+    PullPolicy,
+    build_config,
+    load_config,
+)
+
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+
+_CONTROLLER_ENV = {
+    "NUBLADO_CONTROLLER_REPOSITORY": "ghcr.io/example/nublado-trio",
+    "NUBLADO_CONTROLLER_TAG": "1.2.3",
+}
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _message(data: dict[str, Any], environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        build_config(data, environ)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["config-minimal.yaml", "config-full.yaml"])
+def test_example_configurations_load(name: str) -> None:
+    config = load_config(EXAMPLES / name, _CONTROLLER_ENV)
+    assert config.lab.sizes
+    assert config.controller_image.reference == "ghcr.io/example/nublado-trio:1.2.3"
+
+
+def test_full_example_sets_the_interesting_parts() -> None:
+    config = load_config(EXAMPLES / "config-full.yaml", _CONTROLLER_ENV)
+    assert isinstance(config.fileserver, FileserverEnabled)
+    assert config.lab.default_size == "medium"
+    assert config.lab.affinity is not None
+    assert len(config.lab.volumes) == 4
+    assert config.fsadmin.extra_volume_mounts[0].volume_name == "archive"
+
+
+async def test_load_config_runs_in_a_worker_thread(tmp_path: Path, minimal: dict[str, Any]) -> None:
+    path = _write(tmp_path, minimal)
+    with trio.fail_after(10):
+        config = await trio.to_thread.run_sync(load_config, path, _CONTROLLER_ENV)
+    assert config.lab.namespace_prefix == "nublado"
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ConfigError, match=f"{path} does not exist"):
+        load_config(path, {})
+
+
+def test_unreadable_yaml_names_the_path_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("lab:\n  sizes: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"{path} is not valid YAML: .*line \d+"):
+        load_config(path, {})
+
+
+@pytest.mark.parametrize(("text", "found"), [("", "nothing"), ("- a\n- b\n", "a list")])
+def test_yaml_that_is_not_a_mapping(tmp_path: Path, text: str, found: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{path} must contain a mapping of keys, found {found}"):
+        load_config(path, {})
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("name: One\nname: Two\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicate key 'name'"):
+        load_config(path, {})
+
+
+def test_error_message_lists_every_bad_key_with_its_path(
+    tmp_path: Path, minimal: dict[str, Any]
+) -> None:
+    minimal["lab"]["sizes"].append(
+        {
+            "size": "large",
+            "resources": {
+                "limits": {"cpu": "lots", "memory": "8Gi"},
+                "requests": {"cpu": 1, "memory": "2Gi"},
+            },
+        }
+    )
+    minimal["lab"]["spawnTimeout"] = "soon"
+    minimal["images"]["extra"] = True
+    path = _write(tmp_path, minimal)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, _CONTROLLER_ENV)
+    message = str(caught.value)
+    assert message.startswith(f"invalid configuration in {path}:\n")
+    assert "lab.sizes[1].resources.limits.cpu: invalid CPU amount 'lots'" in message
+    assert "lab.spawnTimeout: invalid duration 'soon'" in message
+    assert "images.extra: unknown key" in message
+    assert "pydantic" not in message
+    assert "Traceback" not in message
+
+
+def test_error_paths_use_the_snake_case_spelling_of_the_file(minimal: dict[str, Any]) -> None:
+    minimal["lab"]["spawn_timeout"] = "later"
+    assert "lab.spawn_timeout: invalid duration 'later'" in _message(minimal)
+
+
+def test_cross_field_paths_use_the_snake_case_spelling_too(minimal: dict[str, Any]) -> None:
+    minimal["lab"]["home_volume_name"] = "homes"
+    assert "lab.home_volume_name: no volume named homes in lab.volumes" in _message(minimal)
+
+
+def test_union_members_do_not_leak_into_paths(minimal: dict[str, Any]) -> None:
+    minimal["lab"]["volumes"][0]["source"]["serverPath"] = "exports/home"
+    message = _message(minimal)
+    assert "lab.volumes[0].source.serverPath: 'exports/home' is not an absolute path" in message
+    assert "<" not in message
+
+
+def test_secret_values_are_never_echoed(minimal: dict[str, Any]) -> None:
+    minimal["slackWebhook"] = ["https://hooks.example.org/very-secret"]
+    message = _message(minimal)
+    assert "slackWebhook:" in message
+    assert "very-secret" not in message
+
+
+def test_environment_supplies_base_url_and_slack_webhook(minimal: dict[str, Any]) -> None:
+    environ = {
+        "EXTERNAL_INSTANCE_URL": "https://data.example.org",
+        "NUBLADO_SLACK_WEBHOOK": "https://hooks.example.org/abc",
+        "REPERTOIRE_BASE_URL": "https://data.example.org/repertoire",
+    }
+    config = build_config(minimal, environ)
+    assert config.base_url == "https://data.example.org"
+    assert config.slack_webhook is not None
+    assert config.slack_webhook.get_secret_value() == "https://hooks.example.org/abc"
+    assert config.repertoire_base_url == "https://data.example.org/repertoire"
+
+
+@pytest.mark.parametrize("key", ["EXTERNAL_INSTANCE_URL", "base_url", "baseUrl"])
+def test_yaml_wins_over_the_environment(minimal: dict[str, Any], key: str) -> None:
+    minimal[key] = "https://yaml.example.org"
+    minimal["slack_webhook"] = "https://hooks.example.org/from-yaml"
+    environ = {
+        "EXTERNAL_INSTANCE_URL": "https://env.example.org",
+        "NUBLADO_SLACK_WEBHOOK": "https://hooks.example.org/from-env",
+        "METRICS_APPLICATION": "from-env",
+    }
+    config = build_config(minimal, environ)
+    assert config.base_url == "https://yaml.example.org"
+    assert config.slack_webhook is not None
+    assert config.slack_webhook.get_secret_value().endswith("from-yaml")
+    assert config.metrics.application == "nublado"
+
+
+def test_empty_environment_values_count_as_unset(minimal: dict[str, Any]) -> None:
+    config = build_config(minimal, {"NUBLADO_SLACK_WEBHOOK": "", "EXTERNAL_INSTANCE_URL": ""})
+    assert config.slack_webhook is None
+    assert config.base_url == "http://127.0.0.1:8080"
+
+
+def test_environment_errors_name_the_variable(minimal: dict[str, Any]) -> None:
+    message = _message(minimal, {"EXTERNAL_INSTANCE_URL": "data.example.org"})
+    assert (
+        "baseUrl: must be an http:// or https:// URL"
+        " (from environment variable EXTERNAL_INSTANCE_URL)" in message
+    )
+
+
+def test_controller_image_from_environment(minimal: dict[str, Any]) -> None:
+    environ = {**_CONTROLLER_ENV, "NUBLADO_CONTROLLER_PULL_POLICY": "always"}
+    image = build_config(minimal, environ).controller_image
+    assert image.reference == "ghcr.io/example/nublado-trio:1.2.3"
+    assert image.pull_policy is PullPolicy.ALWAYS
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Never", PullPolicy.NEVER),
+        ("NEVER", PullPolicy.NEVER),
+        ("sometimes", PullPolicy.IF_NOT_PRESENT),
+    ],
+)
+def test_controller_pull_policy_falls_back_to_if_not_present(
+    minimal: dict[str, Any], value: str, expected: PullPolicy
+) -> None:
+    environ = {**_CONTROLLER_ENV, "NUBLADO_CONTROLLER_PULL_POLICY": value}
+    assert build_config(minimal, environ).controller_image.pull_policy == expected
+
+
+def test_controller_image_fallback_is_logged(
+    minimal: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="actors.config.loading"):
+        image = build_config(minimal, {}).controller_image
+    assert image.reference == "ghcr.io/lsst-sqre/nublado:11.0.0"
+    assert image.pull_policy is PullPolicy.IF_NOT_PRESENT
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "NUBLADO_CONTROLLER_REPOSITORY is not set" in logged
+    assert "NUBLADO_CONTROLLER_TAG is not set" in logged
+
+
+def test_controller_image_in_yaml_wins(minimal: dict[str, Any]) -> None:
+    minimal["controllerImage"] = {"repository": "local/controller", "tag": "dev"}
+    image = build_config(minimal, _CONTROLLER_ENV).controller_image
+    assert image.reference == "local/controller:dev"
+
+
+def test_metrics_from_the_environment_alone(minimal: dict[str, Any]) -> None:
+    del minimal["metrics"]
+    environ = {"METRICS_APPLICATION": "nublado", "METRICS_ENABLED": "false", "METRICS_MOCK": "true"}
+    assert isinstance(build_config(minimal, environ).metrics, MetricsMock)
+    environ["METRICS_MOCK"] = "false"
+    assert isinstance(build_config(minimal, environ).metrics, MetricsDisabled)
+
+
+def test_kafka_metrics_from_the_environment(minimal: dict[str, Any]) -> None:
+    del minimal["metrics"]
+    environ = {
+        "METRICS_APPLICATION": "nublado",
+        "METRICS_EVENTS_TOPIC_PREFIX": "site.events",
+        "KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9093,kafka-2:9093",
+        "KAFKA_SECURITY_PROTOCOL": "SSL",
+        "KAFKA_CLUSTER_CA_PATH": "/etc/kafka/ca.crt",
+        "KAFKA_CLIENT_CERT_PATH": "/etc/kafka/user.crt",
+        "KAFKA_CLIENT_KEY_PATH": "/etc/kafka/user.key",
+        "SCHEMA_MANAGER_REGISTRY_URL": "http://schema-registry:8081",
+    }
+    metrics = build_config(minimal, environ).metrics
+    assert isinstance(metrics, MetricsKafka)
+    assert metrics.kafka.bootstrap_servers == "kafka-1:9093,kafka-2:9093"
+    assert metrics.kafka.cluster_ca_path == Path("/etc/kafka/ca.crt")
+    assert metrics.events.topic_prefix == "site.events"
+
+
+def test_partial_metrics_section_is_completed_by_the_environment(minimal: dict[str, Any]) -> None:
+    minimal["metrics"] = {"enabled": False}
+    config = build_config(minimal, {"METRICS_APPLICATION": "from-env"})
+    assert config.metrics.application == "from-env"
+
+
+def test_missing_metrics_without_environment_fails_as_kafka(minimal: dict[str, Any]) -> None:
+    del minimal["metrics"]
+    message = _message(minimal, {})
+    assert "metrics.application: required key is missing" in message
+    assert "metrics.kafka: required key is missing" in message
+
+
+def test_yaml_enabled_flag_wins_over_metrics_enabled(minimal: dict[str, Any]) -> None:
+    environ = {"METRICS_ENABLED": "true", "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}
+    assert isinstance(build_config(minimal, environ).metrics, MetricsDisabled)
+
+
+def test_invalid_environment_boolean_is_named(minimal: dict[str, Any]) -> None:
+    del minimal["metrics"]
+    message = _message(minimal, {"METRICS_ENABLED": "perhaps", "METRICS_APPLICATION": "n"})
+    assert "(from environment variable METRICS_ENABLED)" in message
+
+
+def test_build_config_does_not_modify_its_input(minimal: dict[str, Any]) -> None:
+    del minimal["metrics"]
+    snapshot = yaml.safe_dump(minimal)
+    build_config(minimal, {"METRICS_ENABLED": "0", "METRICS_APPLICATION": "n"})
+    assert yaml.safe_dump(minimal) == snapshot
