@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import structlog
@@ -63,7 +63,7 @@ class _Child:
     policy: RestartPolicy
     dynamic: bool
     on_exit: Callable[[Node], None] | None
-    restarts_at: deque[float] = field(default_factory=deque)
+    restarts_at: deque[float] | None = None  # made on first restart: most children never crash
 
 
 class Supervisor(Node):
@@ -143,7 +143,7 @@ class Supervisor(Node):
         self.stop_requested = False
         self._restarts_at.clear()
         for child in self._children.values():
-            child.restarts_at.clear()
+            child.restarts_at = None
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -197,6 +197,8 @@ class Supervisor(Node):
         node = child.node
         now = trio.current_time()
         limits = self.limits
+        if child.restarts_at is None:
+            child.restarts_at = deque()
         for stamps in (self._restarts_at, child.restarts_at):
             stamps.append(now)
             while stamps and stamps[0] < now - limits.window:
