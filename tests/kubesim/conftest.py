@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from kubesim.site import Site, SiteConfig, run_site
@@ -28,3 +29,12 @@ def fast_config() -> SiteConfig:
 async def kubesim() -> AsyncIterator[Site]:
     async with run_site(fast_config()) as site:
         yield site
+
+
+@pytest.fixture
+async def kube(kubesim: Site) -> AsyncIterator[httpx.AsyncClient]:
+    """A raw HTTP client for the ``kubesim`` site (no read timeout: watches stream)."""
+    async with httpx.AsyncClient(
+        base_url=kubesim.url or "", timeout=httpx.Timeout(10, read=None)
+    ) as client:
+        yield client
