@@ -169,5 +169,9 @@ class IngressController:
 def install(site: Any, config: IngressConfig | None = None) -> IngressController:
     """Create the ingress controller for ``site`` and register it as a site controller."""
     controller = IngressController(site, config)
-    site.add_controller(controller.run)
+
+    async def run(_site: Any = None) -> None:
+        await controller.run()
+
+    site.add_controller(run, name="ingress")
     return controller

@@ -241,5 +241,9 @@ class JobController:
 def install(site: Any, config: JobsConfig | None = None, *, seed: int = 0) -> JobController:
     """Create the Job controller for ``site`` and register it as a site controller."""
     controller = JobController(site, config, seed=seed)
-    site.add_controller(controller.run)
+
+    async def run(_site: Any = None) -> None:
+        await controller.run()
+
+    site.add_controller(run, name="jobs")
     return controller

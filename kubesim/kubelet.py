@@ -728,5 +728,9 @@ def install(
 ) -> Kubelet:
     """Create the kubelet for ``site`` and register its loop as a site controller."""
     kubelet = Kubelet(site, config, registry)
-    site.add_controller(kubelet.run)
+
+    async def run(_site: Any = None) -> None:
+        await kubelet.run()
+
+    site.add_controller(run, name="kubelet")
     return kubelet

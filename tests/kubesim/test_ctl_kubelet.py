@@ -32,9 +32,9 @@ class SimSite:
     def __init__(self) -> None:
         self.store = Store()
         self.faults = Faults()
-        self.controllers: list[Callable[[], Any]] = []
+        self.controllers: list[Callable[[Any], Any]] = []
 
-    def add_controller(self, run: Callable[[], Any]) -> None:
+    def add_controller(self, run: Callable[[Any], Any], name: str | None = None) -> None:
         self.controllers.append(run)
 
 
@@ -50,7 +50,7 @@ async def running_site(**config: Any) -> AsyncIterator[SimSite]:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.run_timers)
         for run in site.controllers:
-            nursery.start_soon(run)
+            nursery.start_soon(run, site)
         yield site
         nursery.cancel_scope.cancel()
 

@@ -26,9 +26,9 @@ class SimSite:
     def __init__(self) -> None:
         self.store = Store()
         self.faults = Faults()
-        self.controllers: list[Callable[[], Any]] = []
+        self.controllers: list[Callable[[Any], Any]] = []
 
-    def add_controller(self, run: Callable[[], Any]) -> None:
+    def add_controller(self, run: Callable[[Any], Any], name: str | None = None) -> None:
         self.controllers.append(run)
 
 
@@ -46,7 +46,7 @@ async def running_site(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.run_timers)
         for run in site.controllers:
-            nursery.start_soon(run)
+            nursery.start_soon(run, site)
         yield site
         nursery.cancel_scope.cancel()
 
