@@ -55,11 +55,15 @@ _HANDLER_MARK = "_nublado_trio_handler"
 
 
 def _access_fields(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Turn a hypercorn access record's atoms into a few named fields (allow-list only)."""
+    """Turn a hypercorn access record's atoms into a few named fields (allow-list only).
+
+    The formatter passes every foreign record's arguments as ``positional_args``; they are
+    always removed here (already merged into the message) so they are never rendered.
+    """
+    atoms = event_dict.pop("positional_args", None)
     record = event_dict.get("_record")
     if record is None or record.name != ACCESS_LOGGER_NAME:
         return event_dict
-    atoms = record.args
     if not isinstance(atoms, Mapping):
         return event_dict
     for atom, field in _ACCESS_FIELDS.items():
@@ -109,6 +113,7 @@ def configure_logging(
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, _access_fields],
+        pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

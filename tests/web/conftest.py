@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -128,6 +128,14 @@ class LogCapture:
     def records(self) -> list[dict[str, Any]]:
         """Each line parsed as JSON (fails the test if a line is not a JSON object)."""
         return [json.loads(line) for line in self.text.splitlines()]
+
+    async def wait_for(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first record that ``matches``, waiting for it to be logged (use a deadline)."""
+        while True:
+            found = [record for record in self.records() if matches(record)]
+            if found:
+                return found[0]
+            await trio.sleep(0.01)
 
 
 @pytest.fixture

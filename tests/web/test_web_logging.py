@@ -1,0 +1,97 @@
+"""Request ids, per-request log context and the production JSON log format."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+import structlog
+import trio
+from quart_trio import QuartTrio
+
+from actors.config import ControllerConfig
+from actors.runtime import ActorSystem
+from tests.web.conftest import LogCapture
+from web.app import create_app
+
+TOKEN = "gt-secret-token-value"
+
+
+@pytest.fixture
+def app(config: ControllerConfig, system: ActorSystem) -> QuartTrio:
+    app = create_app(config, system)
+
+    @app.get("/test/log")
+    async def log_something() -> dict[str, str]:
+        structlog.stdlib.get_logger("test.route").info("Handling the request")
+        return {}
+
+    @app.get("/test/crash")
+    async def crash() -> dict[str, str]:
+        raise RuntimeError("route exploded")
+
+    return app
+
+
+async def test_generated_request_id_is_returned(client: httpx.AsyncClient) -> None:
+    with trio.fail_after(5):
+        first = await client.get("/")
+        second = await client.get("/no/such/route")
+    assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+
+
+async def test_incoming_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    with trio.fail_after(5):
+        response = await client.get("/", headers={"X-Request-Id": "trace-42"})
+    assert response.headers["x-request-id"] == "trace-42"
+
+
+async def test_malformed_incoming_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    with trio.fail_after(5):
+        response = await client.get("/", headers={"X-Request-Id": "a b\tc" + "x" * 300})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+async def test_every_log_line_is_a_json_object(logs: LogCapture, client: httpx.AsyncClient) -> None:
+    with trio.fail_after(5):
+        await client.get("/test/log")
+    records = logs.records()
+    assert records, "nothing was logged"
+    assert all({"event", "level", "timestamp", "logger"} <= r.keys() for r in records)
+
+
+async def test_route_and_access_log_lines_carry_request_id_and_user(
+    logs: LogCapture, client: httpx.AsyncClient
+) -> None:
+    headers = {"X-Request-Id": "req-1", "X-Auth-Request-User": "alice"}
+    with trio.fail_after(5):
+        await client.get("/test/log", headers=headers)
+        # Hypercorn writes the access line just after the response has gone out.
+        access = await logs.wait_for(lambda r: r["logger"] == "hypercorn.access")
+    route = next(r for r in logs.records() if r["event"] == "Handling the request")
+    assert (route["request_id"], route["user"]) == ("req-1", "alice")
+    assert (access["request_id"], access["user"]) == ("req-1", "alice")
+    assert (access["method"], access["path"], access["status"]) == ("GET", "/test/log", "200")
+
+
+async def test_tokens_never_reach_the_logs(logs: LogCapture, client: httpx.AsyncClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Auth-Request-Token": TOKEN}
+    with trio.fail_after(5):
+        await client.get("/test/log", headers=headers)
+        await client.get("/test/crash", headers=headers)
+    assert logs.records()
+    assert TOKEN not in logs.text
+
+
+async def test_unhandled_exception_is_logged_with_traceback_and_request_id(
+    logs: LogCapture, client: httpx.AsyncClient
+) -> None:
+    with trio.fail_after(5):
+        response = await client.get("/test/crash", headers={"X-Request-Id": "req-crash"})
+    assert "route exploded" not in response.text
+    [record] = [r for r in logs.records() if r["event"] == "Unhandled exception"]
+    assert record["level"] == "error"
+    assert record["request_id"] == "req-crash"
+    assert "RuntimeError: route exploded" in record["exception"]
