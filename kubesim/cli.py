@@ -12,6 +12,7 @@ import sys
 
 import trio
 
+from kubesim.demo import install_all
 from kubesim.site import Site, SiteConfig
 
 
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _serve(site: Site, host: str, port: int) -> None:
+    # The simulated controllers, nodes and fake services (store writes need the Trio loop).
+    install_all(site)
     async with trio.open_nursery() as nursery:
         bound = await nursery.start(site.serve, host, port)
         print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
