@@ -289,12 +289,29 @@ class Watch(Generic[T]):
         lines, response = self._lines, self._response
         self._lines = self._response = None
         with trio.CancelScope(shield=True):
-            if lines is not None and hasattr(lines, "aclose"):
-                with trio.move_on_after(1):
-                    await lines.aclose()
+            if lines is not None:
+                await _finish_lines(lines)
             if response is not None:
                 with trio.move_on_after(1):
                     await response.aclose()
+
+
+async def _finish_lines(lines: AsyncIterator[str]) -> None:
+    """Run httpx's line iterator to its end by cancelling it from the inside.
+
+    ``aiter_lines`` is a chain of nested async generators (lines → text → bytes → raw → the
+    transport's streams). ``aclose()`` on the outer one leaves the inner ones suspended, and
+    Trio then warns about each when it is garbage collected. Stepping the chain inside an
+    already-cancelled scope makes the next network read raise ``Cancelled`` at the bottom,
+    which unwinds and finishes every generator in the chain.
+    """
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        try:
+            while True:
+                await anext(lines)
+        except (StopAsyncIteration, httpx.TransportError):
+            pass
 
 
 def _resource_version(obj: dict[str, Any]) -> str:
