@@ -118,13 +118,9 @@ def forbidden(plural: str, name: str, why: str, group: str = "") -> ApiError:
 
 
 def expired(message: str) -> ApiError:
-    """410 Expired: a resourceVersion or continue token older than the retained history."""
+    """410 Expired: a resourceVersion or continue token older than the retained history
+    (for watches it travels inside an ERROR event, as on a real server)."""
     return ApiError(410, "Expired", message)
-
-
-def gone(message: str) -> ApiError:
-    """410 Gone: used inside watch streams for a resourceVersion that was compacted."""
-    return ApiError(410, "Gone", message)
 
 
 def method_not_allowed(method: str, path: str) -> ApiError:

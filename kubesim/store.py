@@ -40,7 +40,7 @@ from typing import Any
 import trio
 
 from kubesim import lifecycle
-from kubesim.errors import ApiError, already_exists, bad_request, conflict, expired, gone, not_found
+from kubesim.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
 from kubesim.patches import apply_json_patch, json_merge_patch
 from kubesim.resources import RESOURCES, ResourceType, lookup
 from kubesim.selectors import FieldSelector, LabelSelector
@@ -337,7 +337,7 @@ class Store:
 
         ``resource_version`` absent or ``"0"``: synthetic ADDED events for the current
         matching objects, then live changes. Otherwise the changes after that revision;
-        a revision older than the retained history raises ``ApiError`` 410 ``Gone``.
+        a revision older than the retained history raises ``ApiError`` 410 ``Expired``.
         """
         labels = LabelSelector.parse(label_selector)
         fields = FieldSelector.parse(field_selector, res.field_selectors)
@@ -363,7 +363,7 @@ class Store:
             except ValueError:
                 raise bad_request(f"invalid resourceVersion {resource_version!r}") from None
             if since < self._compacted_rv:
-                raise gone(f"too old resource version: {since} ({self._compacted_rv})")
+                raise expired(f"too old resource version: {since} ({self._compacted_rv})")
             for change in self._history:
                 if change.rv > since:
                     watcher.offer(change)
