@@ -59,6 +59,9 @@ ENVIRONMENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 """Environment variables that feed configuration keys (besides ``NUBLADO_CONTROLLER_*``)."""
 
 
+_SECTIONS = ("lab", "fileserver", "fsadmin", "images", "dropdownMenu", "metrics")
+
+
 class _StrictLoader(yaml.SafeLoader):
     """Safe YAML loader that refuses duplicate keys instead of keeping the last one."""
 
@@ -133,6 +136,11 @@ def apply_environment(data: Mapping[str, Any], environ: Mapping[str, str]) -> Me
     """
     merged = copy.deepcopy(dict(data))
     sources: dict[str, str] = {}
+    for section in _SECTIONS:
+        # A section header with nothing under it (`fsadmin:`) is YAML null; read it as {}.
+        key = find_key(merged, section)
+        if key is not None and merged[key] is None:
+            merged[key] = {}
     if find_key(merged, "metrics") is None:
         merged["metrics"] = {}
     for variable, (path, spellings) in ENVIRONMENT_KEYS.items():

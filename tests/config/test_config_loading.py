@@ -281,3 +281,12 @@ def test_build_config_does_not_modify_its_input(minimal: dict[str, Any]) -> None
     snapshot = yaml.safe_dump(minimal)
     build_config(minimal, {"METRICS_ENABLED": "0", "METRICS_APPLICATION": "n"})
     assert yaml.safe_dump(minimal) == snapshot
+
+
+def test_empty_section_headers_read_as_empty_sections(tmp_path: Path) -> None:
+    text = (EXAMPLES / "config-minimal.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yaml"
+    path.write_text(text.replace("fsadmin: {}", "fsadmin:\ndropdownMenu:"), encoding="utf-8")
+    config = load_config(path, _CONTROLLER_ENV)
+    assert config.fsadmin.pod_name == "fsadmin"
+    assert config.dropdown_menu.daily.limit is None
