@@ -23,6 +23,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -130,6 +131,14 @@ async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Requ
             return None
 
 
+def _reason_phrase(status: int) -> bytes:
+    """Standard reason phrase (clients such as ``kubernetes`` expose it as ``reason``)."""
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
 def _error_response(status: int, reason: str, message: str) -> Response:
     return Response.json(status, ApiError(status, reason, message).status_body())
 
@@ -152,7 +161,9 @@ def _h11_headers(
 
 async def _send_response(conn: h11.Connection, stream: trio.SocketStream, resp: Response) -> None:
     headers = _h11_headers(resp.headers, [("content-length", str(len(resp.body)))])
-    data = conn.send(h11.Response(status_code=resp.status, headers=headers))
+    data = conn.send(
+        h11.Response(status_code=resp.status, headers=headers, reason=_reason_phrase(resp.status))
+    )
     if resp.body:
         data += conn.send(h11.Data(data=resp.body))
     data += conn.send(h11.EndOfMessage())
@@ -165,7 +176,13 @@ async def _send_stream(
     headers = _h11_headers(resp.headers, [("connection", "close")])
     chunks = resp.chunks
     try:
-        await stream.send_all(conn.send(h11.Response(status_code=resp.status, headers=headers)))
+        await stream.send_all(
+            conn.send(
+                h11.Response(
+                    status_code=resp.status, headers=headers, reason=_reason_phrase(resp.status)
+                )
+            )
+        )
         async with trio.open_nursery() as nursery:
 
             async def notice_disconnect() -> None:
