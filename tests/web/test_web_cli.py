@@ -1,0 +1,140 @@
+"""``nublado-trio serve`` as a real process: start-up errors, SIGTERM, actor-system failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from tests.web.conftest import minimal_config_data, write_config
+
+REPO = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "nublado-trio")
+SERVE_LOCALLY = ["--host", "127.0.0.1", "--port", "0"]
+
+RUN_WITH_FAILING_TREE = """
+import sys
+from tests.web.trees import failing_system
+from web.cli import main
+sys.exit(main(sys.argv[1:], system_factory=failing_system))
+"""
+
+
+class ControllerProcess:
+    """A running controller process whose stdout is one JSON log record per line."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.records: list[dict[str, Any]] = []
+        self._buffer = b""
+
+    async def wait_for_record(self, event: str) -> dict[str, Any]:
+        """Read log lines until one has this ``event`` (use a deadline)."""
+        assert self.process.stdout is not None
+        while True:
+            while b"\n" in self._buffer:
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                record = json.loads(line)
+                self.records.append(record)
+                if record["event"] == event:
+                    return record
+            chunk = await self.process.stdout.receive_some(65536)
+            assert chunk, f"the process exited before logging {event!r}"
+            self._buffer += chunk
+
+    async def read_rest(self) -> None:
+        """Read the remaining output (after the process has exited)."""
+        assert self.process.stdout is not None
+        while chunk := await self.process.stdout.receive_some(65536):
+            self._buffer += chunk
+        self.records += [json.loads(line) for line in self._buffer.splitlines()]
+        self._buffer = b""
+
+
+async def run_to_completion(command: list[str], **env: str) -> subprocess.CompletedProcess[bytes]:
+    return await trio.run_process(
+        command, capture_stdout=True, capture_stderr=True, check=False, cwd=REPO, env=_env(env)
+    )
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NUBLADO_CONFIG_PATH"}
+    return {**env, **extra}
+
+
+async def test_sigterm_stops_the_controller_cleanly_and_quickly(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.yaml", minimal_config_data())
+    command = [CONSOLE_SCRIPT, "serve", "--config", str(config), *SERVE_LOCALLY]
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            command, stdout=subprocess.PIPE, cwd=REPO, env=_env({})
+        )
+        try:
+            controller = ControllerProcess(process)
+            serving = await controller.wait_for_record("Controller serving")
+            async with httpx.AsyncClient(base_url=serving["urls"][0]) as client:
+                # Leaves an idle keep-alive connection open across the shutdown.
+                assert (await client.get("/")).status_code == 200
+                process.send_signal(signal.SIGTERM)
+                sent_at = trio.current_time()
+                with trio.fail_after(5):
+                    returncode = await process.wait()
+                exit_took = trio.current_time() - sent_at
+            await controller.read_rest()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            assert process.stdout is not None
+            await process.stdout.aclose()
+    assert returncode == 0
+    assert exit_took < 3.0
+    events = [record["event"] for record in controller.records]
+    assert events.index("Signal received, shutting down gracefully") < events.index(
+        "Controller stopped"
+    )
+
+
+async def test_invalid_config_exits_2_naming_the_key_without_traceback(tmp_path: Path) -> None:
+    data = minimal_config_data()
+    data["lab"]["namespacePrefix"] = "Not_A_Kubernetes_Name"
+    config = write_config(tmp_path / "config.yaml", data)
+    with trio.fail_after(30):
+        result = await run_to_completion(
+            [CONSOLE_SCRIPT, "serve", *SERVE_LOCALLY], NUBLADO_CONFIG_PATH=str(config)
+        )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert "lab.namespacePrefix" in stderr
+    assert "Traceback" not in stderr
+    assert result.stdout == b""
+
+
+async def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    with trio.fail_after(30):
+        result = await run_to_completion(
+            [CONSOLE_SCRIPT, "serve", "--config", str(missing), *SERVE_LOCALLY]
+        )
+    assert result.returncode == 2
+    assert str(missing) in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+
+
+async def test_root_supervisor_failure_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.yaml", minimal_config_data())
+    command = [sys.executable, "-c", RUN_WITH_FAILING_TREE, "serve", "--config", str(config)]
+    with trio.fail_after(30):
+        result = await run_to_completion([*command, *SERVE_LOCALLY])
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    [failure] = [r for r in records if r["event"] == "Actor system failed, exiting"]
+    assert result.returncode == 1
+    assert failure["level"] == "critical"
+    assert "crasher" in failure["reason"]
