@@ -133,7 +133,7 @@ async def run_site(
     seed: int | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
-    setup: Callable[[Site], None] | None = None,
+    setup: Callable[[Site], object] | None = None,
 ) -> AsyncIterator[Site]:
     """Serve a :class:`Site` for the duration of the block; ``setup`` runs before serving
     (install controllers, mount fakes, load objects)."""

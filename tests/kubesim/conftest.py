@@ -1,8 +1,11 @@
 """Shared fixtures for kubesim tests (also used by the Kubernetes-client tests).
 
 ``kubesim``: a :class:`kubesim.site.Site` served in-process on 127.0.0.1 (port 0) for the
-duration of one test; ``site.url`` is its base URL (``http://127.0.0.1:<port>``). Tests
-that need a different configuration build their own with ``kubesim.site.run_site``.
+duration of one test; ``site.url`` is its base URL (``http://127.0.0.1:<port>``). It is the
+bare API server (no kubelet, no controllers), so the objects only change when a test changes
+them. ``kubesim_demo`` is the same with the demo controllers, nodes and fake services
+installed (``kubesim.demo.install_all``). ``kube`` is an ``httpx.AsyncClient`` for
+``kubesim``. Tests that need other settings build their own with ``kubesim.site.run_site``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ def fast_config() -> SiteConfig:
 @pytest.fixture
 async def kubesim() -> AsyncIterator[Site]:
     async with run_site(fast_config()) as site:
+        yield site
+
+
+@pytest.fixture
+async def kubesim_demo() -> AsyncIterator[Site]:
+    from kubesim.demo import install_all
+
+    async with run_site(fast_config(), setup=install_all) as site:
         yield site
 
 

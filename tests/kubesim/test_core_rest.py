@@ -343,3 +343,10 @@ async def test_discovery_documents(kube: httpx.AsyncClient) -> None:
             r["name"] for r in core["resources"]
         }
         assert (await kube.get("/version")).json()["major"] == "1"
+
+
+async def test_demo_site_fixture_runs_the_controllers(kubesim_demo: Any) -> None:
+    with trio.fail_after(10):
+        async with httpx.AsyncClient(base_url=kubesim_demo.url) as client:
+            nodes = (await client.get("/api/v1/nodes")).json()["items"]
+        assert nodes
