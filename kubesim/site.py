@@ -8,8 +8,9 @@ Usage in tests (the ``kubesim`` fixture in tests/kubesim/conftest.py does exactl
 Extension points for the simulated controllers and fakes:
 
 * ``site.add_controller(run, name=...)``: ``run`` is an async callable taking no arguments
-  (typically a bound ``async def run(self) -> None`` of a controller object); it is started in the site's nursery when :meth:`Site.serve` starts and cancelled when the
-  site stops. A controller that raises takes the whole site down (structured concurrency:
+  (typically a bound ``async def run(self) -> None`` of a controller object); it is
+  started in the site's nursery when :meth:`Site.serve` starts and cancelled when the site
+  stops. A controller that raises takes the whole site down (structured concurrency:
   a broken simulator must fail the test loudly). Add controllers before serving.
 * ``site.mount(prefix, handler)``: requests whose path starts with ``prefix`` (longest
   prefix wins) go to ``handler(request)`` with the full, unmodified path.
