@@ -1,0 +1,1 @@
+"""User labs: their models, the pure builder of their Kubernetes objects, and their actors."""
