@@ -204,8 +204,12 @@ class Watch(Generic[T]):
             resourceVersion=self._rv,
             timeoutSeconds=str(timeout_seconds(self._reconnect_timeout)),
         )
+        response = None
         try:
-            response = await self._transport.open_watch(self._path, self._ref, params)
+            # A server that accepts the request but never answers is as silent as a quiet
+            # stream: the idle limit covers the wait for the response head too.
+            with trio.move_on_after(self._idle_timeout):
+                response = await self._transport.open_watch(self._path, self._ref, params)
         except KubernetesError as error:
             if error.gone:
                 self._expire()
@@ -213,6 +217,9 @@ class Watch(Generic[T]):
                 self._schedule_restart(_Restart(f"{error.status} {error.reason}", failed=True))
             else:
                 raise
+            return
+        if response is None:
+            self._schedule_restart(_Restart("no response head", failed=True))
             return
         self._response = response
         self._lines = response.aiter_lines()

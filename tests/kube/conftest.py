@@ -1,8 +1,8 @@
 """Fixtures: an in-process kubesim site served over real HTTP, and a client for it.
 
 The site is declared here with kubesim's public ``run_site`` API (rather than importing the
-kubesim test fixture) so these tests control the settings they depend on: a short bookmark
-interval, and the simulated kubelet and nodes for pod-phase tests.
+kubesim test fixture) so these tests control the settings they depend on: short bookmark and
+namespace-deletion intervals, and the demo controllers (kubelet, nodes, jobs) installed.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ import pytest
 import trio
 
 from actors.kube import KubeClient
-from kubesim import nodes
+from kubesim import demo
 from kubesim.site import Site, SiteConfig, run_site
+from kubesim.store import StoreConfig
 
 from .objects import namespace
 
 _names = itertools.count()
 
 
-def _setup(site: Site) -> None:
-    nodes.install(site, [nodes.NodeSpec(name="node-1")])
-    # kubelet.install(site)
+def site_config() -> SiteConfig:
+    return SiteConfig(store=StoreConfig(namespace_delete_delay=0.05), bookmark_interval=0.2, seed=1)
 
 
 @pytest.fixture
 async def site() -> AsyncIterator[Site]:
-    async with run_site(SiteConfig(bookmark_interval=0.2), seed=1, setup=_setup) as running:
+    async with run_site(site_config(), setup=demo.install_all) as running:
         yield running
 
 
