@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 import trio
 from quart_trio import QuartTrio
-from trio_websocket import ConnectionClosed
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from actors.config import ControllerConfig
 from actors.runtime import ActorRef, ActorSystem, Supervisor
@@ -26,6 +25,15 @@ def names(tree: dict[str, Any]) -> set[str]:
     for child in tree["children"]:
         found |= names(child)
     return found
+
+
+async def messages_until_closed(ws: WebSocketConnection) -> int:
+    """Read until the server closes the WebSocket; return its close code."""
+    try:
+        while True:
+            await ws.get_message()
+    except ConnectionClosed as closed:
+        return closed.reason.code
 
 
 def ws_url(server: RunningServer) -> str:
@@ -74,6 +82,7 @@ async def test_websocket_sends_the_tree_then_pushes_changes(
         async with connect(ws_url(server)) as ws:
             first = json.loads(await ws.get_message())
             assert "lab/bob" not in names(first)
+            assert b"x-request-id" in dict(ws.handshake_headers)
             start_lab(system, "bob")
             while "lab/bob" not in names(json.loads(await ws.get_message())):
                 pass
@@ -125,7 +134,5 @@ async def test_websocket_is_closed_with_1001_when_the_server_shuts_down(
         async with run_server(config, system) as server, connect(ws_url(server)) as ws:
             await ws.get_message()
             server.request_shutdown()
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    await ws.get_message()
-    assert closed.value.reason.code == 1001
+            close_code = await messages_until_closed(ws)
+    assert close_code == 1001

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 
 import httpx
@@ -14,6 +16,7 @@ from actors.config import ControllerConfig
 from actors.runtime import ActorSystem
 from tests.web.conftest import LogCapture
 from web.app import create_app
+from web.logging import configure_logging
 
 TOKEN = "gt-secret-token-value"
 
@@ -95,3 +98,21 @@ async def test_unhandled_exception_is_logged_with_traceback_and_request_id(
     assert record["level"] == "error"
     assert record["request_id"] == "req-crash"
     assert "RuntimeError: route exploded" in record["exception"]
+
+
+def test_development_profile_writes_readable_lines_with_the_same_context() -> None:
+    stream = io.StringIO()
+    handler = configure_logging(level="INFO", profile="development", stream=stream)
+    try:
+        structlog.contextvars.bind_contextvars(request_id="req-dev")
+        structlog.stdlib.get_logger("test.dev").info("Something happened", lab="alice")
+        logging.getLogger("hypercorn.error").info("Running on somewhere")
+    finally:
+        structlog.contextvars.clear_contextvars()
+        logging.getLogger().removeHandler(handler)
+    first, second = stream.getvalue().splitlines()
+    assert not first.startswith("{")
+    assert "Something happened" in first
+    assert "request_id=req-dev" in first
+    assert "lab=alice" in first
+    assert "Running on somewhere" in second
