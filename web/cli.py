@@ -76,7 +76,9 @@ async def _serve_main(args: argparse.Namespace, system_factory: SystemFactory) -
         )
         exit_code = EXIT_FAILURE
     except* Exception as group:
-        _log.critical("Controller failed, exiting", exc_info=group)
+        _log.critical(
+            "Controller failed, exiting", reason=str(group.exceptions[0]), exc_info=group
+        )
         exit_code = EXIT_FAILURE
     return exit_code
 
