@@ -1,13 +1,14 @@
 """Standalone kubesim: ``simulate --port N [--host H] [--config FILE] [--seed S]``.
 
-``main(argv)`` parses the arguments, serves a :class:`~kubesim.site.Site` until interrupted
-(Ctrl-C / SIGINT) and returns the exit status. ``nublado-trio simulate`` and
+``main(argv)`` parses the arguments, serves a :class:`~kubesim.site.Site` until SIGINT (Ctrl-C)
+or SIGTERM, then exits cleanly, and returns the exit status. ``nublado-trio simulate`` and
 ``python -m kubesim`` call it.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 import trio
@@ -31,8 +32,13 @@ async def _serve(site: Site, host: str, port: int) -> None:
     # The simulated controllers, nodes and fake services (store writes need the Trio loop).
     install_all(site)
     async with trio.open_nursery() as nursery:
-        bound = await nursery.start(site.serve, host, port)
-        print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            bound = await nursery.start(site.serve, host, port)
+            print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
+            async for signum in signals:
+                print(f"kubesim stopping ({signal.Signals(signum).name})", flush=True)
+                nursery.cancel_scope.cancel()
+                break
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +49,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulate: cannot load configuration: {exc}", file=sys.stderr)
         return 2
     site = Site(config, seed=args.seed)
-    try:
-        trio.run(_serve, site, args.host, args.port)
-    except KeyboardInterrupt:
-        return 0
+    trio.run(_serve, site, args.host, args.port)
     return 0
