@@ -50,6 +50,11 @@ class RestartLimits:
     window: float = 30.0
     backoff_initial: float = 0.1
     backoff_max: float = 10.0
+    escalate: bool = True
+    """What exceeding the limit means. ``True``: the supervisor fails (its parent decides);
+    counted over all children. ``False``: only the child that keeps crashing is given up
+    (status ``failed``, removed) and its siblings are untouched; counted per child. Per-user
+    actors use ``False`` so that one broken lab cannot take the others down."""
 
     def backoff(self, recent_restarts: int) -> float:
         """Delay before a child's next start, given its restarts within the window."""
@@ -183,7 +188,10 @@ class Supervisor(Node):
                         node.set_status(ActorStatus.STOPPED)
                         removed = True
                         return
-                await self._before_restart(child)
+                if not await self._before_restart(child):
+                    node.set_status(ActorStatus.FAILED)
+                    removed = True
+                    return
         finally:
             if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING):
                 node.set_status(ActorStatus.STOPPED)
@@ -192,8 +200,11 @@ class Supervisor(Node):
                 self._forget(child)
             node.finished.set()
 
-    async def _before_restart(self, child: _Child) -> None:
-        """Apply the intensity limit, then wait out the child's backoff."""
+    async def _before_restart(self, child: _Child) -> bool:
+        """Apply the intensity limit, then wait out the child's backoff.
+
+        Returns ``False`` when the child is given up instead of restarted.
+        """
         node = child.node
         now = trio.current_time()
         limits = self.limits
@@ -203,13 +214,23 @@ class Supervisor(Node):
             stamps.append(now)
             while stamps and stamps[0] < now - limits.window:
                 stamps.popleft()
-        if len(self._restarts_at) > limits.max_restarts:
+        if not limits.escalate:
+            if len(child.restarts_at) > limits.max_restarts:
+                log.error(
+                    "Giving up on actor",
+                    actor=node.name,
+                    restarts=limits.max_restarts,
+                    window=limits.window,
+                )
+                return False
+        elif len(self._restarts_at) > limits.max_restarts:
             raise SupervisorEscalation(self.name, node.name, limits.max_restarts, limits.window)
         node.set_status(ActorStatus.RESTARTING)
         delay = limits.backoff(len(child.restarts_at))
         log.warning("Restarting actor", actor=node.name, delay=delay, restarts=node.restarts + 1)
         await trio.sleep(delay)
         node.restarts += 1
+        return True
 
     def _forget(self, child: _Child) -> None:
         self._children.pop(child.key, None)

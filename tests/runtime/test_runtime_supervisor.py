@@ -171,3 +171,33 @@ async def test_root_supervisor_tree_is_inspectable() -> None:
             assert tree.children[0].children[0].processed == 1
             assert tree.children[0].children[0].phase == "seen-1"
             nursery.cancel_scope.cancel()
+
+
+async def test_a_supervisor_that_does_not_escalate_gives_up_only_on_the_broken_child(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    journal = Journal()
+    crasher = ActorRef("lab/broken", lambda: CrashOnStart(journal))
+    healthy = ActorRef("lab/healthy", Recorder)
+    labs_limits = RestartLimits(max_restarts=3, window=60.0, backoff_initial=1.0, escalate=False)
+    labs = Supervisor("labs", limits=labs_limits)
+    root_limits = RestartLimits(max_restarts=0, window=1000.0)
+    system = ActorSystem(Supervisor("root", [(labs, RestartPolicy.PERMANENT)], limits=root_limits))
+    exits: list[str] = []
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.run)
+            labs.start_child(healthy, RestartPolicy.TRANSIENT)
+            labs.start_child(
+                crasher, RestartPolicy.TRANSIENT, on_exit=lambda n: exits.append(n.name)
+            )
+            await crasher.finished.wait()
+            assert crasher.status is ActorStatus.FAILED
+            assert len(journal.starts) == 4  # the first start and three restarts
+            assert exits == ["lab/broken"]
+            assert system.find("lab/broken") is None
+            # Nothing escalated: the sibling and the supervisor carry on untouched.
+            assert await healthy.ask(Record(1), timeout=1) is None
+            assert labs.restarts == 0
+            assert labs.status is ActorStatus.RUNNING
+            nursery.cancel_scope.cancel()
