@@ -76,9 +76,7 @@ async def _serve_main(args: argparse.Namespace, system_factory: SystemFactory) -
         )
         exit_code = EXIT_FAILURE
     except* Exception as group:
-        _log.critical(
-            "Controller failed, exiting", reason=str(group.exceptions[0]), exc_info=group
-        )
+        _log.critical("Controller failed, exiting", reason=str(group.exceptions[0]), exc_info=group)
         exit_code = EXIT_FAILURE
     return exit_code
 

@@ -13,8 +13,8 @@ away"), and bounds every send so that a client that stops reading cannot hold th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import structlog
 import trio
@@ -50,6 +50,7 @@ class StreamRegistry:
 
     def __init__(self) -> None:
         self._closing = trio.Event()
+        self._waits: set[trio.CancelScope] = set()
         self._open = 0
         self._all_closed = trio.Event()
         self._all_closed.set()
@@ -68,6 +69,23 @@ class StreamRegistry:
         """Return when the server asks streams to end."""
         await self._closing.wait()
 
+    @contextmanager
+    def interruptible_wait(self, deadline: float) -> Iterator[trio.CancelScope]:
+        """A cancel scope with ``deadline`` that ``close_all`` also cancels.
+
+        For streams that cannot run a sibling task (SSE bodies are async generators, which
+        must not yield inside a nursery): wait in this scope, leave it, then yield.
+        """
+        scope = trio.CancelScope(deadline=deadline)
+        if self.closing:
+            scope.cancel()
+        self._waits.add(scope)
+        try:
+            with scope:
+                yield scope
+        finally:
+            self._waits.discard(scope)
+
     @asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
         """Register one stream for the duration of the block."""
@@ -83,6 +101,8 @@ class StreamRegistry:
     async def close_all(self, grace_period: float) -> None:
         """Ask every stream to end and wait up to ``grace_period`` seconds for them to go."""
         self._closing.set()
+        for wait in self._waits:
+            wait.cancel()
         with trio.move_on_after(grace_period) as scope:
             await self._all_closed.wait()
         if scope.cancelled_caught:
