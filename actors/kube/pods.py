@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from types import TracebackType
 
@@ -101,8 +100,7 @@ class PodEventMessages:
             if self._done:
                 raise StopAsyncIteration
             item = None
-            deadline = self._until if math.isfinite(self._until) else math.inf
-            with trio.move_on_at(deadline):
+            with trio.move_on_at(self._until):
                 item = await anext(self._watch)
             if item is None:
                 self._done = True

@@ -31,7 +31,6 @@ with`` block closes the connection deterministically, even when the consumer sto
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -118,7 +117,7 @@ class Watch(Generic[T]):
         self._transport = transport
         self._resource = resource
         self._path = resource.path(namespace)
-        self._ref = ObjectRef(resource.kind, namespace, params.get("fieldSelector"))
+        self._ref = ObjectRef(resource.kind, namespace)
         self._lister = lister
         self._params = params
         self._rv = resource_version
@@ -230,7 +229,7 @@ class Watch(Generic[T]):
         assert self._lines is not None
         idle = self._idle_timeout
         line: str | None = None
-        with trio.move_on_after(idle if math.isfinite(idle) else math.inf):
+        with trio.move_on_after(idle):
             try:
                 line = await anext(self._lines)
             except StopAsyncIteration:
