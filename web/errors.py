@@ -1,9 +1,10 @@
 """Every error response has the body format of api.md §3, whatever raised it.
 
-* Controller errors (§3.2) are exception classes: a route raises, for example,
-  ``UnknownUserError(f"Unknown user {username}", loc=["path", "username"])`` and the handler
+* Controller errors (§3.2) are the exception classes of :mod:`actors.errors`, raised by
+  actors or routes, for example
+  ``UnknownUserError(f"Unknown user {username}", loc=["path", "username"])``; the handler
   renders ``{"detail": [{"loc": [...], "msg": "...", "type": "unknown_user"}]}`` with the
-  class's status code. ``loc`` is omitted, not null, when absent.
+  status code of :data:`STATUS_BY_ERROR_TYPE`. ``loc`` is omitted, not null, when absent.
 * Request validation (§3.3) is ``RequestValidationError`` (422), raised by ``parse_body`` and
   ``require_header``; each detail element carries pydantic's ``type``, ``loc``, ``msg``,
   ``input`` and, when present, ``ctx``. A pydantic ``ValidationError`` that escapes a route
@@ -29,9 +30,28 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from actors.errors import (
+    ControllerError,
+    DeleteFailedError,
+    FileServerCreateFailedError,
+    FileServerDeleteFailedError,
+    InsufficientQuotaError,
+    InvalidDockerReferenceError,
+    InvalidLabSizeError,
+    InvalidPodPhaseError,
+    InvalidTokenError,
+    LabExistsError,
+    NotConfiguredError,
+    OperationConflictError,
+    PermissionDeniedError,
+    PodNotFoundError,
+    UnknownDockerImageError,
+    UnknownUserError,
+)
 from actors.runtime import ActorStopped, AskTimeout, MailboxFull
 
 __all__ = [
+    "STATUS_BY_ERROR_TYPE",
     "ControllerError",
     "DeleteFailedError",
     "FileServerCreateFailedError",
@@ -74,140 +94,40 @@ def error_body(msg: str, error_type: str, loc: Sequence[str | int] | None = None
     return {"detail": [detail]}
 
 
-class ControllerError(Exception):
-    """An error the controller raises on purpose; rendered as a §3.1 body.
-
-    Subclasses fix ``status_code`` and ``error_type`` (the §3.2 table); the message and the
-    location are given where raised because they name the user, size or image at fault.
-    """
-
-    status_code: ClassVar[int] = 500
-    error_type: ClassVar[str] = "internal_error"
-    default_message: ClassVar[str] = INTERNAL_ERROR_MESSAGE
-
-    def __init__(self, msg: str | None = None, *, loc: Sequence[str | int] | None = None) -> None:
-        self.msg = msg if msg is not None else self.default_message
-        self.loc = list(loc) if loc is not None else None
-        super().__init__(self.msg)
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body of the response."""
-        return error_body(self.msg, self.error_type, self.loc)
-
-
-class InsufficientQuotaError(ControllerError):
-    """The user's notebook quota forbids the requested lab size."""
-
-    status_code = 403
-    error_type = "insufficient_quota"
-    default_message = "Insufficient quota to spawn requested lab"
+STATUS_BY_ERROR_TYPE: dict[str, int] = {
+    "insufficient_quota": 403,
+    "invalid_docker_reference": 422,
+    "invalid_lab_size": 422,
+    "invalid_phase": 404,
+    "invalid_token": 401,
+    "lab_exists": 409,
+    "operation_in_progress": 409,
+    "not_supported": 404,
+    "permission_denied": 403,
+    "not_found": 404,
+    "unknown_image": 400,
+    "unknown_user": 404,
+    "delete_failed": 500,
+    "file_server_create_failed": 500,
+    "file_server_delete_failed": 500,
+    "unknown_actor": 404,
+}
+"""HTTP status of each controller error type (``api.md`` §3.2); the classes live in actors."""
 
 
-class InvalidDockerReferenceError(ControllerError):
-    """A Docker reference without a tag."""
-
-    status_code = 422
-    error_type = "invalid_docker_reference"
+def status_of(error: ControllerError) -> int:
+    """The HTTP status for a controller error; an unlisted type is a server error."""
+    return STATUS_BY_ERROR_TYPE.get(error.error_type, 500)
 
 
-class InvalidLabSizeError(ControllerError):
-    """A size that is a valid word but not configured here."""
-
-    status_code = 422
-    error_type = "invalid_lab_size"
-
-
-class InvalidPodPhaseError(ControllerError):
-    """The pod exists but is not ``Running``."""
-
-    status_code = 404
-    error_type = "invalid_phase"
-
-
-class InvalidTokenError(ControllerError):
-    """Gafaelfawr rejected the delegated token (no ``WWW-Authenticate`` header, per spec)."""
-
-    status_code = 401
-    error_type = "invalid_token"
-    default_message = "User token is invalid"
-
-
-class LabExistsError(ControllerError):
-    """The user already has a lab."""
-
-    status_code = 409
-    error_type = "lab_exists"
-
-
-class OperationConflictError(ControllerError):
-    """Another operation on the same lab is in progress."""
-
-    status_code = 409
-    error_type = "operation_in_progress"
-
-
-class NotConfiguredError(ControllerError):
-    """The feature is disabled in the configuration."""
-
-    status_code = 404
-    error_type = "not_supported"
-
-
-class PermissionDeniedError(ControllerError):
-    """The caller may not act on this resource."""
-
-    status_code = 403
-    error_type = "permission_denied"
-    default_message = "Permission denied"
-
-
-class PodNotFoundError(ControllerError):
-    """The pod does not exist."""
-
-    status_code = 404
-    error_type = "not_found"
-
-
-class UnknownDockerImageError(ControllerError):
-    """No image matches the request."""
-
-    status_code = 400
-    error_type = "unknown_image"
-
-
-class UnknownUserError(ControllerError):
-    """The controller holds no resource for this user."""
-
-    status_code = 404
-    error_type = "unknown_user"
-
-
-class DeleteFailedError(ControllerError):
-    """Deleting a lab failed."""
-
-    status_code = 500
-    error_type = "delete_failed"
-    default_message = "Failed to delete lab"
-
-
-class FileServerCreateFailedError(ControllerError):
-    """Creating a file server failed."""
-
-    status_code = 500
-    error_type = "file_server_create_failed"
-
-
-class FileServerDeleteFailedError(ControllerError):
-    """Deleting a file server failed."""
-
-    status_code = 500
-    error_type = "file_server_delete_failed"
+def body_of(error: ControllerError) -> dict[str, Any]:
+    """The §3.1 body of a controller error."""
+    return error_body(error.msg, error.error_type, error.loc)
 
 
 class UnknownActorError(ControllerError):
     """The admin inspection routes were asked about an actor that does not exist."""
 
-    status_code = 404
     error_type = "unknown_actor"
 
 
@@ -275,9 +195,10 @@ def _internal_error() -> Response:
 
 
 async def _controller_error(error: ControllerError) -> Response:
-    if error.status_code >= 500:
+    status = status_of(error)
+    if status >= 500:
         _log.error("Request failed", error_type=error.error_type, error=error.msg)
-    return _json(error.to_body(), error.status_code)
+    return _json(body_of(error), status)
 
 
 async def _validation_error(error: RequestValidationError) -> Response:

@@ -1,0 +1,141 @@
+"""The controller's refusals (``api.md`` §3.2), raised by actors and rendered by the web layer.
+
+Each class names a machine-readable ``error_type`` that clients branch on; the web layer owns
+the mapping to HTTP status codes. They are :class:`DomainError` subclasses: an actor that
+raises one has refused a request and is still healthy. ``loc`` says where in the request the
+problem is (``["body", "options", "size"]``) and is ``None`` when there is no location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from actors.runtime import DomainError
+
+__all__ = [
+    "ControllerError",
+    "DeleteFailedError",
+    "FileServerCreateFailedError",
+    "FileServerDeleteFailedError",
+    "InsufficientQuotaError",
+    "InvalidDockerReferenceError",
+    "InvalidLabSizeError",
+    "InvalidPodPhaseError",
+    "InvalidTokenError",
+    "LabExistsError",
+    "NotConfiguredError",
+    "OperationConflictError",
+    "PermissionDeniedError",
+    "PodNotFoundError",
+    "UnknownDockerImageError",
+    "UnknownUserError",
+]
+
+
+class ControllerError(DomainError):
+    """A refusal with a §3.2 error type, a message for people and an optional location."""
+
+    error_type: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, msg: str | None = None, *, loc: Sequence[str | int] | None = None) -> None:
+        self.msg = msg if msg is not None else self.default_message
+        self.loc = list(loc) if loc is not None else None
+        super().__init__(self.msg)
+
+
+class InsufficientQuotaError(ControllerError):
+    """The user's notebook quota forbids the requested lab size."""
+
+    error_type = "insufficient_quota"
+    default_message = "Insufficient quota to spawn requested lab"
+
+
+class InvalidDockerReferenceError(ControllerError):
+    """A Docker reference without a tag, or one that cannot be parsed."""
+
+    error_type = "invalid_docker_reference"
+
+
+class InvalidLabSizeError(ControllerError):
+    """A size that is a valid word but not configured here."""
+
+    error_type = "invalid_lab_size"
+
+
+class InvalidPodPhaseError(ControllerError):
+    """The pod exists but is not ``Running``."""
+
+    error_type = "invalid_phase"
+
+
+class InvalidTokenError(ControllerError):
+    """Gafaelfawr rejected the caller's token."""
+
+    error_type = "invalid_token"
+    default_message = "User token is invalid"
+
+
+class LabExistsError(ControllerError):
+    """The user already has a live lab."""
+
+    error_type = "lab_exists"
+
+
+class OperationConflictError(ControllerError):
+    """Another operation on the same lab is in progress."""
+
+    error_type = "operation_in_progress"
+
+
+class NotConfiguredError(ControllerError):
+    """The feature is disabled in the configuration."""
+
+    error_type = "not_supported"
+
+
+class PermissionDeniedError(ControllerError):
+    """The caller may not act on this resource."""
+
+    error_type = "permission_denied"
+    default_message = "Permission denied"
+
+
+class PodNotFoundError(ControllerError):
+    """The pod does not exist."""
+
+    error_type = "not_found"
+
+
+class UnknownDockerImageError(ControllerError):
+    """No image matches the request."""
+
+    error_type = "unknown_image"
+
+
+class UnknownUserError(ControllerError):
+    """The controller holds no resource for this user."""
+
+    error_type = "unknown_user"
+
+
+class DeleteFailedError(ControllerError):
+    """Deleting a lab failed."""
+
+    error_type = "delete_failed"
+    default_message = "Failed to delete lab"
+
+
+class FileServerCreateFailedError(ControllerError):
+    """Creating a file server failed."""
+
+    error_type = "file_server_create_failed"
+    default_message = "Failed to create file server"
+
+
+class FileServerDeleteFailedError(ControllerError):
+    """Deleting a file server failed."""
+
+    error_type = "file_server_delete_failed"
+    default_message = "Failed to delete file server"
