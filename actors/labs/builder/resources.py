@@ -1,0 +1,70 @@
+"""Lab resources: from a configured size, and their renderings in objects and env.
+
+Number formatting is part of the contract with the lab image and with reconciliation, which
+parses these strings back: CPU is a Python float (``1.0``, ``0.25``) and memory a whole number
+of bytes (``3221225472``), never Kubernetes suffixes.
+"""
+
+from __future__ import annotations
+
+from kubernetes.client import V1ResourceRequirements
+
+from actors.config import LabSize, SizeConfig
+from actors.config.units import format_memory_binary
+
+from ..models import LabResources, ResourceQuantity
+
+__all__ = [
+    "MEMORY_TO_TMP_SIZE_RATIO",
+    "container_resources",
+    "container_size_label",
+    "format_cpu",
+    "format_memory",
+    "size_resources",
+    "tmp_size_limit",
+]
+
+MEMORY_TO_TMP_SIZE_RATIO = 4.0
+"""``/tmp`` may hold at most a quarter of the lab's memory limit."""
+
+
+def format_cpu(cores: float) -> str:
+    """Cores as a Python float string: ``2`` → ``"2.0"``, ``0.25`` → ``"0.25"``."""
+    return repr(float(cores))
+
+
+def format_memory(amount: int) -> str:
+    """Bytes as a plain decimal integer string."""
+    return str(int(amount))
+
+
+def size_resources(size_config: SizeConfig) -> LabResources:
+    """The lab resources of a configured size."""
+    resources = size_config.resources
+    return LabResources(
+        limits=ResourceQuantity(cpu=resources.limits.cpu, memory=resources.limits.memory),
+        requests=ResourceQuantity(cpu=resources.requests.cpu, memory=resources.requests.memory),
+    )
+
+
+def container_resources(resources: LabResources) -> V1ResourceRequirements:
+    """Container ``resources`` block; the lab and every init container get the same."""
+    return V1ResourceRequirements(
+        limits=_quantities(resources.limits), requests=_quantities(resources.requests)
+    )
+
+
+def _quantities(amounts: ResourceQuantity) -> dict[str, str]:
+    return {"cpu": format_cpu(amounts.cpu), "memory": format_memory(amounts.memory)}
+
+
+def container_size_label(size: LabSize, resources: LabResources) -> str:
+    """``CONTAINER_SIZE``: ``"Medium (2.0 CPU, 6Gi RAM)"`` from the size and its limits."""
+    cpu = format_cpu(resources.limits.cpu)
+    memory = format_memory_binary(resources.limits.memory)
+    return f"{size.value.title()} ({cpu} CPU, {memory} RAM)"
+
+
+def tmp_size_limit(resources: LabResources) -> str:
+    """``sizeLimit`` of the ``/tmp`` emptyDir: the memory limit divided by four, in bytes."""
+    return str(int(resources.limits.memory / MEMORY_TO_TMP_SIZE_RATIO))
