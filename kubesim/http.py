@@ -230,8 +230,10 @@ async def _serve_connection(stream: trio.SocketStream, handler: Handler) -> None
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             conn.start_next_cycle()
-    except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
-        return
+    except* (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
+        # The client went away (possibly while a watch was streaming inside a nursery, which
+        # wraps the error in a group): that ends this connection, never the server.
+        pass
     finally:
         with trio.CancelScope(shield=True):
             await stream.aclose()
