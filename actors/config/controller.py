@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 
+from .auth import AuthConfig
 from .base import ConfigModel, Issue, raise_issues
 from .fileserver import FileserverConfig, FileserverDisabled, FileserverEnabled, UrlPathPrefix
 from .fsadmin import FSAdminConfig
@@ -87,6 +88,7 @@ class ControllerConfig(ConfigModel):
     dropdown_menu: DropdownMenuConfig = Field(default_factory=DropdownMenuConfig)
     lab: LabConfig
     watch_reconnect_timeout: PositiveDuration = timedelta(minutes=3)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
     controller_image: ContainerImage = DEFAULT_CONTROLLER_IMAGE
     """Image of the controller itself, used for init containers, file servers, fsadmin and
