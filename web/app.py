@@ -1,9 +1,10 @@
 """The quart-trio application factory.
 
-``create_app`` only wires things: the state routes need (config, actor system, stream
-registry), the error handlers and the route blueprints. It starts nothing: the actor system is
-run by ``web.server.serve`` in the process's own nursery beside hypercorn, never as an app
-background task (a crashed background task is only logged while the server keeps serving).
+``create_app`` only wires things: the state routes need (config, actor system, Gafaelfawr
+client, stream registry), the error handlers and the route blueprints. It starts nothing: the
+actor system is run by ``web.server.serve`` in the process's own nursery beside hypercorn,
+never as an app background task (a crashed background task is only logged while the server
+keeps serving).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import cast
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.gafaelfawr import GafaelfawrClient
 from actors.runtime import ActorSystem
 from web.asgi import ASGIApp, ShieldFinalBody
+from web.auth import register_auth_error_handlers
 from web.errors import register_error_handlers
 from web.metadata import package_metadata
 from web.request_context import RequestContext
@@ -23,7 +26,7 @@ from web.routes.admin_actors import admin_actors
 from web.routes.index import health, prefixed
 from web.state import AppState
 
-__all__ = ["asgi_stack", "create_app"]
+__all__ = ["asgi_stack", "create_app", "gafaelfawr_client"]
 
 
 def _normalized_prefix(path_prefix: str) -> str:
@@ -31,8 +34,25 @@ def _normalized_prefix(path_prefix: str) -> str:
     return "" if prefix == "/" else prefix
 
 
-def create_app(config: ControllerConfig, system: ActorSystem) -> QuartTrio:
-    """Build the application serving ``config`` with the actors of ``system``."""
+def gafaelfawr_client(config: ControllerConfig) -> GafaelfawrClient:
+    """The Gafaelfawr client ``config.auth`` describes (it opens connections lazily)."""
+    return GafaelfawrClient(
+        config.auth.gafaelfawr_base_url(config.base_url),
+        cache_seconds=config.auth.cache_seconds,
+    )
+
+
+def create_app(
+    config: ControllerConfig,
+    system: ActorSystem,
+    *,
+    gafaelfawr: GafaelfawrClient | None = None,
+) -> QuartTrio:
+    """Build the application serving ``config`` with the actors of ``system``.
+
+    ``gafaelfawr`` defaults to ``gafaelfawr_client(config)``; whoever serves the app closes it
+    (``web.server.serve`` does).
+    """
     app = QuartTrio(__name__)
     # Quart adds a stderr handler fed by a listener *thread* when its logger has none at a
     # level; our records go to the root handler of ``web.logging`` instead.
@@ -40,8 +60,14 @@ def create_app(config: ControllerConfig, system: ActorSystem) -> QuartTrio:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = None
 
-    AppState(config=config, system=system, metadata=package_metadata(config.name)).install(app)
+    AppState(
+        config=config,
+        system=system,
+        metadata=package_metadata(config.name),
+        gafaelfawr=gafaelfawr if gafaelfawr is not None else gafaelfawr_client(config),
+    ).install(app)
     register_error_handlers(app)
+    register_auth_error_handlers(app)
 
     prefix = _normalized_prefix(config.path_prefix)
     app.register_blueprint(health)

@@ -111,6 +111,7 @@ STATUS_BY_ERROR_TYPE: dict[str, int] = {
     "file_server_create_failed": 500,
     "file_server_delete_failed": 500,
     "unknown_actor": 404,
+    "gafaelfawr_unavailable": 502,
 }
 """HTTP status of each controller error type (``api.md`` §3.2); the classes live in actors."""
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
@@ -43,6 +44,9 @@ __all__ = ["ActorSystemFailed", "RunningServer", "ServerTuning", "serve"]
 _log = structlog.stdlib.get_logger(__name__)
 
 DEFAULT_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
+
+CLIENT_CLOSE_TIMEOUT = 5.0
+"""Seconds the app's outbound clients (Gafaelfawr) get to close once serving has ended."""
 
 
 class ActorSystemFailed(Exception):
@@ -124,6 +128,21 @@ def hypercorn_config(host: str, port: int, tuning: ServerTuning) -> HypercornCon
     config.accesslog = logging.getLogger(ACCESS_LOGGER_NAME)
     config.access_log_format = ACCESS_LOG_FORMAT
     return config
+
+
+@asynccontextmanager
+async def _closing_outbound_clients(app: QuartTrio) -> AsyncIterator[None]:
+    """Close the app's Gafaelfawr client when serving ends, whichever way it ends.
+
+    It runs after hypercorn has drained the last request. Shielded so that a cancelled serve
+    still closes its sockets; bounded so that closing cannot hang the shutdown.
+    """
+    try:
+        yield
+    finally:
+        deadline = trio.current_time() + CLIENT_CLOSE_TIMEOUT
+        with trio.CancelScope(shield=True, deadline=deadline):
+            await app_state(app).gafaelfawr.aclose()
 
 
 async def _run_actor_system(
@@ -208,7 +227,7 @@ async def serve(
     lifecycle = _Lifecycle()
     server = RunningServer()
 
-    async with trio.open_nursery() as nursery:
+    async with _closing_outbound_clients(app), trio.open_nursery() as nursery:
         if shutdown_signals:
             await nursery.start(_watch_signals, shutdown_signals, server, nursery.cancel_scope)
         await nursery.start(_run_actor_system, system, lifecycle)

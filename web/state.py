@@ -1,4 +1,4 @@
-"""What the routes may reach: the configuration, the actor system and the stream registry.
+"""What the routes may reach: configuration, actor system, Gafaelfawr client, stream registry.
 
 Stored once on the app by ``create_app``; routes get it with ``current_state()``. There is no
 other shared state in the web layer: anything mutable belongs to an actor.
@@ -12,6 +12,7 @@ from quart import current_app
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.gafaelfawr import GafaelfawrClient
 from actors.runtime import ActorSystem
 from web.metadata import Metadata
 from web.streams import StreamRegistry
@@ -28,6 +29,8 @@ class AppState:
     config: ControllerConfig
     system: ActorSystem
     metadata: Metadata
+    gafaelfawr: GafaelfawrClient
+    """Token lookups for ``web.auth``; ``web.server.serve`` closes it when serving ends."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
 
     def install(self, app: QuartTrio) -> None:

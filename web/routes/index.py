@@ -6,6 +6,7 @@ from typing import Any
 
 from quart import Blueprint
 
+from web.auth import RouteGroup, require_group
 from web.state import current_state
 
 __all__ = ["health", "prefixed"]
@@ -25,5 +26,6 @@ async def get_health() -> dict[str, Any]:
 
 @prefixed.get("")
 async def get_index() -> dict[str, Any]:
-    """200 ``{"metadata": ...}`` (§11.2)."""
+    """200 ``{"metadata": ...}`` (§11.2). Admin group; the root health route stays open."""
+    await require_group(RouteGroup.ADMIN)
     return {"metadata": current_state().metadata.to_json()}
