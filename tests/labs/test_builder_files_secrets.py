@@ -11,6 +11,7 @@ from actors.labs.builder import (
     FileKeyError,
     MissingSecretError,
     build_lab,
+    check_lab_config,
     required_source_secrets,
 )
 from actors.labs.builder.files import file_key
@@ -185,3 +186,10 @@ def test_configured_pull_secret_that_was_not_found_is_an_error() -> None:
             pull_secret=None,
             discovery=DISCOVERY,
         )
+
+
+def test_startup_check_reports_file_key_problems() -> None:
+    data = worked_example_data()
+    data["lab"]["files"] = {"/a/x_y": "1", "/b/x.y": "2"}
+    with pytest.raises(FileKeyError, match=r"/b/x\.y and /a/x_y"):
+        check_lab_config(make_config(data))

@@ -11,6 +11,7 @@ from actors.labs.builder import (
     home_directory,
     internal_url,
     lab_namespace,
+    lab_username,
 )
 from actors.labs.builder.templates import render_template
 from actors.labs.models import UserGroup, UserInfo
@@ -134,3 +135,10 @@ def test_bad_template_fails_the_build_and_the_startup_check() -> None:
 
 def test_good_configuration_passes_the_startup_check() -> None:
     check_lab_config(make_config())
+
+
+def test_username_is_read_back_from_the_namespace_name() -> None:
+    config = make_config()
+    assert lab_username(config, "nublado-wombat") == "wombat"
+    assert lab_username(config, "nublado-") is None
+    assert lab_username(config, "other-wombat") is None
