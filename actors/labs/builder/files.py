@@ -79,7 +79,7 @@ def lab_files(lab: LabConfig, reserved_names: frozenset[str] = frozenset()) -> l
 
 def discovery_document(discovery: Mapping[str, Any]) -> str:
     """Serialise the discovery data: sorted keys, two-space indentation, no final newline."""
-    return json.dumps(discovery, sort_keys=True, indent=2)
+    return json.dumps(dict(discovery), sort_keys=True, indent=2)
 
 
 def files_config_map(
