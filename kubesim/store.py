@@ -554,6 +554,8 @@ class Store:
         name = metadata["name"]
         if res.namespaced:
             self.check_namespace_open(res, namespace, name)
+        if res.plural == "pods" and not res.group:
+            self._check_service_account(namespace, name, obj)
         key = (namespace, name)
         if key in self._objects[res.key]:
             raise already_exists(res.plural, name, res.group)
@@ -577,7 +579,36 @@ class Store:
         self._objects[res.key][key] = obj
         self._by_uid[uid] = (res, key)
         self._record("ADDED", res, obj, None)
+        if res.plural == "namespaces" and not res.group:
+            self.call_later(0, lambda: self._create_default_service_account(name))
         return obj
+
+    def _check_service_account(self, namespace: str, name: str, pod: dict[str, Any]) -> None:
+        """Refuse a pod whose service account does not exist, as the admission plugin does."""
+        account = pod.get("spec", {}).get("serviceAccountName") or "default"
+        if (namespace, account) not in self._objects[self.resource("serviceaccounts").key]:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'pods "{name}" is forbidden: error looking up service account'
+                f' {namespace}/{account}: serviceaccount "{account}" not found',
+                {"name": name, "kind": "pods"},
+            )
+
+    def _create_default_service_account(self, namespace: str) -> None:
+        """Play the service-account controller: every new namespace soon gets ``default``.
+
+        Real clusters do this asynchronously, and the API server refuses pods that use a
+        service account that does not exist yet; clients therefore wait for it.
+        """
+        res = self.resource("serviceaccounts")
+        if (namespace, "default") in self._objects[res.key]:
+            return
+        body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        try:
+            self._create(res, namespace, body)
+        except ApiError:
+            pass  # the namespace went away (or is terminating) before the controller ran
 
     def _store_update(
         self, res: ResourceType, old: dict[str, Any], new: dict[str, Any]

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
+import trio.testing
 
 from kubesim import jobs, kubelet, nodes
 from kubesim.kubelet import KubeletConfig
@@ -51,6 +52,9 @@ async def running_site(**config: Any) -> AsyncIterator[SimSite]:
         nursery.start_soon(store.run_timers)
         for run in site.controllers:
             nursery.start_soon(run, site)
+        # Let the service-account controller give the namespace its ``default`` account,
+        # without which the API server refuses pods.
+        await trio.testing.wait_all_tasks_blocked()
         yield site
         nursery.cancel_scope.cancel()
 

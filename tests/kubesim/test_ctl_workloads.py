@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
+import trio.testing
 
 from kubesim import ingress, jobs, kubelet, nodes
 from kubesim.ingress import IngressConfig
@@ -47,6 +48,9 @@ async def running_site(
         nursery.start_soon(store.run_timers)
         for run in site.controllers:
             nursery.start_soon(run, site)
+        # Let the service-account controller give the namespace its ``default`` account,
+        # without which the API server refuses pods.
+        await trio.testing.wait_all_tasks_blocked()
         yield site
         nursery.cancel_scope.cancel()
 
