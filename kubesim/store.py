@@ -24,6 +24,7 @@ method is atomic); only waiting for watch events is async.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import heapq
 import itertools
@@ -605,10 +606,9 @@ class Store:
         if (namespace, "default") in self._objects[res.key]:
             return
         body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
-        try:
+        # The namespace may have gone (or be terminating) before the controller ran.
+        with contextlib.suppress(ApiError):
             self._create(res, namespace, body)
-        except ApiError:
-            pass  # the namespace went away (or is terminating) before the controller ran
 
     def _store_update(
         self, res: ResourceType, old: dict[str, Any], new: dict[str, Any]
