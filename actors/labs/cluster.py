@@ -1,0 +1,115 @@
+"""The Kubernetes calls a lab needs, in as few sequential rounds as correctness allows.
+
+Creating a lab takes three rounds before the pod exists: the namespace; then every other
+namespaced object at once, concurrently with the wait for the ``default`` service account
+(the API server refuses pods until it exists); then the pod. Deleting takes two waits: the
+pod (1 s grace, as KubeSpawner does: a lab does nothing useful on SIGTERM), then the
+namespace, which takes everything else with it.
+
+Every call runs under the caller's deadline (a Trio cancel scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import trio
+from kubernetes.client import (
+    V1ConfigMap,
+    V1NetworkPolicy,
+    V1PersistentVolumeClaim,
+    V1Pod,
+    V1ResourceQuota,
+    V1Secret,
+    V1Service,
+)
+
+from actors.config import ControllerConfig
+from actors.kube import KubeClient
+from actors.labs.builder import LabObjects, NamespacedLabObject, required_source_secrets
+from actors.labs.builder.errors import MissingSecretError
+
+LAB_STOP_GRACE_PERIOD = 1
+"""Seconds of grace for a lab pod being deleted."""
+
+
+async def read_source_secrets(
+    kube: KubeClient, config: ControllerConfig, controller_namespace: str
+) -> tuple[dict[str, V1Secret], V1Secret | None]:
+    """The controller-namespace secrets a lab copies, and its pull secret, read concurrently.
+
+    Raises ``MissingSecretError`` naming the first absent secret.
+    """
+    names = required_source_secrets(config)
+    found: dict[str, V1Secret | None] = {}
+    pull_name = config.lab.pull_secret
+    pull: list[V1Secret | None] = [None]
+
+    async def read(name: str) -> None:
+        found[name] = await kube.secrets.read(controller_namespace, name)
+
+    async def read_pull(name: str) -> None:
+        pull[0] = await kube.secrets.read(controller_namespace, name)
+
+    async with trio.open_nursery() as nursery:
+        for name in names:
+            nursery.start_soon(read, name)
+        if pull_name is not None:
+            nursery.start_soon(read_pull, pull_name)
+    secrets: dict[str, V1Secret] = {}
+    for name in names:
+        secret = found.get(name)
+        if secret is None:
+            raise MissingSecretError(f"Secret {controller_namespace}/{name} does not exist")
+        secrets[name] = secret
+    if pull_name is not None and pull[0] is None:
+        raise MissingSecretError(f"Secret {controller_namespace}/{pull_name} does not exist")
+    return secrets, pull[0]
+
+
+async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLabObject) -> None:
+    match obj:
+        case V1PersistentVolumeClaim():
+            await kube.persistent_volume_claims.create(namespace, obj)
+        case V1ConfigMap():
+            await kube.config_maps.create(namespace, obj)
+        case V1Secret():
+            await kube.secrets.create(namespace, obj)
+        case V1ResourceQuota():
+            await kube.resource_quotas.create(namespace, obj)
+        case V1NetworkPolicy():
+            await kube.network_policies.create(namespace, obj)
+        case V1Service():
+            await kube.services.create(namespace, obj)
+
+
+async def create_lab_objects(
+    kube: KubeClient, objects: LabObjects, *, before_pod: Callable[[], None] | None = None
+) -> V1Pod:
+    """Create the lab: namespace, then the rest concurrently, then the pod.
+
+    ``before_pod`` runs between the second and third round (the spawn uses it to start
+    watching the pod before it exists, so that no change is missed).
+    """
+    metadata = objects.namespace.metadata
+    assert metadata is not None
+    assert metadata.name is not None
+    namespace: str = metadata.name
+    await kube.namespaces.create(objects.namespace)
+    async with trio.open_nursery() as nursery:
+        for obj in objects.namespaced_objects():
+            nursery.start_soon(_create_namespaced, kube, namespace, obj)
+        nursery.start_soon(kube.service_accounts.wait_for_creation, namespace, "default")
+    if before_pod is not None:
+        before_pod()
+    return await kube.pods.create(namespace, objects.pod)
+
+
+async def delete_lab_pod(kube: KubeClient, namespace: str, pod: str) -> None:
+    """Delete the lab pod with a short grace period and wait until it is gone."""
+    await kube.pods.delete(namespace, pod, grace_period=LAB_STOP_GRACE_PERIOD, wait=True)
+
+
+async def delete_lab_namespace(kube: KubeClient, namespace: str) -> None:
+    """Delete the lab namespace (and so everything in it) and wait until it is gone."""
+    await kube.namespaces.delete(namespace, wait=True)

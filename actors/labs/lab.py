@@ -1,0 +1,558 @@
+"""``lab/<user>``: one user's lab state machine, its pod watch and its event log.
+
+The actor owns everything the controller knows about one user's lab (``api.md`` §6):
+
+* ``state`` — the ``LabState`` answered to status reads (never from Kubernetes directly);
+* ``operation`` — at most one spawn, delete or monitor at a time, run in the actor's nursery
+  so that the actor keeps answering while it works;
+* ``events`` — the progress events of the current (or last) operation, with replay;
+* a watch of the lab pod that keeps ``state`` true when the pod exits, fails, is evicted or is
+  deleted behind the controller's back.
+
+Invariants: only this actor changes its state, and background work changes it only in
+synchronous sections (no ``await`` between reading and writing), so every change is atomic
+with respect to message handling. ``changed_at`` records the latest change so that a
+reconciliation pass that started earlier never overrides it.
+
+Phases (``phase`` in inspection): ``empty`` (no lab), then the lab status, suffixed with the
+running operation (``pending/spawn``, ``terminating/delete``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import trio
+from kubernetes.client import V1Pod
+
+from actors.config import ControllerConfig
+from actors.errors import (
+    ControllerError,
+    DeleteFailedError,
+    LabExistsError,
+    OperationConflictError,
+    UnknownUserError,
+)
+from actors.kube import PENDING_PHASES, KubeClient, KubernetesError, WatchSync
+from actors.labs.builder import (
+    LabBuildError,
+    build_lab,
+    internal_url,
+    lab_namespace,
+    reconstruct_lab_state,
+)
+from actors.labs.builder.naming import env_config_map_name, lab_object_name
+from actors.labs.cluster import (
+    create_lab_objects,
+    delete_lab_namespace,
+    delete_lab_pod,
+    read_source_secrets,
+)
+from actors.labs.events import LabEvent, next_pod_event_progress
+from actors.labs.messages import (
+    Create,
+    Delete,
+    GetState,
+    Observation,
+    Observe,
+    ObservedKind,
+    Subscribe,
+)
+from actors.labs.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
+from actors.labs.models import SpawnRequest as SpawnRequest
+from actors.labs.operation import Operation, OperationKind
+from actors.runtime import Actor, EventStream
+
+log = structlog.get_logger(__name__)
+
+KUBERNETES_PROBE_TIMEOUT = 30.0
+"""Deadline of the pod read that a create makes for an already-known lab."""
+
+
+@dataclass(frozen=True)
+class LabDependencies:
+    """What every lab actor shares: configuration, cluster access and where to report.
+
+    ``report`` tells the lab directory about every state change (``None``: no lab), so that
+    listing running labs never has to ask each actor.
+    """
+
+    config: ControllerConfig
+    kube: KubeClient
+    controller_namespace: str
+    report: Callable[[str, LabState | None], None]
+    discovery: Mapping[str, Any]
+    environ: Mapping[str, str]
+
+
+class LabActor(Actor):
+    """The state machine of one user's lab."""
+
+    kind = "lab"
+
+    def __init__(
+        self, username: str, deps: LabDependencies, *, initial: Observation | None = None
+    ) -> None:
+        self.username = username
+        self.deps = deps
+        self.config = deps.config
+        self.kube = deps.kube
+        self.namespace = lab_namespace(deps.config, username)
+        self.pod_name = lab_object_name(username)
+        self.state: LabState | None = None
+        self.operation: Operation | None = None
+        self.events: EventStream[LabEvent] = EventStream()
+        self.changed_at = -math.inf
+        self._initial = initial
+        self._pod_watch: trio.CancelScope | None = None
+        self._pod: V1Pod | None = None
+        self._pod_updates = 0
+        self._pod_seen = trio.Event()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        """Rebuild from what reconciliation saw, or (after a crash) from Kubernetes."""
+        observation = self._initial
+        self._initial = None
+        if observation is None:
+            observation = await self._observe_from_cluster()
+        await self._apply(observation, adopting=True)
+
+    async def _observe_from_cluster(self) -> Observation:
+        now = trio.current_time()
+        with trio.fail_after(KUBERNETES_PROBE_TIMEOUT):
+            namespace = await self.kube.namespaces.read(self.namespace)
+            if namespace is None:
+                return Observation(ObservedKind.ABSENT, now)
+            env = await self.kube.config_maps.read(
+                self.namespace, env_config_map_name(self.username)
+            )
+            pod = await self.kube.pods.read(self.namespace, self.pod_name)
+            quota = await self.kube.resource_quotas.read(self.namespace, self.pod_name)
+        try:
+            state = reconstruct_lab_state(self.config, self.namespace, env, pod, quota)
+        except LabBuildError:
+            return Observation(ObservedKind.INCOMPLETE, now)
+        except Exception:
+            return Observation(ObservedKind.INCOMPLETE, now)
+        return Observation(ObservedKind.COMPLETE, now, state)
+
+    # -- messages --------------------------------------------------------------------------
+
+    async def handle(self, message: object) -> object:
+        match message:
+            case GetState():
+                return self.state
+            case Subscribe():
+                return self.events.subscribe()
+            case Create(spawn):
+                await self._create(spawn)
+                return None
+            case Delete():
+                return self._delete()
+            case Observe(observation):
+                await self._apply(observation, adopting=False)
+                return None
+        return await super().handle(message)
+
+    @property
+    def phase(self) -> str:
+        if self.state is None:
+            return "empty"
+        if self.operation is not None and self.operation.running:
+            return f"{self.state.status.value}/{self.operation.kind.value}"
+        return self.state.status.value
+
+    def inspect(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "events": len(self.events.events),
+            "subscribers": self.events.subscriber_count,
+            "pod_watch": self._pod_watch is not None,
+        }
+
+    # -- state changes ---------------------------------------------------------------------
+
+    def _set_state(self, state: LabState | None) -> None:
+        self.state = state
+        self.changed_at = trio.current_time()
+        self.deps.report(self.username, state)
+        self.context.changed()
+
+    def _set_status(self, status: LabStatus, *, clear_url: bool = False) -> None:
+        if self.state is None:
+            return
+        update: dict[str, Any] = {"status": status}
+        if clear_url:
+            update["internal_url"] = None
+        self._set_state(self.state.model_copy(update=update))
+
+    def _publish(self, event: LabEvent) -> None:
+        self.events.publish(event)
+
+    @property
+    def _busy(self) -> bool:
+        return self.operation is not None and self.operation.running
+
+    def _start(
+        self, kind: OperationKind, work: Callable[[Operation], Awaitable[None]]
+    ) -> Operation:
+        operation = Operation(kind)
+        self.operation = operation
+
+        async def run() -> None:
+            try:
+                with operation.cancel_scope:
+                    await work(operation)
+            finally:
+                operation.finish(operation.error)
+                self.context.changed()
+
+        self.context.start_soon(run)
+        return operation
+
+    # -- create ----------------------------------------------------------------------------
+
+    async def _create(self, spawn: SpawnRequest) -> None:
+        if self.state is not None and not self._busy:
+            await self._probe()
+        if self._busy:
+            raise OperationConflictError(
+                f"Conflicting operation for {self.username} already in progress"
+            )
+        if self.state is not None and not self.state.status.is_dead:
+            raise LabExistsError(f"Lab already exists for {self.username}")
+        replace = self.state is not None
+        user = spawn.user
+        quota = user.notebook_quota
+        self.events.begin()
+        self._set_state(
+            LabState(
+                user=LabUser(
+                    username=user.username,
+                    name=user.name,
+                    uid=user.uid or 0,
+                    gid=user.gid or 0,
+                    groups=list(user.groups),
+                ),
+                options=LabOptions(
+                    image=spawn.image.reference,
+                    size=spawn.size,
+                    enable_debug=spawn.enable_debug,
+                    reset_user_env=spawn.reset_user_env,
+                ),
+                status=LabStatus.PENDING,
+                internal_url=None,
+                resources=spawn.resources,
+                quota=(
+                    ResourceQuantity(cpu=quota.cpu, memory=quota.memory_bytes)
+                    if quota is not None
+                    else None
+                ),
+            )
+        )
+        self._publish(LabEvent.info(f"Starting lab creation for {self.username}", 1))
+        self._start(OperationKind.SPAWN, lambda op: self._spawn(op, spawn, replace))
+
+    async def _probe(self) -> None:
+        """Re-read the pod of a known lab before deciding whether it may be replaced."""
+        assert self.state is not None
+        try:
+            with trio.fail_after(KUBERNETES_PROBE_TIMEOUT):
+                pod = await self.kube.pods.read(self.namespace, self.pod_name)
+        except (KubernetesError, trio.TooSlowError) as error:
+            log.warning("Probe of lab pod failed", user=self.username, error=str(error))
+            return
+        if pod is None:
+            self._set_status(LabStatus.FAILED)
+        elif self.state.status is LabStatus.RUNNING:
+            self._set_status(LabStatus.from_pod_phase(_phase(pod)))
+
+    async def _spawn(self, operation: Operation, spawn: SpawnRequest, replace: bool) -> None:
+        timeout = self.config.lab.spawn_timeout.total_seconds()
+        started = trio.current_time()
+        try:
+            with trio.fail_after(timeout):
+                if replace:
+                    self._publish(
+                        LabEvent.info(f"Deleting existing failed lab for {self.username}", 2)
+                    )
+                    await self._delete_objects(pod_progress=5, namespace_progress=12)
+                    self._publish(LabEvent.info(f"Lab for {self.username} deleted", 20))
+                secrets, pull_secret = await read_source_secrets(
+                    self.kube, self.config, self.deps.controller_namespace
+                )
+                objects = build_lab(
+                    self.config,
+                    spawn,
+                    source_secrets=secrets,
+                    pull_secret=pull_secret,
+                    discovery=self.deps.discovery,
+                    environ=self.deps.environ,
+                )
+                watch_ready = trio.Event()
+                pod = await create_lab_objects(
+                    self.kube, objects, before_pod=lambda: self._watch_pod(watch_ready)
+                )
+                seen_before = self._pod_updates
+                await watch_ready.wait()
+                if self._pod is None and self._pod_updates == seen_before:
+                    # The watch synced before the pod existed and has not reported it yet.
+                    self._pod = pod
+                self._set_url(spawn.service_prefix)
+                self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))
+                phase = await self._wait_for_pod_start()
+        except trio.TooSlowError:
+            elapsed = trio.current_time() - started
+            self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}")
+            return
+        except trio.Cancelled:
+            raise
+        except Exception as error:
+            log.exception("Lab spawn failed", user=self.username)
+            self._fail_spawn(_describe(error))
+            return
+        finally:
+            if operation.cancel_scope.cancel_called:
+                self._publish(LabEvent.failed("Operation cancelled"))
+        self._finish_start(phase, "Lab spawn failed")
+
+    def _fail_spawn(self, message: str) -> None:
+        self._publish(LabEvent.error(message))
+        self._publish(LabEvent.failed("Lab spawn failed"))
+        self._set_status(LabStatus.FAILED)
+        self.events.end()
+
+    def _finish_start(self, phase: str | None, failure: str) -> None:
+        """Map the phase the pod reached (quirk Q5: only ``Running`` counts as started)."""
+        if phase == "Running":
+            self._set_status(LabStatus.RUNNING)
+            self._publish(LabEvent.complete(f"Lab Kubernetes pod started for {self.username}"))
+        else:
+            status = LabStatus.from_pod_phase(phase) if phase is not None else LabStatus.FAILED
+            reached = f"phase {phase}" if phase is not None else "deletion"
+            self._publish(LabEvent.error(f"Lab pod {self.pod_name} went to {reached}"))
+            self._publish(LabEvent.failed(failure))
+            self._set_status(status)
+        self.events.end()
+
+    def _set_url(self, service_prefix: str) -> None:
+        if self.state is not None:
+            url = internal_url(self.config, self.username, service_prefix)
+            self._set_state(self.state.model_copy(update={"internal_url": url}))
+
+    async def _wait_for_pod_start(self) -> str | None:
+        """Wait until the pod leaves Pending/Unknown, relaying its Kubernetes events."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._relay_pod_events)
+            while True:
+                pod = self._pod
+                if pod is None:
+                    phase: str | None = None
+                    break
+                phase = _phase(pod)
+                if phase not in PENDING_PHASES:
+                    break
+                self._pod_seen = trio.Event()
+                await self._pod_seen.wait()
+            nursery.cancel_scope.cancel()
+        return phase
+
+    async def _relay_pod_events(self) -> None:
+        """Publish the pod's Kubernetes events as progress; best effort, never fatal."""
+        progress: int | None = None
+        try:
+            async with self.kube.pod_event_messages(self.namespace, self.pod_name) as messages:
+                async for message in messages:
+                    progress = next_pod_event_progress(progress)
+                    self._publish(LabEvent.info(message, progress))
+        except (KubernetesError, ValueError) as error:
+            log.warning("Watching lab pod events failed", user=self.username, error=str(error))
+
+    # -- the pod watch ---------------------------------------------------------------------
+
+    def _watch_pod(self, ready: trio.Event | None = None) -> None:
+        """Start watching the lab pod unless already watching; ``ready`` is set once synced."""
+        if self._pod_watch is not None:
+            if ready is not None:
+                ready.set()
+            return
+        scope = trio.CancelScope()
+        self._pod_watch = scope
+        self._pod = None
+        self.context.start_soon(self._run_pod_watch, scope, ready)
+
+    def _stop_pod_watch(self) -> None:
+        if self._pod_watch is not None:
+            self._pod_watch.cancel()
+            self._pod_watch = None
+
+    async def _run_pod_watch(self, scope: trio.CancelScope, ready: trio.Event | None) -> None:
+        reconnect = self.config.watch_reconnect_timeout.total_seconds()
+        with scope:
+            async with self.kube.pods.watch(
+                self.namespace,
+                field_selector={"metadata.name": self.pod_name},
+                reconnect_timeout=reconnect,
+            ) as events:
+                async for item in events:
+                    if isinstance(item, WatchSync):
+                        pod = item.objects[0] if item.objects else None
+                    elif item.type == "DELETED":
+                        pod = None
+                    else:
+                        pod = item.object
+                    self._on_pod(pod)
+                    if ready is not None:
+                        ready.set()
+                        ready = None
+
+    def _on_pod(self, pod: V1Pod | None) -> None:
+        """Follow the pod: operations wait on it; otherwise it decides the lab status."""
+        self._pod = pod
+        self._pod_updates += 1
+        self._pod_seen.set()
+        if self.state is None or self._busy:
+            return
+        if self.state.status in (LabStatus.TERMINATING, LabStatus.FAILED):
+            return
+        status = LabStatus.from_pod_phase(_phase(pod)) if pod is not None else LabStatus.FAILED
+        if status is not self.state.status:
+            log.info(
+                "Lab pod changed behind our back",
+                user=self.username,
+                old=self.state.status.value,
+                new=status.value,
+            )
+            self._set_status(status)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def _delete(self) -> Operation:
+        if self.state is None:
+            raise UnknownUserError(f"Unknown user {self.username}", loc=["path", "username"])
+        current = self.operation
+        if current is not None and current.running:
+            if current.kind is OperationKind.DELETE:
+                return current
+            current.cancel()
+        self._set_status(LabStatus.TERMINATING, clear_url=True)
+        return self._start(OperationKind.DELETE, lambda op: self._run_delete(op, current))
+
+    async def _run_delete(self, operation: Operation, previous: Operation | None) -> None:
+        if previous is not None:
+            await previous.done.wait()
+        self.events.begin()
+        self._stop_pod_watch()
+        self._set_status(LabStatus.TERMINATING, clear_url=True)
+        try:
+            with trio.fail_after(self.config.lab.delete_timeout.total_seconds()):
+                await self._delete_objects(pod_progress=25, namespace_progress=62)
+        except trio.TooSlowError:
+            self._fail_delete(operation, "Lab deletion timed out")
+            return
+        except Exception as error:
+            log.exception("Lab deletion failed", user=self.username)
+            self._fail_delete(operation, _describe(error))
+            return
+        self._publish(LabEvent.info(f"Lab for {self.username} deleted", 100))
+        self._set_state(None)
+        self.events.end()
+
+    def _fail_delete(self, operation: Operation, message: str) -> None:
+        self._publish(LabEvent.error(message))
+        self._publish(LabEvent.failed("Lab delete failed"))
+        self._set_status(LabStatus.FAILED)
+        self.events.end()
+        operation.error = DeleteFailedError()
+
+    async def _delete_objects(self, *, pod_progress: int, namespace_progress: int) -> None:
+        self._stop_pod_watch()
+        self._publish(LabEvent.info("Shutting down Kubernetes pod", pod_progress))
+        await delete_lab_pod(self.kube, self.namespace, self.pod_name)
+        self._publish(LabEvent.info("Deleting user namespace", namespace_progress))
+        await delete_lab_namespace(self.kube, self.namespace)
+
+    # -- reconciliation --------------------------------------------------------------------
+
+    async def _apply(self, observation: Observation, *, adopting: bool) -> None:
+        """Bring the state in line with what Kubernetes showed (``kubernetes-objects`` §2.18)."""
+        if self._busy or observation.pass_started < self.changed_at:
+            return
+        match observation.kind:
+            case ObservedKind.INCOMPLETE:
+                if self.state is None:
+                    # Debris of a half-done spawn nobody remembers: remove it quietly.
+                    self._start(OperationKind.DELETE, self._cleanup_incomplete)
+                    return
+                if self.state.status is not LabStatus.FAILED:
+                    self._set_status(LabStatus.FAILED)
+            case ObservedKind.ABSENT:
+                if self.state is not None and self.state.status is not LabStatus.FAILED:
+                    self._set_status(LabStatus.FAILED)
+            case ObservedKind.COMPLETE:
+                observed = observation.state
+                assert observed is not None
+                if self.state is None or adopting:
+                    self._set_state(observed)
+                elif (
+                    self.state.status is not LabStatus.FAILED
+                    and observed.status is not self.state.status
+                ):
+                    self._set_status(observed.status)
+                if self.state is not None and self.state.status is LabStatus.PENDING:
+                    self._start(OperationKind.MONITOR, self._monitor)
+                    return
+                if self.state is not None and not self.state.status.is_dead:
+                    self._watch_pod()
+        if self.state is not None and self.state.status.is_dead:
+            # Dead labs are removed automatically (``api.md`` §6.4).
+            self._delete()
+
+    async def _cleanup_incomplete(self, operation: Operation) -> None:
+        try:
+            with trio.fail_after(self.config.lab.delete_timeout.total_seconds()):
+                await delete_lab_namespace(self.kube, self.namespace)
+        except (trio.TooSlowError, KubernetesError) as error:
+            log.warning("Could not delete incomplete lab", user=self.username, error=str(error))
+            return
+        log.info("Deleted incomplete lab namespace", user=self.username)
+
+    async def _monitor(self, operation: Operation) -> None:
+        """Follow a spawn that was in progress when the controller (or this actor) started."""
+        self.events.begin()
+        self._publish(LabEvent.info(f"Monitoring in-progress lab creation for {self.username}", 1))
+        timeout = self.config.lab.spawn_timeout.total_seconds()
+        started = trio.current_time()
+        try:
+            with trio.fail_after(timeout):
+                ready = trio.Event()
+                self._watch_pod(ready)
+                await ready.wait()
+                phase = await self._wait_for_pod_start()
+        except trio.TooSlowError:
+            elapsed = trio.current_time() - started
+            self._fail_spawn(f"In-progress lab spawn timed out after {elapsed:.3f}")
+            return
+        finally:
+            if operation.cancel_scope.cancel_called:
+                self._publish(LabEvent.failed("Operation cancelled"))
+        self._finish_start(phase, "Lab spawn failed")
+
+
+def _phase(pod: V1Pod) -> str | None:
+    return pod.status.phase if pod.status is not None else None
+
+
+def _describe(error: BaseException) -> str:
+    """Text of a failure for the event stream: the error's own message, never a traceback."""
+    if isinstance(error, ControllerError):
+        return error.msg
+    if isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        return _describe(error.exceptions[0])
+    return str(error) or type(error).__name__

@@ -1,0 +1,50 @@
+"""One spawn, delete or monitor of a lab, running in its actor's nursery.
+
+An operation is what other requests wait for or cancel: a delete joins a running delete and
+cancels a running spawn. Its outcome is a ``ControllerError`` or success; waiting never
+raises anything else.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import trio
+
+from actors.errors import ControllerError
+
+
+class OperationKind(StrEnum):
+    SPAWN = "spawn"
+    DELETE = "delete"
+    MONITOR = "monitor"
+
+
+class Operation:
+    """A running or finished operation: its kind, cancel scope and outcome."""
+
+    def __init__(self, kind: OperationKind) -> None:
+        self.kind = kind
+        self.cancel_scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.error: ControllerError | None = None
+        self.started_at = trio.current_time()
+
+    @property
+    def running(self) -> bool:
+        return not self.done.is_set()
+
+    def cancel(self) -> None:
+        """Ask the operation to stop; it reports the cancellation itself."""
+        self.cancel_scope.cancel()
+
+    def finish(self, error: ControllerError | None = None) -> None:
+        if not self.done.is_set():
+            self.error = error
+            self.done.set()
+
+    async def wait(self) -> None:
+        """Wait for the outcome; raises the operation's ``ControllerError`` if it failed."""
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
