@@ -99,6 +99,11 @@ class GafaelfawrClient:
     ) -> None:
         await self.aclose()
 
+    @property
+    def connected(self) -> bool:
+        """True between the first lookup and ``aclose()``: a connection pool is open."""
+        return self._http is not None
+
     async def aclose(self) -> None:
         """Close the HTTP connections (if any were opened). Idempotent.
 

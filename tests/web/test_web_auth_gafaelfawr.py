@@ -16,6 +16,7 @@ import trio
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.gafaelfawr import GafaelfawrClient
 from actors.runtime import ActorSystem
 from kubesim.gafaelfawr import TokenRecord
 from kubesim.site import Site
@@ -207,3 +208,39 @@ async def test_tokens_never_reach_the_logs(
     assert logs.text  # requests and refusals were logged ...
     for token in tokens:
         assert token not in logs.text  # ... without a single token
+
+
+async def test_direct_mode_refusals_log_no_token(
+    logs: LogCapture, gafaelfawr: tuple[Site, GafaelfawrSwitchboard], system: ActorSystem
+) -> None:
+    site, _ = gafaelfawr
+    tokens = [ALICE, "alice-unknown-token", DEMO_TOKENS["hub"]]
+    with trio.fail_after(10):
+        async with serving(auth_config(site.url or "", mode="direct"), system) as client:
+            statuses = [
+                (await client.get("/probe/hub", headers=bearer(token))).status_code
+                for token in tokens
+            ]
+    assert statuses == [403, 401, 200]
+    events = {record.get("event") for record in logs.records()}
+    assert {"Token lacks the route's scope", "Bearer token rejected by Gafaelfawr"} <= events
+    for token in tokens:
+        assert token not in logs.text
+
+
+# Lifetime.
+
+
+async def test_server_closes_the_gafaelfawr_connections_when_it_stops(
+    gafaelfawr: tuple[Site, GafaelfawrSwitchboard], system: ActorSystem
+) -> None:
+    site, _ = gafaelfawr
+    config = auth_config(site.url or "", mode="ingress")
+    gafaelfawr_client = GafaelfawrClient(site.url or "")
+    app = add_probe_routes(create_app(config, system, gafaelfawr=gafaelfawr_client))
+    with trio.fail_after(10):
+        async with run_server(config, system, app=app) as server:
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=5.0) as client:
+                await client.get("/probe/lab-form/alice", headers=delegated("alice", ALICE))
+            assert gafaelfawr_client.connected
+    assert not gafaelfawr_client.connected
