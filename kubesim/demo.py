@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubesim import gafaelfawr, ingress, jobs, kubelet, nodes, registry
+from kubesim import artifact_registry, gafaelfawr, ingress, jobs, kubelet, nodes, registry
 
 __all__ = ["Fakes", "install_all"]
 
-PARTS = ("registry", "gafaelfawr", "nodes", "kubelet", "jobs", "ingress")
+PARTS = ("registry", "artifact_registry", "gafaelfawr", "nodes", "kubelet", "jobs", "ingress")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Fakes:
     """Handles on what :func:`install_all` installed (``None`` for disabled parts)."""
 
     registry: registry.FakeRegistry | None
+    artifact_registry: artifact_registry.FakeArtifactRegistry | None
     gafaelfawr: gafaelfawr.FakeGafaelfawr | None
     kubelet: kubelet.Kubelet | None
     jobs: jobs.JobController | None
@@ -69,6 +70,16 @@ def install_all(site: Any) -> Fakes:
     if "registry" not in disabled:
         fake_registry = registry.install(site, registry_data)
 
+    fake_artifact_registry = None
+    if "artifact_registry" not in disabled:
+        raw = _section(config.get("artifact_registry"))
+        gar_data = (
+            artifact_registry.demo_artifact_registry()
+            if raw is None
+            else artifact_registry.parse_config(raw)
+        )
+        fake_artifact_registry = artifact_registry.install(site, gar_data)
+
     fake_gafaelfawr = None
     if "gafaelfawr" not in disabled:
         raw = _section(config.get("gafaelfawr"))
@@ -100,4 +111,11 @@ def install_all(site: Any) -> Fakes:
         ingress_config = ingress.IngressConfig(**(config.get("ingress") or {}))
         ingress_controller = ingress.install(site, ingress_config)
 
-    return Fakes(fake_registry, fake_gafaelfawr, the_kubelet, job_controller, ingress_controller)
+    return Fakes(
+        fake_registry,
+        fake_artifact_registry,
+        fake_gafaelfawr,
+        the_kubelet,
+        job_controller,
+        ingress_controller,
+    )

@@ -159,12 +159,15 @@ def _h11_headers(
     return [*headers, *extra]
 
 
-async def _send_response(conn: h11.Connection, stream: trio.SocketStream, resp: Response) -> None:
+async def _send_response(
+    conn: h11.Connection, stream: trio.SocketStream, resp: Response, *, head: bool = False
+) -> None:
+    """Send a whole response; for HEAD, the headers a GET would get and no body (RFC 9110)."""
     headers = _h11_headers(resp.headers, [("content-length", str(len(resp.body)))])
     data = conn.send(
         h11.Response(status_code=resp.status, headers=headers, reason=_reason_phrase(resp.status))
     )
-    if resp.body:
+    if resp.body and not head:
         data += conn.send(h11.Data(data=resp.body))
     data += conn.send(h11.EndOfMessage())
     await stream.send_all(data)
@@ -226,7 +229,7 @@ async def _serve_connection(stream: trio.SocketStream, handler: Handler) -> None
             if isinstance(resp, StreamingResponse):
                 await _send_stream(conn, stream, resp)
                 return
-            await _send_response(conn, stream, resp)
+            await _send_response(conn, stream, resp, head=request.method == "HEAD")
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             conn.start_next_cycle()

@@ -39,28 +39,11 @@ class Recorder:
         return [r.status for r in self.requests]
 
 
-def without_head_bodies(handler: Handler) -> Handler:
-    """Drop the body of HEAD responses, as HTTP requires.
-
-    kubesim's server (kubesim/http.py) currently writes the body of a HEAD response, which
-    h11 refuses, so the connection drops; the fake registry answers HEAD errors (401, 404)
-    with a JSON body. Until the server omits it, this adapter does.
-    """
-
-    async def handle(request: Request) -> Response | StreamingResponse:
-        response = await handler(request)
-        if request.method == "HEAD" and isinstance(response, Response) and response.body:
-            return Response(response.status, b"", response.headers)
-        return response
-
-    return handle
-
-
 @asynccontextmanager
 async def serving(handler: Handler) -> AsyncIterator[str]:
     """Serve ``handler`` on 127.0.0.1 (port 0) for the block; yield its base URL."""
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(serve_http, without_head_bodies(handler), "127.0.0.1", 0)
+        port = await nursery.start(serve_http, handler, "127.0.0.1", 0)
         try:
             yield f"http://127.0.0.1:{port}"
         finally:

@@ -28,8 +28,6 @@ from kubesim import artifact_registry, registry
 from kubesim.artifact_registry import ArtifactRegistryData, FakeArtifactRegistry
 from kubesim.site import Site, SiteConfig, run_site
 
-from .conftest import without_head_bodies
-
 SOURCE = GARSource(
     location="us-central1", project_id="kubesim-project", repository="sciplat", image="sketchbook"
 )
@@ -77,7 +75,7 @@ async def simulated(data: ArtifactRegistryData | None = None) -> AsyncIterator[S
     def setup(site: Site) -> None:
         installed.append(artifact_registry.install(site, data or example_data()))
         fake_docker = registry.FakeRegistry(registry.demo_registry())
-        site.mount(registry.V2_PREFIX, without_head_bodies(fake_docker))
+        site.mount(registry.V2_PREFIX, fake_docker)
         site.mount(registry.TOKEN_PATH, fake_docker)
 
     async with run_site(SiteConfig(seed=3), setup=setup) as site, httpx.AsyncClient() as http:
