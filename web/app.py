@@ -17,7 +17,7 @@ from quart_trio import QuartTrio
 from actors.config import ControllerConfig
 from actors.gafaelfawr import GafaelfawrClient
 from actors.runtime import ActorSystem
-from web.asgi import ASGIApp, ShieldFinalBody
+from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
 from web.errors import register_error_handlers
 from web.metadata import package_metadata
@@ -82,6 +82,7 @@ def asgi_stack(app: QuartTrio) -> ASGIApp:
     """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
 
     ``RequestContext`` binds the request id before anything logs; ``ShieldFinalBody`` fixes
-    quart-trio's idle keep-alive bug (see ``web.asgi``).
+    quart-trio's idle keep-alive bug and ``CloseAfterRefusedUpgrade`` a hypercorn crash after
+    refused WebSocket upgrades (see ``web.asgi``).
     """
-    return RequestContext(ShieldFinalBody(cast(ASGIApp, app)))
+    return RequestContext(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app))))

@@ -19,6 +19,7 @@ import trio
 __all__ = [
     "FINAL_SEND_TIMEOUT",
     "ASGIApp",
+    "CloseAfterRefusedUpgrade",
     "Message",
     "Receive",
     "Scope",
@@ -60,3 +61,54 @@ class ShieldFinalBody:
                 await send(message)
 
         await self._app(scope, receive, send_final_shielded)
+
+
+class CloseAfterRefusedUpgrade:
+    """ASGI middleware: a refused WebSocket upgrade closes its connection.
+
+    Hypercorn 0.18 wraps the connection's HTTP/1.1 state machine for a WebSocket as soon as it
+    sees an upgrade request, and keeps the wrapper after the upgrade is refused with an HTTP
+    response; the next request on that keep-alive connection then raises ``LocalProtocolError``
+    out of the server and stops it. So a refusal always says ``Connection: close``:
+    the app's own HTTP refusals get the header, and a ``websocket.close`` before
+    ``websocket.accept`` (which hypercorn would turn into a bare 403) becomes an explicit 403
+    response with it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self._app(scope, receive, send)
+            return
+        accepted = False
+        refused = False
+
+        async def send_closing_refusals(message: Message) -> None:
+            nonlocal accepted, refused
+            kind = message["type"]
+            if kind == "websocket.accept":
+                accepted = True
+            elif kind == "websocket.http.response.start":
+                refused = True
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"connection"
+                ]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            elif kind == "websocket.close" and not accepted and not refused:
+                refused = True
+                await send(
+                    {
+                        "type": "websocket.http.response.start",
+                        "status": 403,
+                        "headers": [(b"content-length", b"0"), (b"connection", b"close")],
+                    }
+                )
+                await send({"type": "websocket.http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self._app(scope, receive, send_closing_refusals)
