@@ -78,13 +78,15 @@ class LabDependencies:
     """What every lab actor shares: configuration, cluster access and where to report.
 
     ``report`` tells the lab directory about every state change (``None``: no lab), so that
-    listing running labs never has to ask each actor.
+    listing running labs never has to ask each actor; ``broadcast`` copies every progress
+    event to the all-labs feed operators watch.
     """
 
     config: ControllerConfig
     kube: KubeClient
     controller_namespace: str
     report: Callable[[str, LabState | None], None]
+    broadcast: Callable[[str, LabEvent], None]
     discovery: Mapping[str, Any]
     environ: Mapping[str, str]
 
@@ -194,6 +196,7 @@ class LabActor(Actor):
 
     def _publish(self, event: LabEvent) -> None:
         self.events.publish(event)
+        self.deps.broadcast(self.username, event)
 
     @property
     def _busy(self) -> bool:

@@ -63,8 +63,13 @@ class Subscription(Generic[E]):
 class EventStream(Generic[E]):
     """Fan-out of one actor's events with replay of the current operation."""
 
-    def __init__(self, subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> None:
+    def __init__(
+        self, subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER, *, keep_history: bool = True
+    ) -> None:
+        """``keep_history=False`` makes a live-only feed (no replay), for never-ending streams
+        such as the admin view of every lab's events, whose history would grow forever."""
         self._buffer = subscriber_buffer
+        self._keep_history = keep_history
         self._log: list[E] = []
         self._ended = False
         self._subscribers: dict[Subscription[E], trio.MemorySendChannel[E]] = {}
@@ -91,7 +96,8 @@ class EventStream(Generic[E]):
 
     def publish(self, event: E) -> None:
         """Record the event and hand it to every subscriber, dropping any that is full."""
-        self._log.append(event)
+        if self._keep_history:
+            self._log.append(event)
         for subscription, send in list(self._subscribers.items()):
             try:
                 send.send_nowait(event)

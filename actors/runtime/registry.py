@@ -30,12 +30,16 @@ class Registry:
         *,
         policy: RestartPolicy = RestartPolicy.TRANSIENT,
         mailbox_size: int = DEFAULT_MAILBOX_SIZE,
+        on_exit: Callable[[str, Node], None] | None = None,
     ) -> None:
+        """``on_exit(key, node)`` runs when an actor of this family ends for good (stopped,
+        given up, or dropped with its supervisor); ``node.status`` says which."""
         self._supervisor = supervisor
         self._prefix = prefix
         self._factory = factory
         self._policy = policy
         self._mailbox_size = mailbox_size
+        self._on_exit_hook = on_exit
         self._live: dict[str, ActorRef] = {}
         self._retiring: dict[str, ActorRef] = {}
 
@@ -89,6 +93,8 @@ class Registry:
             del self._live[key]
         if self._retiring.get(key) is node:
             del self._retiring[key]
+        if self._on_exit_hook is not None:
+            self._on_exit_hook(key, node)
 
     def keys(self) -> Iterator[str]:
         """Keys of the live actors, in start order."""

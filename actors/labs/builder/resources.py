@@ -10,7 +10,6 @@ from __future__ import annotations
 from kubernetes.client import V1ResourceRequirements
 
 from actors.config import LabSize, SizeConfig
-from actors.config.units import format_memory_binary
 
 from ..models import LabResources, ResourceQuantity
 
@@ -20,6 +19,7 @@ __all__ = [
     "container_size_label",
     "format_cpu",
     "format_memory",
+    "format_memory_compact",
     "size_resources",
     "tmp_size_limit",
 ]
@@ -36,6 +36,21 @@ def format_cpu(cores: float) -> str:
 def format_memory(amount: int) -> str:
     """Bytes as a plain decimal integer string."""
     return str(int(amount))
+
+
+_BINARY_UNITS = (("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
+
+
+def format_memory_compact(amount: int) -> str:
+    """Bytes for people: the largest binary unit giving at least 1 (``3Gi``, ``1.5Gi``).
+
+    Up to two decimals, trailing zeros dropped; below 1 KiB, plain bytes.
+    """
+    for suffix, factor in _BINARY_UNITS:
+        if amount >= factor:
+            number = f"{amount / factor:.2f}".rstrip("0").rstrip(".")
+            return f"{number}{suffix}"
+    return str(amount)
 
 
 def size_resources(size_config: SizeConfig) -> LabResources:
@@ -61,7 +76,7 @@ def _quantities(amounts: ResourceQuantity) -> dict[str, str]:
 def container_size_label(size: LabSize, resources: LabResources) -> str:
     """``CONTAINER_SIZE``: ``"Medium (2.0 CPU, 6Gi RAM)"`` from the size and its limits."""
     cpu = format_cpu(resources.limits.cpu)
-    memory = format_memory_binary(resources.limits.memory)
+    memory = format_memory_compact(resources.limits.memory)
     return f"{size.value.title()} ({cpu} CPU, {memory} RAM)"
 
 

@@ -1,0 +1,107 @@
+"""The whole controller for a configuration: its clients, its services and its actor tree.
+
+``open_controller`` opens the outbound clients (Kubernetes, image registry), builds every
+service and the actor tree that runs them, and closes the clients when the block ends. The
+web layer serves ``Controller.system`` and routes requests to the services; nothing is
+started here — ``ActorSystem.run`` does that, in the process's own nursery.
+
+The tree::
+
+    root
+    └── labs            (lab-manager, lab-users → lab/<user>)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import trio
+
+from actors.config import ControllerConfig
+from actors.images.resolver import SourceResolver
+from actors.images.source import SourceEndpoints, build_image_source
+from actors.kube import KubeClient
+from actors.labs.builder import check_lab_config
+from actors.labs.service import LabService
+from actors.runtime import ActorSystem, RestartPolicy, Supervisor
+from actors.tree import ROOT_LIMITS
+
+__all__ = ["Controller", "ControllerSetupError", "open_controller", "read_controller_namespace"]
+
+REGISTRY_TIMEOUT = 20.0
+"""Seconds for any image-registry call (``kubernetes-objects.md`` §11)."""
+
+
+class ControllerSetupError(Exception):
+    """The controller cannot start: a message for the operator, no traceback needed."""
+
+
+@dataclass
+class Controller:
+    """What the web layer serves: the actor system and the services routes talk to."""
+
+    system: ActorSystem
+    labs: LabService | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def wait_ready(self) -> None:
+        """Return once every service has rebuilt its state (startup reconciliation)."""
+        if self.labs is not None:
+            await self.labs.ready.wait()
+
+
+async def read_controller_namespace(metadata_path: Path) -> str:
+    """The controller's own namespace, from the downward-API file ``namespace``."""
+    path = metadata_path / "namespace"
+    try:
+        text = await trio.Path(path).read_text()
+    except OSError as error:
+        raise ControllerSetupError(
+            f"cannot read the controller namespace from {path}: {error.strerror or error}"
+            " (mount the downward API there, or set metadataPath)"
+        ) from None
+    namespace = text.strip()
+    if not namespace:
+        raise ControllerSetupError(f"{path} is empty; expected the controller's namespace")
+    return namespace
+
+
+@asynccontextmanager
+async def open_controller(
+    config: ControllerConfig,
+    *,
+    kube: KubeClient | None = None,
+    image_endpoints: SourceEndpoints | None = None,
+    controller_namespace: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[Controller]:
+    """Build the controller for ``config``; close its clients when the block ends.
+
+    ``kube`` defaults to credentials from the environment (in-cluster, else kubeconfig);
+    ``image_endpoints`` and ``controller_namespace`` let the simulated site stand in for a
+    real registry and pod metadata.
+    """
+    environ = os.environ if environ is None else environ
+    check_lab_config(config)
+    async with AsyncExitStack() as stack:
+        if kube is None:
+            kube = await KubeClient.from_environment()
+        stack.push_async_callback(kube.aclose)
+        http = httpx.AsyncClient(timeout=REGISTRY_TIMEOUT)
+        stack.push_async_callback(http.aclose)
+        source = await build_image_source(config.images, http, image_endpoints)
+        namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
+        labs = LabService(
+            config,
+            kube,
+            SourceResolver(source),
+            controller_namespace=namespace,
+            environ=environ,
+        )
+        root = Supervisor("root", [(labs.supervisor, RestartPolicy.PERMANENT)], limits=ROOT_LIMITS)
+        yield Controller(system=ActorSystem(root), labs=labs)

@@ -1,0 +1,184 @@
+"""``lab-manager``: the directory of labs and the reconciliation loop.
+
+Lab actors report every change of their state here, so that listing running labs (which
+JupyterHub does often) costs one message instead of one per lab. The manager also remembers
+which users are *registered* (``api.md`` §5.5: a user whose create passed the identity checks,
+or whose lab was discovered), and the last state of any lab whose actor was given up after
+crashing repeatedly, which is then reported as ``failed``.
+
+Reconciliation runs once before the controller is ready, then every
+``lab.reconcileInterval``: it lists every lab in the cluster (``reconcile.py``) and tells each
+lab actor what was seen; the actors decide what to do with it, because only they know
+whether an operation is running or their state changed since the pass began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+import trio
+
+from actors.config import ControllerConfig
+from actors.kube import KubeClient, KubernetesError
+from actors.labs.messages import Observation, Observe, ObservedKind
+from actors.labs.models import LabState, LabStatus
+from actors.labs.reconcile import observe_labs
+from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Report(Request[None]):
+    """A lab actor's new state (``None``: the lab is gone)."""
+
+    username: str
+    state: LabState | None
+
+
+@dataclass(frozen=True)
+class Register(Request[None]):
+    username: str
+
+
+@dataclass(frozen=True)
+class ActorGaveUp(Request[None]):
+    """The lab actor of ``username`` crashed too often and was stopped for good."""
+
+    username: str
+
+
+@dataclass(frozen=True)
+class ListRunning(Request[list[str]]):
+    pass
+
+
+@dataclass(frozen=True)
+class IsRegistered(Request[bool]):
+    username: str
+
+
+@dataclass(frozen=True)
+class LastKnownState(Request[LabState | None]):
+    """The state of a lab that has no actor (its actor was given up)."""
+
+    username: str
+
+
+@dataclass(frozen=True)
+class Reconcile(Request[int]):
+    """Run a reconciliation pass now; the reply is the number of labs observed."""
+
+
+class LabManager(Actor):
+    """Directory of lab states and the reconcile loop."""
+
+    kind = "lab-manager"
+
+    def __init__(
+        self,
+        config: ControllerConfig,
+        kube: KubeClient,
+        *,
+        lab_ref: Callable[[str], ActorRef | None],
+        start_lab: Callable[[str, Observation], ActorRef],
+        ready: trio.Event,
+    ) -> None:
+        self.config = config
+        self.kube = kube
+        self._lab_ref = lab_ref
+        self._start_lab = start_lab
+        self._ready = ready
+        self.states: dict[str, LabState] = {}
+        self.registered: set[str] = set()
+        self.abandoned: dict[str, LabState] = {}
+        self.passes = 0
+        self.last_pass_error: str | None = None
+
+    async def on_start(self) -> None:
+        # Before the controller serves requests, know every lab (api.md §6.4).
+        await self._reconcile()
+        self._ready.set()
+        self.context.start_soon(self._reconcile_forever)
+
+    async def handle(self, message: object) -> object:
+        match message:
+            case Report(username, state):
+                self.registered.add(username)
+                self.abandoned.pop(username, None)
+                if state is None:
+                    self.states.pop(username, None)
+                else:
+                    self.states[username] = state
+                return None
+            case Register(username):
+                self.registered.add(username)
+                return None
+            case ActorGaveUp(username):
+                self._gave_up(username)
+                return None
+            case ListRunning():
+                return [u for u, s in self.states.items() if s.status is LabStatus.RUNNING]
+            case IsRegistered(username):
+                return username in self.registered
+            case LastKnownState(username):
+                return self.abandoned.get(username)
+            case Reconcile():
+                return await self._reconcile()
+        return await super().handle(message)
+
+    def _gave_up(self, username: str) -> None:
+        log.error("Lab actor given up after repeated crashes", user=username)
+        state = self.states.pop(username, None)
+        if state is None:
+            return
+        # The last state we were told, marked failed: what the user's poll now sees.
+        self.abandoned[username] = state.model_copy(
+            update={"status": LabStatus.FAILED, "internal_url": None}
+        )
+
+    @property
+    def phase(self) -> str:
+        return "ready" if self._ready.is_set() else "reconciling"
+
+    def inspect(self) -> dict[str, object]:
+        return {
+            "labs": len(self.states),
+            "running": sum(1 for s in self.states.values() if s.status is LabStatus.RUNNING),
+            "registered": len(self.registered),
+            "reconcile_passes": self.passes,
+            "last_pass_error": self.last_pass_error,
+        }
+
+    async def _reconcile_forever(self) -> None:
+        interval = self.config.lab.reconcile_interval.total_seconds()
+        while True:
+            await trio.sleep(interval)
+            try:
+                await self._reconcile()
+            except (KubernetesError, trio.TooSlowError) as error:
+                self.last_pass_error = str(error)
+                log.warning("Lab reconciliation failed", error=str(error))
+
+    async def _reconcile(self) -> int:
+        observations = await observe_labs(self.kube, self.config)
+        started = min((o.pass_started for o in observations.values()), default=trio.current_time())
+        for username in set(self.states) | set(observations):
+            observation = observations.get(username) or Observation(ObservedKind.ABSENT, started)
+            ref = self._lab_ref(username)
+            if ref is None:
+                if observation.kind is ObservedKind.ABSENT:
+                    continue
+                self.registered.add(username)
+                self._start_lab(username, observation)
+                continue
+            try:
+                ref.tell(Observe(observation))
+            except (MailboxFull, ActorStopped) as error:
+                log.warning("Could not hand observation to lab", user=username, error=str(error))
+        self.passes += 1
+        self.last_pass_error = None
+        log.info("Reconciled labs", observed=len(observations), known=len(self.states))
+        return len(observations)

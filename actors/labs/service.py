@@ -1,0 +1,233 @@
+"""The labs capability as the web layer sees it: a few calls that only send messages.
+
+``LabService`` owns the ``labs`` subtree of the actor system::
+
+    labs                (supervisor; escalates)
+    ├── lab-manager     (directory of lab states, reconciliation)
+    └── lab-users       (supervisor; gives up on a lab actor that keeps crashing)
+        └── lab/<user>  (one per registered user, started on demand)
+
+Its methods run in the request's task and talk to actors with ``tell``/``ask``; the only
+work they do themselves is the pure part of a create (identity, size and quota checks, in the
+order of ``api.md`` §5.3.3), so that the lab actor's mailbox never waits on a registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+import trio
+
+from actors.config import ControllerConfig
+from actors.errors import (
+    InsufficientQuotaError,
+    InvalidLabSizeError,
+    PermissionDeniedError,
+    UnknownUserError,
+)
+from actors.images.resolver import ImageResolver
+from actors.kube import KubeClient
+from actors.labs.builder import size_resources
+from actors.labs.events import LabEvent
+from actors.labs.lab import LabActor, LabDependencies
+from actors.labs.manager import (
+    ActorGaveUp,
+    IsRegistered,
+    LabManager,
+    LastKnownState,
+    ListRunning,
+    Reconcile,
+    Register,
+    Report,
+)
+from actors.labs.messages import Create, Delete, GetState, Observation, Subscribe
+from actors.labs.models import LabState, SpawnRequest, UserInfo
+from actors.labs.requests import LabSpecification
+from actors.runtime import (
+    ActorRef,
+    ActorStatus,
+    ActorStopped,
+    EventStream,
+    MailboxFull,
+    Registry,
+    RestartLimits,
+    RestartPolicy,
+    Subscription,
+    Supervisor,
+)
+from actors.runtime.node import Node
+
+log = structlog.get_logger(__name__)
+
+ASK_TIMEOUT = 10.0
+"""Replies that need no Kubernetes call come back at once; this only guards a stuck actor."""
+
+CREATE_TIMEOUT = 60.0
+"""A create may probe the pod of a known lab (up to 30 s) before it answers."""
+
+MANAGER_MAILBOX = 100_000
+"""Every state change of every lab is reported to the manager; it must never refuse one."""
+
+LAB_ACTOR_LIMITS = RestartLimits(
+    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
+)
+
+
+class LabService:
+    """Create, delete, read and follow labs; build and own the ``labs`` actor subtree."""
+
+    def __init__(
+        self,
+        config: ControllerConfig,
+        kube: KubeClient,
+        images: ImageResolver,
+        *,
+        controller_namespace: str,
+        discovery: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.images = images
+        self.ready = trio.Event()
+        self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
+        self._initial: dict[str, Observation] = {}
+        self._deps = LabDependencies(
+            config=config,
+            kube=kube,
+            controller_namespace=controller_namespace,
+            report=self._report,
+            broadcast=self._broadcast,
+            discovery=dict(discovery or {}),
+            environ=dict(environ or {}),
+        )
+        self.users = Supervisor("lab-users", limits=LAB_ACTOR_LIMITS)
+        self.registry = Registry(
+            self.users,
+            "lab",
+            self._make_lab,
+            policy=RestartPolicy.TRANSIENT,
+            on_exit=self._lab_exited,
+        )
+        self.manager = ActorRef(
+            "lab-manager",
+            lambda: LabManager(
+                config,
+                kube,
+                lab_ref=self.registry.get,
+                start_lab=self._start_observed,
+                ready=self.ready,
+            ),
+            mailbox_size=MANAGER_MAILBOX,
+        )
+        self.supervisor = Supervisor(
+            "labs",
+            [(self.manager, RestartPolicy.PERMANENT), (self.users, RestartPolicy.PERMANENT)],
+        )
+
+    # -- the actors ------------------------------------------------------------------------
+
+    def _make_lab(self, username: str) -> LabActor:
+        return LabActor(username, self._deps, initial=self._initial.pop(username, None))
+
+    def _start_observed(self, username: str, observation: Observation) -> ActorRef:
+        self._initial[username] = observation
+        return self.registry.get_or_start(username)
+
+    def _lab_exited(self, username: str, node: Node) -> None:
+        if node.status is ActorStatus.FAILED:
+            self._tell_manager(ActorGaveUp(username))
+
+    def _report(self, username: str, state: LabState | None) -> None:
+        self._tell_manager(Report(username, state))
+
+    def _broadcast(self, username: str, event: LabEvent) -> None:
+        self.all_events.publish((username, event))
+
+    def _tell_manager(self, message: object) -> None:
+        try:
+            self.manager.tell(message)
+        except (MailboxFull, ActorStopped) as error:
+            # The next reconciliation repairs the directory.
+            log.error("Lab directory missed an update", error=str(error))
+
+    # -- calls for routes --------------------------------------------------------------------
+
+    async def create(self, user: UserInfo, token: str, spec: LabSpecification) -> None:
+        """Check the request (``api.md`` §5.3.3 steps 1 to 6) and start the spawn (7 to 10)."""
+        username = user.username
+        quota = user.notebook_quota
+        if quota is not None and not quota.spawn:
+            raise PermissionDeniedError("Spawning a notebook is not permitted")
+        if not user.uid:
+            raise PermissionDeniedError("Must have a UID to spawn labs")
+        if not user.gid:
+            raise PermissionDeniedError("Must have a GID to spawn labs")
+        self.manager.tell(Register(username))
+        lab = self.registry.get_or_start(username)
+        options = spec.options
+        image = await self.images.resolve(options)
+        size_loc = ["body", "options", "size"]
+        size_config = self.config.lab.size(options.size)
+        if size_config is None:
+            raise InvalidLabSizeError(f'Invalid lab size "{options.size.value}"', loc=size_loc)
+        resources = size_resources(size_config)
+        if quota is not None and (
+            resources.limits.cpu > quota.cpu or resources.limits.memory > quota.memory_bytes
+        ):
+            raise InsufficientQuotaError(loc=size_loc)
+        spawn = SpawnRequest(
+            user=user,
+            image=image,
+            size=options.size,
+            resources=resources,
+            env=dict(spec.env),
+            token=token,
+            enable_debug=options.enable_debug,
+            reset_user_env=options.reset_user_env,
+        )
+        await lab.ask(Create(spawn), timeout=CREATE_TIMEOUT)
+
+    async def delete(self, username: str) -> None:
+        """Delete the user's lab and wait for the deletion (``api.md`` §5.4)."""
+        lab = self.registry.get(username)
+        if lab is None:
+            if await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT) is None:
+                raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])
+            lab = self.registry.get_or_start(username)
+        operation = await lab.ask(Delete(), timeout=ASK_TIMEOUT)
+        deadline = self.config.lab.delete_timeout.total_seconds() + ASK_TIMEOUT
+        with trio.fail_after(deadline):
+            await operation.wait()
+
+    async def state(self, username: str) -> LabState | None:
+        """The lab state from memory; ``None`` when the user has no lab."""
+        lab = self.registry.get(username)
+        if lab is not None:
+            return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
+        return await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)
+
+    async def running(self) -> list[str]:
+        """Users whose lab is running."""
+        return await self.manager.ask(ListRunning(), timeout=ASK_TIMEOUT)
+
+    async def subscribe(self, username: str) -> Subscription[LabEvent] | None:
+        """The user's event stream; ``None`` for a registered user with nothing to replay.
+
+        Raises ``UnknownUserError`` for a user the controller never registered.
+        """
+        lab = self.registry.get(username)
+        if lab is not None:
+            return await lab.ask(Subscribe(), timeout=ASK_TIMEOUT)
+        if await self.manager.ask(IsRegistered(username), timeout=ASK_TIMEOUT):
+            return None
+        raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])
+
+    async def reconcile(self) -> int:
+        """Run a reconciliation pass now (operators and tests); returns labs observed."""
+        return await self.manager.ask(Reconcile(), timeout=self._reconcile_timeout)
+
+    @property
+    def _reconcile_timeout(self) -> float:
+        return 120.0
