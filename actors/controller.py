@@ -28,10 +28,13 @@ from actors.images.source import SourceEndpoints, build_image_source
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
 from actors.labs.service import LabService
-from actors.runtime import ActorSystem, RestartPolicy, Supervisor
-from actors.tree import ROOT_LIMITS
+from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 
 __all__ = ["Controller", "ControllerSetupError", "open_controller", "read_controller_namespace"]
+
+ROOT_LIMITS = RestartLimits(max_restarts=10, window=60.0, backoff_initial=0.5, backoff_max=30.0)
+"""Generous at the root: a service that keeps crashing for a minute takes the process down,
+which lets Kubernetes restart the controller with a clean slate."""
 
 REGISTRY_TIMEOUT = 20.0
 """Seconds for any image-registry call (``kubernetes-objects.md`` §11)."""
@@ -90,7 +93,13 @@ async def open_controller(
     check_lab_config(config)
     async with AsyncExitStack() as stack:
         if kube is None:
-            kube = await KubeClient.from_environment()
+            try:
+                kube = await KubeClient.from_environment()
+            except Exception as error:
+                # The kubernetes package raises assorted types (ConfigException, OSError, ...).
+                raise ControllerSetupError(
+                    f"cannot load Kubernetes credentials (in-cluster or kubeconfig): {error}"
+                ) from None
         stack.push_async_callback(kube.aclose)
         http = httpx.AsyncClient(timeout=REGISTRY_TIMEOUT)
         stack.push_async_callback(http.aclose)

@@ -16,6 +16,7 @@ from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
 from actors.gafaelfawr import GafaelfawrClient
+from actors.labs.service import LabService
 from actors.runtime import ActorSystem
 from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
@@ -24,6 +25,9 @@ from web.metadata import package_metadata
 from web.request_context import RequestContext
 from web.routes.admin_actors import admin_actors
 from web.routes.index import health, prefixed
+from web.routes.lab_events import lab_events
+from web.routes.lab_form import lab_form
+from web.routes.labs import labs as lab_routes
 from web.state import AppState
 
 __all__ = ["asgi_stack", "create_app", "gafaelfawr_client"]
@@ -46,6 +50,7 @@ def create_app(
     config: ControllerConfig,
     system: ActorSystem,
     *,
+    labs: LabService | None = None,
     gafaelfawr: GafaelfawrClient | None = None,
 ) -> QuartTrio:
     """Build the application serving ``config`` with the actors of ``system``.
@@ -65,6 +70,7 @@ def create_app(
         system=system,
         metadata=package_metadata(config.name),
         gafaelfawr=gafaelfawr if gafaelfawr is not None else gafaelfawr_client(config),
+        labs=labs,
     ).install(app)
     register_error_handlers(app)
     register_auth_error_handlers(app)
@@ -75,6 +81,9 @@ def create_app(
         # With an empty prefix ``GET {prefix}`` is the root route itself.
         app.register_blueprint(prefixed, url_prefix=prefix)
     app.register_blueprint(admin_actors, url_prefix=prefix)
+    if labs is not None:
+        for blueprint in (lab_routes, lab_events, lab_form):
+            app.register_blueprint(blueprint, url_prefix=prefix)
     return app
 
 

@@ -15,15 +15,19 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 import trio
 
 from actors.config import ConfigError, ControllerConfig, load_config
-from actors.runtime import ActorSystem
-from actors.tree import build_system
+from actors.controller import Controller, ControllerSetupError, open_controller
+from actors.labs.builder import LabBuildError
+from kubesim.cli import main as kubesim_main
+from web.app import create_app
 from web.logging import configure_logging
 from web.server import ActorSystemFailed, serve
+from web.simulate import SimulatedSite, simulated_site
 
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "build_parser", "main"]
 
@@ -33,13 +37,14 @@ EXIT_CONFIG = 2
 
 CONFIG_PATH_ENV = "NUBLADO_CONFIG_PATH"
 DEFAULT_CONFIG_PATH = "/etc/nublado/config.yaml"
-DEFAULT_HOST = "0.0.0.0"  # the controller serves the cluster network
+DEFAULT_HOST = "0.0.0.0"
+SIMULATE_HOST = "127.0.0.1"  # the simulated site's demo tokens are public
 DEFAULT_PORT = 8080
 
-SystemFactory = Callable[[ControllerConfig], ActorSystem]
-"""Builds the actor system for a configuration (production: ``actors.tree.build_system``)."""
+ControllerFactory = Callable[[ControllerConfig], AbstractAsyncContextManager[Controller]]
+"""Opens the controller for a configuration (production: ``actors.controller.open_controller``)."""
 
-Runner = Callable[[argparse.Namespace, SystemFactory], int]
+Runner = Callable[[argparse.Namespace, ControllerFactory], int]
 
 _log = structlog.stdlib.get_logger(__name__)
 
@@ -59,14 +64,21 @@ async def _load_config(path: str) -> ControllerConfig | None:
     return None
 
 
-async def _serve_main(args: argparse.Namespace, system_factory: SystemFactory) -> int:
-    config = await _load_config(args.config)
-    if config is None:
-        return EXIT_CONFIG
-    configure_logging(level=config.log_level, profile=config.log_profile)
+async def _serve_controller(
+    config: ControllerConfig, controller: Controller, *, host: str, port: int
+) -> int:
+    """Serve ``controller`` until SIGTERM/SIGINT; the exit code says how it ended."""
+    app = create_app(config, controller.system, labs=controller.labs)
     exit_code = EXIT_OK
     try:
-        await serve(config, host=args.host, port=args.port, system=system_factory(config))
+        await serve(
+            config,
+            host=host,
+            port=port,
+            system=controller.system,
+            app=app,
+            ready=controller.wait_ready,
+        )
     except* ActorSystemFailed as group:
         failure = group.exceptions[0]
         _log.critical(
@@ -81,8 +93,68 @@ async def _serve_main(args: argparse.Namespace, system_factory: SystemFactory) -
     return exit_code
 
 
-def _run_serve(args: argparse.Namespace, system_factory: SystemFactory) -> int:
-    return trio.run(_serve_main, args, system_factory)
+async def _serve_main(args: argparse.Namespace, controller_factory: ControllerFactory) -> int:
+    if args.simulate:
+        return await _serve_simulated(args)
+    config = await _load_config(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    configure_logging(level=config.log_level, profile=config.log_profile)
+    host = args.host if args.host is not None else DEFAULT_HOST
+    exit_code = EXIT_CONFIG
+    try:
+        async with controller_factory(config) as controller:
+            exit_code = await _serve_controller(config, controller, host=host, port=args.port)
+    except* (ControllerSetupError, LabBuildError) as group:
+        _print_error(str(group.exceptions[0]))
+    return exit_code
+
+
+async def _serve_simulated(args: argparse.Namespace) -> int:
+    host = args.host if args.host is not None else SIMULATE_HOST
+    async with simulated_site() as simulation:
+        config = simulation.config
+        configure_logging(level=config.log_level, profile=config.log_profile)
+        async with trio.open_nursery() as nursery:
+
+            async def announce() -> None:
+                await simulation.controller.wait_ready()
+                print(_simulation_banner(args, host, simulation), flush=True)
+
+            nursery.start_soon(announce)
+            exit_code = await _serve_controller(
+                config, simulation.controller, host=host, port=args.port
+            )
+            nursery.cancel_scope.cancel()
+    return exit_code
+
+
+def _simulation_banner(args: argparse.Namespace, host: str, simulation: SimulatedSite) -> str:
+    display = f"[{host}]" if ":" in host else host
+    base = f"http://{display}:{args.port}"
+    prefix = simulation.config.path_prefix
+    loopback = (
+        "Listening on loopback only: the demo tokens are public (pass --host to change this)."
+        if args.host is None
+        else f"Listening on {host} as asked: anyone who can reach it can use the demo tokens."
+    )
+    return "\n".join(
+        [
+            "",
+            "nublado-trio is running on a simulated cluster.",
+            f"  Controller API:   {base}{prefix}",
+            f"  Actor tree:       {base}{prefix}/admin/actors  (token admin-demo-token)",
+            f"  Simulated site:   {simulation.site.url}  (Kubernetes API, Gafaelfawr, registry)",
+            "  Demo tokens:      alice-demo-token, bob-demo-token (users),",
+            "                    hub-demo-token (JupyterHub), admin-demo-token (admin)",
+            f"  {loopback}",
+            "",
+        ]
+    )
+
+
+def _run_serve(args: argparse.Namespace, controller_factory: ControllerFactory) -> int:
+    return trio.run(_serve_main, args, controller_factory)
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +171,14 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         help=f"configuration file (default: ${CONFIG_PATH_ENV}, else {DEFAULT_CONFIG_PATH})",
     )
     parser.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})"
+        "--simulate",
+        action="store_true",
+        help="run on an in-process simulated cluster with demo users (ignores --config)",
+    )
+    parser.add_argument(
+        "--host",
+        default=None,
+        help=f"address to listen on (default: {DEFAULT_HOST}; {SIMULATE_HOST} with --simulate)",
     )
     parser.add_argument(
         "--port",
@@ -110,8 +189,25 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.set_defaults(run=_run_serve)
 
 
+def _run_simulate(args: argparse.Namespace, _factory: ControllerFactory) -> int:
+    return kubesim_main(args.kubesim_args)
+
+
+def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``simulate``: run only the simulated site (kubesim), for a controller run elsewhere."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="run the simulated Kubernetes site alone",
+        description="Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S].",
+        add_help=False,
+    )
+    parser.add_argument("kubesim_args", nargs=argparse.REMAINDER)
+    parser.set_defaults(run=_run_simulate)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_serve_command,
+    add_simulate_command,
 )
 """Every subcommand, in the order ``--help`` lists them."""
 
@@ -127,15 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, system_factory: SystemFactory = build_system) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, controller_factory: ControllerFactory = open_controller
+) -> int:
     """Entry point of the ``nublado-trio`` console script; returns the exit code.
 
-    ``system_factory`` lets tests run the real CLI with a small actor tree of their own.
+    ``controller_factory`` lets tests run the real CLI with a small actor tree of their own.
     """
     args = build_parser().parse_args(argv)
     runner: Runner = args.run
     try:
-        return runner(args, system_factory)
+        return runner(args, controller_factory)
     except KeyboardInterrupt:
         # Only before serving starts (it handles SIGINT itself): nothing to clean up.
         return 130

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -212,12 +212,15 @@ async def serve(
     app: QuartTrio | None = None,
     tuning: ServerTuning | None = None,
     shutdown_signals: Sequence[signal.Signals] = DEFAULT_SIGNALS,
+    ready: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run ``system`` and the HTTP server until a graceful shutdown completes.
 
     ``app`` defaults to ``create_app(config, system)`` (tests pass one with extra routes; it
     must have been built with the same ``system``). ``shutdown_signals`` are handled only
-    while serving (pass ``()`` to leave signals alone, e.g. in tests).
+    while serving (pass ``()`` to leave signals alone, e.g. in tests). ``ready`` is awaited
+    after the actors start and before the port opens (startup reconciliation: the controller
+    must know every lab before it answers about any).
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
@@ -231,6 +234,9 @@ async def serve(
         if shutdown_signals:
             await nursery.start(_watch_signals, shutdown_signals, server, nursery.cancel_scope)
         await nursery.start(_run_actor_system, system, lifecycle)
+        if ready is not None:
+            _log.info("Waiting for the actors to rebuild their state before serving")
+            await ready()
         server.urls = await nursery.start(
             partial(
                 _serve_http,

@@ -61,28 +61,35 @@ def event_stream_response(
     next_event: Callable[[], Awaitable[ServerSentEvent | None]],
     *,
     keepalive: float = KEEPALIVE_INTERVAL,
+    on_close: Callable[[], None] | None = None,
 ) -> Response:
     """A 200 ``text/event-stream`` response fed by ``next_event`` until it returns ``None``.
 
     ``next_event`` waits for the next event (for instance a subscription's receive); it is
     cancelled, not abandoned, when the keep-alive is due or the server shuts down, so it must
-    not lose an event when cancelled (Trio channel receives do not).
+    not lose an event when cancelled (Trio channel receives do not). ``on_close`` runs when
+    the stream ends for any reason (end of events, shutdown, client gone), to release what
+    fed it.
     """
 
     async def body() -> AsyncIterator[bytes]:
-        async with registry.track():
-            while True:
-                event: ServerSentEvent | None = None
-                with registry.interruptible_wait(trio.current_time() + keepalive) as wait:
-                    event = await next_event()
-                if registry.closing:
-                    return
-                if wait.cancelled_caught:
-                    yield _keepalive_comment()
-                    continue
-                if event is None:
-                    return
-                yield event.encode()
+        try:
+            async with registry.track():
+                while True:
+                    event: ServerSentEvent | None = None
+                    with registry.interruptible_wait(trio.current_time() + keepalive) as wait:
+                        event = await next_event()
+                    if registry.closing:
+                        return
+                    if wait.cancelled_caught:
+                        yield _keepalive_comment()
+                        continue
+                    if event is None:
+                        return
+                    yield event.encode()
+        finally:
+            if on_close is not None:
+                on_close()
 
     response = Response(body(), status=200, content_type="text/event-stream; charset=utf-8")
     response.headers.update(SSE_HEADERS)

@@ -13,6 +13,7 @@ from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
 from actors.gafaelfawr import GafaelfawrClient
+from actors.labs.service import LabService
 from actors.runtime import ActorSystem
 from web.metadata import Metadata
 from web.streams import StreamRegistry
@@ -31,6 +32,8 @@ class AppState:
     metadata: Metadata
     gafaelfawr: GafaelfawrClient
     """Token lookups for ``web.auth``; ``web.server.serve`` closes it when serving ends."""
+    labs: LabService | None = None
+    """The lab service; lab routes are registered only when there is one."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
 
     def install(self, app: QuartTrio) -> None:

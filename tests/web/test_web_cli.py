@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import trio
+import yaml
 
+from kubesim.site import run_site
 from tests.web.conftest import minimal_config_data, write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,9 +23,9 @@ SERVE_LOCALLY = ["--host", "127.0.0.1", "--port", "0"]
 
 RUN_WITH_FAILING_TREE = """
 import sys
-from tests.web.trees import failing_system
+from tests.web.trees import failing_controller
 from web.cli import main
-sys.exit(main(sys.argv[1:], system_factory=failing_system))
+sys.exit(main(sys.argv[1:], controller_factory=failing_controller))
 """
 
 
@@ -69,37 +71,77 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **extra}
 
 
-async def test_sigterm_stops_the_controller_cleanly_and_quickly(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "config.yaml", minimal_config_data())
-    command = [CONSOLE_SCRIPT, "serve", "--config", str(config), *SERVE_LOCALLY]
-    with trio.fail_after(30):
-        process = await trio.lowlevel.open_process(
-            command, stdout=subprocess.PIPE, cwd=REPO, env=_env({})
+def cluster_files(tmp_path: Path, site_url: str) -> tuple[Path, dict[str, str]]:
+    """A config whose cluster is ``site_url``: kubeconfig and pod metadata written to disk.
+
+    Returns the config path and the environment the controller process needs.
+    """
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "sim", "cluster": {"server": site_url}}],
+                "users": [{"name": "sim", "user": {"token": "unused"}}],
+                "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "sim"}}],
+                "current-context": "sim",
+            }
         )
-        try:
-            controller = ControllerProcess(process)
-            serving = await controller.wait_for_record("Controller serving")
-            async with httpx.AsyncClient(base_url=serving["urls"][0]) as client:
-                # Leaves an idle keep-alive connection open across the shutdown.
-                assert (await client.get("/")).status_code == 200
-                process.send_signal(signal.SIGTERM)
-                sent_at = trio.current_time()
-                with trio.fail_after(5):
-                    returncode = await process.wait()
-                exit_took = trio.current_time() - sent_at
-            await controller.read_rest()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            assert process.stdout is not None
-            await process.stdout.aclose()
+    )
+    podinfo = tmp_path / "podinfo"
+    podinfo.mkdir()
+    (podinfo / "namespace").write_text("nublado\n")
+    config = write_config(tmp_path / "config.yaml", minimal_config_data(metadataPath=str(podinfo)))
+    return config, {"KUBECONFIG": str(kubeconfig)}
+
+
+async def test_sigterm_stops_the_controller_cleanly_and_quickly(tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with run_site() as site:
+            config, env = cluster_files(tmp_path, site.url or "")
+            command = [CONSOLE_SCRIPT, "serve", "--config", str(config), *SERVE_LOCALLY]
+            process = await trio.lowlevel.open_process(
+                command, stdout=subprocess.PIPE, cwd=REPO, env=_env(env)
+            )
+            try:
+                controller = ControllerProcess(process)
+                serving = await controller.wait_for_record("Controller serving")
+                async with httpx.AsyncClient(base_url=serving["urls"][0]) as client:
+                    # Leaves an idle keep-alive connection open across the shutdown.
+                    assert (await client.get("/")).status_code == 200
+                    process.send_signal(signal.SIGTERM)
+                    sent_at = trio.current_time()
+                    with trio.fail_after(5):
+                        returncode = await process.wait()
+                    exit_took = trio.current_time() - sent_at
+                await controller.read_rest()
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                assert process.stdout is not None
+                await process.stdout.aclose()
     assert returncode == 0
     assert exit_took < 3.0
     events = [record["event"] for record in controller.records]
+    assert events.index("Reconciled labs") < events.index("Controller serving")
     assert events.index("Signal received, shutting down gracefully") < events.index(
         "Controller stopped"
     )
+
+
+async def test_no_cluster_credentials_exits_2_with_a_message(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.yaml", minimal_config_data())
+    with trio.fail_after(30):
+        result = await run_to_completion(
+            [CONSOLE_SCRIPT, "serve", "--config", str(config), *SERVE_LOCALLY],
+            KUBECONFIG=str(tmp_path / "no-such-kubeconfig"),
+        )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert "cannot load Kubernetes credentials" in stderr
+    assert "Traceback" not in stderr
 
 
 async def test_invalid_config_exits_2_naming_the_key_without_traceback(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import trio
 
 from actors.config import ControllerConfig
+from actors.controller import Controller
 from actors.runtime import (
     Actor,
     ActorRef,
@@ -64,3 +67,9 @@ def failing_system(_config: ControllerConfig | None = None) -> ActorSystem:
         limits=RestartLimits(max_restarts=0, window=60.0, backoff_initial=0.01),
     )
     return ActorSystem(root)
+
+
+@asynccontextmanager
+async def failing_controller(config: ControllerConfig) -> AsyncIterator[Controller]:
+    """The CLI's controller factory, with the failing tree instead of the real services."""
+    yield Controller(system=failing_system(config))

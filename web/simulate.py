@@ -1,0 +1,168 @@
+"""``nublado-trio serve --simulate``: the controller on an in-process simulated site.
+
+Everything a newcomer needs runs in one process: kubesim (Kubernetes API, kubelet, nodes,
+fake Gafaelfawr, fake Docker registry) and the real controller, configured for that site in
+direct authentication mode. The demo identities are fixed so that docs and scripts can rely
+on them:
+
+==================  ==============================  =====================================
+token               who                             may
+==================  ==============================  =====================================
+alice-demo-token    alice (uid 1001, 4 CPU/16 GiB)  spawn and use her own lab
+bob-demo-token      bob (uid 1002, 1 CPU/2 GiB)     spawn the small size only
+hub-demo-token      JupyterHub                      hub routes (``admin:jupyterlab``)
+admin-demo-token    an administrator                admin routes (``exec:admin``)
+==================  ==============================  =====================================
+
+Because these tokens are public, the simulated controller listens on loopback unless the
+operator passes ``--host`` explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from actors.config import ControllerConfig
+from actors.controller import Controller, open_controller
+from actors.images.source import SourceEndpoints
+from actors.kube import KubeClient
+from kubesim.demo import install_all
+from kubesim.site import Site, SiteConfig
+
+__all__ = [
+    "CONTROLLER_NAMESPACE",
+    "DEMO_TOKENS",
+    "SimulatedSite",
+    "demo_config_data",
+    "simulated_site",
+]
+
+CONTROLLER_NAMESPACE = "nublado"
+"""Namespace the simulated controller "runs" in (source of copied secrets)."""
+
+DEMO_TOKENS = {
+    "alice": "alice-demo-token",
+    "bob": "bob-demo-token",
+    "hub": "hub-demo-token",
+    "admin": "admin-demo-token",
+}
+
+DEMO_REGISTRY_USER = "demo"
+DEMO_REGISTRY_PASSWORD = "demo-password"
+DEMO_REPOSITORY = "lsstsqre/sciplat-lab"
+
+DEMO_KUBELET = {
+    "schedule_delay": 0.2,
+    "pull_delay": 3.0,
+    "create_delay": 0.3,
+    "init_duration": 0.5,
+    "ready_delay": 0.5,
+}
+"""Delays that make spawn progress visible in the demo; tests use zero delays instead."""
+
+
+def _size(name: str, cpu: float, memory: str, request_cpu: float, request_memory: str) -> Any:
+    return {
+        "size": name,
+        "resources": {
+            "limits": {"cpu": cpu, "memory": memory},
+            "requests": {"cpu": request_cpu, "memory": request_memory},
+        },
+    }
+
+
+def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
+    """The controller configuration of the simulated site (as YAML would give it)."""
+    registry = site_url.removeprefix("http://")
+    return {
+        "name": "Nublado (simulated)",
+        "logProfile": "development",
+        "auth": {"mode": "direct", "gafaelfawrUrl": site_url},
+        "metrics": {"enabled": False, "application": "nublado"},
+        "fsadmin": {},
+        "images": {
+            "source": {"type": "docker", "registry": registry, "repository": DEMO_REPOSITORY},
+            "dockerCredentialsPath": str(credentials_path),
+            "recommendedTag": "recommended",
+            "numReleases": 1,
+            "numWeeklies": 2,
+            "numDailies": 1,
+        },
+        "lab": {
+            "namespacePrefix": "nublado",
+            "sizes": [
+                _size("small", 1.0, "2Gi", 0.25, "512Mi"),
+                _size("medium", 2.0, "4Gi", 0.5, "1Gi"),
+                _size("large", 4.0, "8Gi", 1.0, "2Gi"),
+            ],
+            "defaultSize": "medium",
+            "volumes": [{"name": "home", "source": {"type": "hostPath", "path": "/home"}}],
+            "volumeMounts": [{"containerPath": "/home", "volumeName": "home"}],
+            "reconcileInterval": "1m",
+        },
+    }
+
+
+def _write_credentials(directory: Path, registry: str) -> Path:
+    path = directory / "dockerconfig.json"
+    login = {"username": DEMO_REGISTRY_USER, "password": DEMO_REGISTRY_PASSWORD}
+    path.write_text(json.dumps({"auths": {registry: login}}))
+    return path
+
+
+@dataclass
+class SimulatedSite:
+    """A running simulated site with the controller configured for it."""
+
+    site: Site
+    config: ControllerConfig
+    controller: Controller
+
+
+@asynccontextmanager
+async def simulated_site(
+    *,
+    site_config: SiteConfig | None = None,
+    config_overrides: dict[str, Any] | None = None,
+) -> AsyncIterator[SimulatedSite]:
+    """Run kubesim with its demo parts and open the controller on it (not yet serving).
+
+    ``site_config`` defaults to the demo timings; ``config_overrides`` replaces top-level
+    keys of the demo controller configuration (tests use it, e.g. for ingress auth mode).
+    """
+    if site_config is None:
+        site_config = SiteConfig(controllers={"kubelet": DEMO_KUBELET})
+    site = Site(site_config)
+    with tempfile.TemporaryDirectory(prefix="nublado-sim-") as scratch:
+        async with trio.open_nursery() as nursery:
+            install_all(site)
+            await nursery.start(site.serve, "127.0.0.1", 0)
+            assert site.url is not None
+            site.store.create(
+                site.store.resource("namespaces"),
+                None,
+                {"metadata": {"name": CONTROLLER_NAMESPACE}},
+            )
+            credentials = await trio.to_thread.run_sync(
+                _write_credentials, Path(scratch), site.url.removeprefix("http://")
+            )
+            data = demo_config_data(site.url, credentials)
+            data.update(config_overrides or {})
+            config = ControllerConfig.model_validate(data)
+            async with open_controller(
+                config,
+                kube=KubeClient.for_url(site.url),
+                image_endpoints=SourceEndpoints(docker_base_url=site.url),
+                controller_namespace=CONTROLLER_NAMESPACE,
+                environ={},
+            ) as controller:
+                yield SimulatedSite(site=site, config=config, controller=controller)
+            nursery.cancel_scope.cancel()
