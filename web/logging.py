@@ -89,6 +89,9 @@ def _renderer(profile: LogProfile) -> Processor:
     return structlog.dev.ConsoleRenderer(colors=False)
 
 
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
 def configure_logging(
     *, level: str = "INFO", profile: LogProfile = "production", stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -136,4 +139,8 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    for name in QUIET_LOGGERS:
+        # One INFO line per outbound request (every Kubernetes call) drowns the real events;
+        # their failures still show at WARNING.
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

@@ -20,6 +20,7 @@ operator passes ``--host`` explicitly.
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -42,6 +43,8 @@ __all__ = [
     "DEMO_TOKENS",
     "SimulatedSite",
     "demo_config_data",
+    "simulated_cluster",
+    "simulated_controller",
     "simulated_site",
 ]
 
@@ -113,8 +116,8 @@ def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
 
 def _write_credentials(directory: Path, registry: str) -> Path:
     path = directory / "dockerconfig.json"
-    login = {"username": DEMO_REGISTRY_USER, "password": DEMO_REGISTRY_PASSWORD}
-    path.write_text(json.dumps({"auths": {registry: login}}))
+    login = base64.b64encode(f"{DEMO_REGISTRY_USER}:{DEMO_REGISTRY_PASSWORD}".encode()).decode()
+    path.write_text(json.dumps({"auths": {registry: {"auth": login}}}))
     return path
 
 
@@ -128,41 +131,60 @@ class SimulatedSite:
 
 
 @asynccontextmanager
+async def simulated_cluster(site_config: SiteConfig | None = None) -> AsyncIterator[Site]:
+    """Serve kubesim with its demo parts, plus the controller's namespace, for the block.
+
+    ``site_config`` defaults to the demo timings (visible progress); tests pass zero delays.
+    """
+    if site_config is None:
+        site_config = SiteConfig(controllers={"kubelet": DEMO_KUBELET})
+    site = Site(site_config)
+    async with trio.open_nursery() as nursery:
+        install_all(site)
+        await nursery.start(site.serve, "127.0.0.1", 0)
+        namespace = {"metadata": {"name": CONTROLLER_NAMESPACE}}
+        site.store.create(site.store.resource("namespaces"), None, namespace)
+        yield site
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def simulated_controller(
+    site: Site, *, config_overrides: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[ControllerConfig, Controller]]:
+    """Open the controller on a running simulated site (not yet serving).
+
+    ``config_overrides`` replaces top-level keys of the demo configuration (tests use it,
+    for instance for ingress authentication). Opening it twice on one site is how tests
+    restart the controller.
+    """
+    assert site.url is not None
+    with tempfile.TemporaryDirectory(prefix="nublado-sim-") as scratch:
+        credentials = await trio.to_thread.run_sync(
+            _write_credentials, Path(scratch), site.url.removeprefix("http://")
+        )
+        data = demo_config_data(site.url, credentials)
+        data.update(config_overrides or {})
+        config = ControllerConfig.model_validate(data)
+        async with open_controller(
+            config,
+            kube=KubeClient.for_url(site.url),
+            image_endpoints=SourceEndpoints(docker_base_url=site.url),
+            controller_namespace=CONTROLLER_NAMESPACE,
+            environ={},
+        ) as controller:
+            yield config, controller
+
+
+@asynccontextmanager
 async def simulated_site(
     *,
     site_config: SiteConfig | None = None,
     config_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[SimulatedSite]:
-    """Run kubesim with its demo parts and open the controller on it (not yet serving).
-
-    ``site_config`` defaults to the demo timings; ``config_overrides`` replaces top-level
-    keys of the demo controller configuration (tests use it, e.g. for ingress auth mode).
-    """
-    if site_config is None:
-        site_config = SiteConfig(controllers={"kubelet": DEMO_KUBELET})
-    site = Site(site_config)
-    with tempfile.TemporaryDirectory(prefix="nublado-sim-") as scratch:
-        async with trio.open_nursery() as nursery:
-            install_all(site)
-            await nursery.start(site.serve, "127.0.0.1", 0)
-            assert site.url is not None
-            site.store.create(
-                site.store.resource("namespaces"),
-                None,
-                {"metadata": {"name": CONTROLLER_NAMESPACE}},
-            )
-            credentials = await trio.to_thread.run_sync(
-                _write_credentials, Path(scratch), site.url.removeprefix("http://")
-            )
-            data = demo_config_data(site.url, credentials)
-            data.update(config_overrides or {})
-            config = ControllerConfig.model_validate(data)
-            async with open_controller(
-                config,
-                kube=KubeClient.for_url(site.url),
-                image_endpoints=SourceEndpoints(docker_base_url=site.url),
-                controller_namespace=CONTROLLER_NAMESPACE,
-                environ={},
-            ) as controller:
-                yield SimulatedSite(site=site, config=config, controller=controller)
-            nursery.cancel_scope.cancel()
+    """The simulated cluster and the controller opened on it."""
+    async with (
+        simulated_cluster(site_config) as site,
+        simulated_controller(site, config_overrides=config_overrides) as (config, controller),
+    ):
+        yield SimulatedSite(site=site, config=config, controller=controller)
