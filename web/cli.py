@@ -201,8 +201,8 @@ def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         description="Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S].",
         add_help=False,
     )
-    parser.add_argument("kubesim_args", nargs=argparse.REMAINDER)
-    parser.set_defaults(run=_run_simulate)
+    # Its options are kubesim's own; ``main`` hands them over unparsed.
+    parser.set_defaults(run=_run_simulate, passes_through=True)
 
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
@@ -230,7 +230,12 @@ def main(
 
     ``controller_factory`` lets tests run the real CLI with a small actor tree of their own.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unparsed = parser.parse_known_args(argv)
+    if getattr(args, "passes_through", False):
+        args.kubesim_args = unparsed
+    elif unparsed:
+        parser.error(f"unrecognized arguments: {' '.join(unparsed)}")
     runner: Runner = args.run
     try:
         return runner(args, controller_factory)

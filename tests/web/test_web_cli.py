@@ -180,3 +180,35 @@ async def test_root_supervisor_failure_exits_non_zero_with_the_reason(tmp_path: 
     assert result.returncode == 1
     assert failure["level"] == "critical"
     assert "crasher" in failure["reason"]
+
+
+async def test_simulate_runs_the_simulated_site_alone_until_sigterm() -> None:
+    command = [CONSOLE_SCRIPT, "simulate", "--port", "0", "--seed", "3"]
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            command, stdout=subprocess.PIPE, cwd=REPO, env=_env({})
+        )
+        try:
+            assert process.stdout is not None
+            line = b""
+            while b"\n" not in line:
+                chunk = await process.stdout.receive_some(4096)
+                assert chunk, "simulate exited before announcing its URL"
+                line += chunk
+            url = line.decode().split(" on ", 1)[1].split()[0]
+            async with httpx.AsyncClient(base_url=url) as client:
+                namespaces = await client.get("/api/v1/namespaces")
+                assert namespaces.status_code == 200
+                assert namespaces.json()["kind"] == "NamespaceList"
+                nodes = await client.get("/api/v1/nodes")
+                assert len(nodes.json()["items"]) > 0  # the demo site has nodes
+            process.send_signal(signal.SIGTERM)
+            with trio.fail_after(5):
+                returncode = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            assert process.stdout is not None
+            await process.stdout.aclose()
+    assert returncode == 0
