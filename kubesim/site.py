@@ -99,6 +99,15 @@ class Site:
         self._mounts.append((prefix.rstrip("/"), handler))
         self._mounts.sort(key=lambda item: len(item[0]), reverse=True)
 
+    def mounted(self, prefix: str) -> Handler | None:
+        """The handler mounted at exactly ``prefix``, if any.
+
+        This is how tests reach a mounted fake (for instance the fake Gafaelfawr at
+        ``/auth/api/v1``) to add users or tokens while the site serves.
+        """
+        wanted = prefix.rstrip("/")
+        return next((handler for mounted, handler in self._mounts if mounted == wanted), None)
+
     async def handle(self, request: Request) -> Response | StreamingResponse:
         path = request.path
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
