@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 
 import structlog
 import trio
@@ -26,7 +27,7 @@ from actors.labs.builder import LabBuildError
 from kubesim.cli import main as kubesim_main
 from web.app import create_app
 from web.logging import configure_logging
-from web.server import ActorSystemFailed, serve
+from web.server import ActorSystemFailed, RunningServer, serve
 from web.simulate import SimulatedSite, simulated_site
 
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "build_parser", "main"]
@@ -65,22 +66,36 @@ async def _load_config(path: str) -> ControllerConfig | None:
 
 
 async def _serve_controller(
-    config: ControllerConfig, controller: Controller, *, host: str, port: int
+    config: ControllerConfig,
+    controller: Controller,
+    *,
+    host: str,
+    port: int,
+    on_serving: Callable[[RunningServer], None] | None = None,
 ) -> int:
-    """Serve ``controller`` until SIGTERM/SIGINT; the exit code says how it ended."""
+    """Serve ``controller`` until SIGTERM/SIGINT; the exit code says how it ended.
+
+    ``on_serving`` runs once the port is open (the simulated mode prints its URLs then).
+    """
     app = create_app(config, controller.system, labs=controller.labs)
     exit_code = EXIT_OK
     try:
-        await serve(
-            config,
-            host=host,
-            port=port,
-            system=controller.system,
-            app=app,
-            ready=controller.wait_ready,
-        )
+        async with trio.open_nursery() as nursery:
+            server: RunningServer = await nursery.start(
+                partial(
+                    serve,
+                    config,
+                    host=host,
+                    port=port,
+                    system=controller.system,
+                    app=app,
+                    ready=controller.wait_ready,
+                )
+            )
+            if on_serving is not None:
+                on_serving(server)
     except* ActorSystemFailed as group:
-        failure = group.exceptions[0]
+        failure = _first_leaf(group)
         _log.critical(
             "Actor system failed, exiting",
             reason=str(failure.__cause__ or failure),
@@ -88,9 +103,17 @@ async def _serve_controller(
         )
         exit_code = EXIT_FAILURE
     except* Exception as group:
-        _log.critical("Controller failed, exiting", reason=str(group.exceptions[0]), exc_info=group)
+        reason = str(_first_leaf(group))
+        _log.critical("Controller failed, exiting", reason=reason, exc_info=group)
         exit_code = EXIT_FAILURE
     return exit_code
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first real error inside (possibly nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 async def _serve_main(args: argparse.Namespace, controller_factory: ControllerFactory) -> int:
@@ -106,7 +129,7 @@ async def _serve_main(args: argparse.Namespace, controller_factory: ControllerFa
         async with controller_factory(config) as controller:
             exit_code = await _serve_controller(config, controller, host=host, port=args.port)
     except* (ControllerSetupError, LabBuildError) as group:
-        _print_error(str(group.exceptions[0]))
+        _print_error(str(_first_leaf(group)))
     return exit_code
 
 
@@ -115,28 +138,24 @@ async def _serve_simulated(args: argparse.Namespace) -> int:
     async with simulated_site() as simulation:
         config = simulation.config
         configure_logging(level=config.log_level, profile=config.log_profile)
-        async with trio.open_nursery() as nursery:
 
-            async def announce() -> None:
-                await simulation.controller.wait_ready()
-                print(_simulation_banner(args, host, simulation), flush=True)
+        def announce(server: RunningServer) -> None:
+            print(_simulation_banner(args, server, simulation), flush=True)
 
-            nursery.start_soon(announce)
-            exit_code = await _serve_controller(
-                config, simulation.controller, host=host, port=args.port
-            )
-            nursery.cancel_scope.cancel()
-    return exit_code
+        return await _serve_controller(
+            config, simulation.controller, host=host, port=args.port, on_serving=announce
+        )
 
 
-def _simulation_banner(args: argparse.Namespace, host: str, simulation: SimulatedSite) -> str:
-    display = f"[{host}]" if ":" in host else host
-    base = f"http://{display}:{args.port}"
+def _simulation_banner(
+    args: argparse.Namespace, server: RunningServer, simulation: SimulatedSite
+) -> str:
+    base = server.base_url
     prefix = simulation.config.path_prefix
     loopback = (
         "Listening on loopback only: the demo tokens are public (pass --host to change this)."
         if args.host is None
-        else f"Listening on {host} as asked: anyone who can reach it can use the demo tokens."
+        else f"Listening on {args.host} as asked: anyone who can reach it can use the demo tokens."
     )
     return "\n".join(
         [

@@ -212,3 +212,40 @@ async def test_simulate_runs_the_simulated_site_alone_until_sigterm() -> None:
             assert process.stdout is not None
             await process.stdout.aclose()
     assert returncode == 0
+
+
+async def test_serve_simulate_prints_its_urls_serves_demo_tokens_and_stops_on_sigterm() -> None:
+    command = [CONSOLE_SCRIPT, "serve", "--simulate", "--port", "0"]
+    with trio.fail_after(60):
+        process = await trio.lowlevel.open_process(
+            command, stdout=subprocess.PIPE, cwd=REPO, env=_env({})
+        )
+        try:
+            assert process.stdout is not None
+            output = b""
+            while b"Controller API:" not in output or not output.endswith(b"\n"):
+                chunk = await process.stdout.receive_some(65536)
+                assert chunk, f"serve --simulate exited early: {output.decode()}"
+                output += chunk
+            text = output.decode()
+            api = text.split("Controller API:", 1)[1].split()[0]
+            assert api.startswith("http://127.0.0.1:")
+            assert "loopback only" in text
+            admin = {"Authorization": "Bearer admin-demo-token"}
+            user = {"Authorization": "Bearer alice-demo-token"}
+            async with httpx.AsyncClient() as client:
+                tree = await client.get(f"{api}/admin/actors", headers=admin)
+                assert tree.status_code == 200
+                assert "lab-manager" in tree.text
+                refused = await client.get(f"{api}/admin/actors", headers=user)
+                assert refused.status_code == 403
+            process.send_signal(signal.SIGTERM)
+            with trio.fail_after(10):
+                returncode = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            assert process.stdout is not None
+            await process.stdout.aclose()
+    assert returncode == 0
