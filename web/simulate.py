@@ -150,26 +150,27 @@ async def simulated_cluster(site_config: SiteConfig | None = None) -> AsyncItera
 
 @asynccontextmanager
 async def simulated_controller(
-    site: Site, *, config_overrides: dict[str, Any] | None = None
+    site: Site | str, *, config_overrides: dict[str, Any] | None = None
 ) -> AsyncIterator[tuple[ControllerConfig, Controller]]:
     """Open the controller on a running simulated site (not yet serving).
 
     ``config_overrides`` replaces top-level keys of the demo configuration (tests use it,
     for instance for ingress authentication). Opening it twice on one site is how tests
-    restart the controller.
+    restart the controller. ``site`` may also be the URL of a kubesim in another process.
     """
-    assert site.url is not None
+    site_url = site if isinstance(site, str) else site.url
+    assert site_url is not None
     with tempfile.TemporaryDirectory(prefix="nublado-sim-") as scratch:
         credentials = await trio.to_thread.run_sync(
-            _write_credentials, Path(scratch), site.url.removeprefix("http://")
+            _write_credentials, Path(scratch), site_url.removeprefix("http://")
         )
-        data = demo_config_data(site.url, credentials)
+        data = demo_config_data(site_url, credentials)
         data.update(config_overrides or {})
         config = ControllerConfig.model_validate(data)
         async with open_controller(
             config,
-            kube=KubeClient.for_url(site.url),
-            image_endpoints=SourceEndpoints(docker_base_url=site.url),
+            kube=KubeClient.for_url(site_url),
+            image_endpoints=SourceEndpoints(docker_base_url=site_url),
             controller_namespace=CONTROLLER_NAMESPACE,
             environ={},
         ) as controller:
