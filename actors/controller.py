@@ -8,6 +8,8 @@ started here — ``ActorSystem.run`` does that, in the process's own nursery.
 The tree::
 
     root
+    ├── images          (image catalog, refreshed in the background)
+    ├── prepuller       (prepull pods onto eligible nodes)
     └── labs            (lab-manager, lab-users → lab/<user>)
 """
 
@@ -23,7 +25,8 @@ import httpx
 import trio
 
 from actors.config import ControllerConfig
-from actors.images.resolver import SourceResolver
+from actors.images.resolver import ServiceResolver
+from actors.images.service import ImageService
 from actors.images.source import SourceEndpoints, build_image_source
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
@@ -50,12 +53,16 @@ class Controller:
 
     system: ActorSystem
     labs: LabService | None = None
+    images: ImageService | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
         """Return once every service has rebuilt its state (startup reconciliation)."""
         if self.labs is not None:
             await self.labs.ready.wait()
+        if self.images is not None:
+            # Set after the first refresh attempt, even a failed one (never blocks startup).
+            await self.images.ready.wait()
 
 
 async def read_controller_namespace(metadata_path: Path) -> str:
@@ -105,12 +112,17 @@ async def open_controller(
         stack.push_async_callback(http.aclose)
         source = await build_image_source(config.images, http, image_endpoints)
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
+        images = ImageService(config, kube, source, controller_namespace=namespace)
         labs = LabService(
             config,
             kube,
-            SourceResolver(source),
+            ServiceResolver(images),
             controller_namespace=namespace,
             environ=environ,
         )
-        root = Supervisor("root", [(labs.supervisor, RestartPolicy.PERMANENT)], limits=ROOT_LIMITS)
-        yield Controller(system=ActorSystem(root), labs=labs)
+        root = Supervisor(
+            "root",
+            [*images.children, (labs.supervisor, RestartPolicy.PERMANENT)],
+            limits=ROOT_LIMITS,
+        )
+        yield Controller(system=ActorSystem(root), labs=labs, images=images)
