@@ -43,6 +43,19 @@ Containers whose ``command`` is ``["/bin/true"]`` (``true``) or ``["/bin/false"]
 (``false``) exit right after starting (after ``command_exit_delay``) with code 0 / 1, so
 prepuller pods finish on their own.
 
+Two programs of the controller image are simulated from what their pods already carry, so
+the controller's objects need nothing kubesim-specific:
+
+- ``worblehat`` (the file server; command ending in ``/worblehat``) exits with code 0 after
+  ``WORBLEHAT_TIMEOUT`` seconds (its env), as the real server does when nobody uses it;
+- ``nublado migrator`` (the home-directory copy) exits with code 0 after
+  ``command_exit_delay``.
+
+``pod_exits`` (a :class:`KubeletConfig` field: pod-name glob → ``{after: seconds, code: n}``)
+makes every container of a matching pod exit after ``after`` seconds with ``code``; it wins
+over the simulated programs (tests use it to choose a migration's exit code and duration).
+The exit annotations win over everything.
+
 While ``site.faults.kubelet_frozen`` is true no step makes progress (delays still elapse;
 the next status write waits until the flag clears).
 
@@ -116,6 +129,7 @@ class KubeletConfig:
     pull_backoff: float = 10.0
     unschedulable_retry: float = 1.0
     bad_images: tuple[str, ...] = ("*nonexistent*", "*does-not-exist*")
+    pod_exits: dict[str, tuple[float, int]] = field(default_factory=dict)  # pod-name glob
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> KubeletConfig:
@@ -127,6 +141,8 @@ class KubeletConfig:
         values = dict(raw)
         if "bad_images" in values:
             values["bad_images"] = tuple(values["bad_images"])
+        if "pod_exits" in values:
+            values["pod_exits"] = {str(k): _exit_rule(v) for k, v in values["pod_exits"].items()}
         if "pull_delays" in values:
             values["pull_delays"] = {str(k): float(v) for k, v in values["pull_delays"].items()}
         return cls(**values)
@@ -136,6 +152,26 @@ class KubeletConfig:
             if fnmatch.fnmatchcase(image, pattern):
                 return delay
         return self.pull_delay
+
+
+def _exit_rule(raw: Any) -> tuple[float, int]:
+    """``{after: 1.5, code: 4}`` or ``[1.5, 4]`` as (seconds, exit code)."""
+    if isinstance(raw, Mapping):
+        return float(raw.get("after", 0.0)), int(raw.get("code", 0))
+    after, code = raw
+    return float(after), int(code)
+
+
+def _program_exit(container: Mapping[str, Any], default_delay: float) -> tuple[float, int] | None:
+    """When a simulated controller program (worblehat, the migrator) exits, if it is one."""
+    command = [str(part) for part in container.get("command") or []]
+    if command and command[0].rsplit("/", 1)[-1] == "worblehat":
+        env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+        timeout = env.get("WORBLEHAT_TIMEOUT")
+        return (float(timeout), 0) if timeout else None
+    if command[:2] == ["nublado", "migrator"]:
+        return (default_delay, 0)
+    return None
 
 
 class _PullFailed(Exception):
@@ -644,6 +680,15 @@ class Kubelet:
 
     async def _run_to_exit(self, pod: dict[str, Any], annotations: Mapping[str, str]) -> None:
         exits: dict[str, tuple[float, int]] = {}
+        containers = pod["spec"].get("containers") or []
+        for container in containers:
+            program = _program_exit(container, self.config.command_exit_delay)
+            if program is not None:
+                exits[container["name"]] = program
+        for pattern, rule in self.config.pod_exits.items():
+            if fnmatch.fnmatchcase(pod["metadata"]["name"], pattern):
+                exits = {c["name"]: rule for c in containers}
+                break
         if ANNOTATION_EXIT_AFTER in annotations:
             after = parse_duration(annotations[ANNOTATION_EXIT_AFTER])
             code = int(annotations.get(ANNOTATION_EXIT_CODE, "0"))

@@ -1,0 +1,174 @@
+"""File servers as the web layer sees them: a few calls that only send messages.
+
+``FileserverService`` owns the ``fileservers`` subtree::
+
+    fileservers               (supervisor; escalates)
+    ├── fileserver-manager    (directory of running servers, reconciliation)
+    └── fileserver-users      (supervisor; gives up on an actor that keeps crashing)
+        └── fileserver/<user> (started on demand, retired when it has nothing to do)
+
+The service exists only when ``fileserver.enabled`` is true; the routes answer
+``not_supported`` otherwise.
+"""
+
+from __future__ import annotations
+
+import structlog
+import trio
+
+from actors.config import ControllerConfig
+from actors.errors import FileServerCreateFailedError, FileServerDeleteFailedError, UnknownUserError
+from actors.kube import KubeClient
+from actors.labs.models import UserInfo
+from actors.runtime import (
+    ActorRef,
+    ActorStatus,
+    ActorStopped,
+    MailboxFull,
+    Registry,
+    RestartLimits,
+    RestartPolicy,
+    Supervisor,
+)
+from actors.runtime.node import Node
+
+from .builder import fileserver_config
+from .cluster import FileserverObservation
+from .fileserver import FileserverActor, FileserverDependencies
+from .manager import FileserverManager, IsKnown, ListRunning, Reconcile, Report
+from .messages import Ensure, IsRunning, Remove
+
+__all__ = ["FileserverService"]
+
+log = structlog.get_logger(__name__)
+
+ASK_TIMEOUT = 10.0
+"""Replies that need no Kubernetes call come back at once; this only guards a stuck actor."""
+
+WAIT_SLACK = 5.0
+"""Added to the configured deadlines when waiting for an operation (it enforces its own)."""
+
+MANAGER_MAILBOX = 100_000
+"""Every state change of every file server is reported to the manager; it never refuses one."""
+
+ACTOR_LIMITS = RestartLimits(
+    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
+)
+
+
+class FileserverService:
+    """Create (or reuse), list, inspect and remove file servers."""
+
+    def __init__(self, config: ControllerConfig, kube: KubeClient) -> None:
+        self.config = config
+        self.fileserver = fileserver_config(config)
+        self.ready = trio.Event()
+        self._initial: dict[str, FileserverObservation] = {}
+        self._deps = FileserverDependencies(
+            config=config,
+            fileserver=self.fileserver,
+            kube=kube,
+            report=self._report,
+            retire=self._retire,
+        )
+        self.users = Supervisor("fileserver-users", limits=ACTOR_LIMITS)
+        self.registry = Registry(
+            self.users,
+            "fileserver",
+            self._make_actor,
+            policy=RestartPolicy.TRANSIENT,
+            on_exit=self._actor_exited,
+        )
+        self.manager = ActorRef(
+            "fileserver-manager",
+            lambda: FileserverManager(
+                self.fileserver,
+                kube,
+                actor_ref=self.registry.get,
+                start_actor=self._start_observed,
+                ready=self.ready,
+            ),
+            mailbox_size=MANAGER_MAILBOX,
+        )
+        self.supervisor = Supervisor(
+            "fileservers",
+            [(self.manager, RestartPolicy.PERMANENT), (self.users, RestartPolicy.PERMANENT)],
+        )
+
+    # -- the actors ------------------------------------------------------------------------
+
+    def _make_actor(self, username: str) -> FileserverActor:
+        return FileserverActor(username, self._deps, initial=self._initial.pop(username, None))
+
+    def _start_observed(self, username: str, observation: FileserverObservation) -> ActorRef:
+        self._initial[username] = observation
+        return self.registry.get_or_start(username)
+
+    def _retire(self, username: str, ref: ActorRef) -> None:
+        if self.registry.get(username) is ref:
+            self.registry.retire(username)
+
+    def _actor_exited(self, username: str, node: Node) -> None:
+        if node.status is ActorStatus.FAILED:
+            self._report(username, False)
+
+    def _report(self, username: str, running: bool) -> None:
+        try:
+            self.manager.tell(Report(username, running))
+        except (MailboxFull, ActorStopped) as error:
+            # The next reconciliation repairs the directory.
+            log.error("File server directory missed an update", error=str(error))
+
+    # -- calls for routes ------------------------------------------------------------------
+
+    async def ensure(self, user: UserInfo) -> None:
+        """Create the user's file server, or reuse the running one; return once it serves.
+
+        Raises ``FileServerCreateFailedError`` (objects already cleaned up) or
+        ``PermissionDeniedError`` for a user without UID/GID.
+        """
+        actor = self.registry.get_or_start(user.username)
+        operation = await actor.ask(Ensure(user), timeout=ASK_TIMEOUT)
+        deadline = self.fileserver.creation_timeout.total_seconds() * 2 + WAIT_SLACK
+        try:
+            with trio.fail_after(deadline):
+                await operation.wait()
+        except trio.TooSlowError:
+            raise FileServerCreateFailedError(
+                f"Failed to create file server: File server creation timed out after {deadline}"
+            ) from None
+
+    async def running(self) -> list[str]:
+        """Users whose file server is running, sorted."""
+        return await self.manager.ask(ListRunning(), timeout=ASK_TIMEOUT)
+
+    async def is_running(self, username: str) -> bool:
+        """Whether ``username``'s file server runs (from the actor's memory)."""
+        actor = self.registry.get(username)
+        if actor is None:
+            return False
+        try:
+            return await actor.ask(IsRunning(), timeout=ASK_TIMEOUT)
+        except ActorStopped:
+            return False
+
+    async def delete(self, username: str) -> None:
+        """Remove the user's file server and wait until its objects are gone (§8.4)."""
+        actor = self.registry.get(username)
+        if actor is None:
+            if await self.manager.ask(IsKnown(username), timeout=ASK_TIMEOUT):
+                raise UnknownUserError(f"File server for {username} not running")
+            raise UnknownUserError(f"Unknown user {username}")
+        operation = await actor.ask(Remove(), timeout=ASK_TIMEOUT)
+        deadline = self.fileserver.delete_timeout.total_seconds() + WAIT_SLACK
+        try:
+            with trio.fail_after(deadline):
+                await operation.wait()
+        except trio.TooSlowError:
+            raise FileServerDeleteFailedError(
+                f"Failed to delete file server: File server deletion timed out after {deadline}"
+            ) from None
+
+    async def reconcile(self) -> int:
+        """Run a reconciliation pass now (operators and tests); returns servers observed."""
+        return await self.manager.ask(Reconcile(), timeout=60.0)
