@@ -10,7 +10,10 @@ The tree::
     root
     ├── images          (image catalog, refreshed in the background)
     ├── prepuller       (prepull pods onto eligible nodes)
-    └── labs            (lab-manager, lab-users → lab/<user>)
+    ├── labs            (lab-manager, lab-users → lab/<user>)
+    ├── fileservers     (fileserver-manager, fileserver-users → fileserver/<user>; if enabled)
+    ├── fsadmin         (the fsadmin pod)
+    └── migrations      (migration-manager, migration-pairs → migration/<old>-to-<new>)
 """
 
 from __future__ import annotations
@@ -24,14 +27,18 @@ from pathlib import Path
 import httpx
 import trio
 
-from actors.config import ControllerConfig
+from actors.config import ControllerConfig, FileserverEnabled
+from actors.fileservers.service import FileserverService
+from actors.fsadmin.service import FSAdminService
 from actors.images.resolver import ServiceResolver
 from actors.images.service import ImageService
 from actors.images.source import SourceEndpoints, build_image_source
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
 from actors.labs.service import LabService
+from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
+from actors.runtime.node import Node
 
 __all__ = ["Controller", "ControllerSetupError", "open_controller", "read_controller_namespace"]
 
@@ -54,6 +61,9 @@ class Controller:
     system: ActorSystem
     labs: LabService | None = None
     images: ImageService | None = None
+    fileservers: FileserverService | None = None
+    fsadmin: FSAdminService | None = None
+    migrator: MigratorService | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -63,6 +73,10 @@ class Controller:
         if self.images is not None:
             # Set after the first refresh attempt, even a failed one (never blocks startup).
             await self.images.ready.wait()
+        if self.fileservers is not None:
+            await self.fileservers.ready.wait()
+        if self.migrator is not None:
+            await self.migrator.ready.wait()
 
 
 async def read_controller_namespace(metadata_path: Path) -> str:
@@ -120,9 +134,29 @@ async def open_controller(
             controller_namespace=namespace,
             environ=environ,
         )
+        fileservers = (
+            FileserverService(config, kube)
+            if isinstance(config.fileserver, FileserverEnabled)
+            else None
+        )
+        fsadmin = FSAdminService(config, kube, namespace=namespace)
+        migrator = MigratorService(config, kube, namespace=namespace)
+        storage: list[tuple[Node, RestartPolicy]] = [
+            (fsadmin.supervisor, RestartPolicy.PERMANENT),
+            (migrator.supervisor, RestartPolicy.PERMANENT),
+        ]
+        if fileservers is not None:
+            storage.insert(0, (fileservers.supervisor, RestartPolicy.PERMANENT))
         root = Supervisor(
             "root",
-            [*images.children, (labs.supervisor, RestartPolicy.PERMANENT)],
+            [*images.children, (labs.supervisor, RestartPolicy.PERMANENT), *storage],
             limits=ROOT_LIMITS,
         )
-        yield Controller(system=ActorSystem(root), labs=labs, images=images)
+        yield Controller(
+            system=ActorSystem(root),
+            labs=labs,
+            images=images,
+            fileservers=fileservers,
+            fsadmin=fsadmin,
+            migrator=migrator,
+        )

@@ -34,6 +34,7 @@ __all__ = [
     "build_migrator",
     "migration_key",
     "migrator_pod_name",
+    "pair_of_key",
     "pair_of_pod",
     "validate_pair",
 ]
@@ -44,6 +45,9 @@ NEW_USER_ENV = "NUBLADO_NEW_USER"
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9]|-[a-z0-9])*[a-z](?:[a-z0-9]|-[a-z0-9])*$")
 """Valid platform usernames (``api.md`` §1.3)."""
+
+_SEPARATOR = re.compile(r"(?=-to-)")
+"""Every (overlapping) occurrence of the separator of ``<old>-to-<new>``."""
 
 MAX_POD_NAME_LENGTH = 63
 """Kept to a DNS label (the pod's hostname) although pod names may be longer."""
@@ -58,7 +62,8 @@ def migration_key(old_user: str, new_user: str) -> str:
     """The actor key of a pair: ``<old>-to-<new>`` (actor ``migration/<old>-to-<new>``).
 
     ASCII instead of the design notes' arrow, so names stay plain in logs, URLs and shells.
-    Unambiguous for validated pairs only because the actor also keeps both names.
+    ``validate_pair`` admits only pairs whose key contains the separator exactly once, so the
+    key (and the pod name) names one pair.
     """
     return f"{old_user}-to-{new_user}"
 
@@ -71,9 +76,18 @@ def validate_pair(old_user: str, new_user: str) -> list[tuple[str, str]]:
             problems.append((field, f"{value!r} is not a valid username"))
     if not problems and old_user == new_user:
         problems.append(("new_user", "must differ from old_user"))
+    if not problems and len(_SEPARATOR.findall(migration_key(old_user, new_user))) != 1:
+        # "a-to" + "b" and "a" + "to-b" would share a pod: refuse names that make it ambiguous.
+        problems.append(("new_user", "the pair's name would be ambiguous (-to- in a username)"))
     if not problems and len(migrator_pod_name(old_user, new_user)) > MAX_POD_NAME_LENGTH:
         problems.append(("new_user", f"pod name would exceed {MAX_POD_NAME_LENGTH} characters"))
     return problems
+
+
+def pair_of_key(key: str) -> tuple[str, str]:
+    """(old, new) of a key made by ``migration_key`` for a validated pair."""
+    old_user, new_user = key.split("-to-")
+    return old_user, new_user
 
 
 def pair_of_pod(pod: V1Pod) -> tuple[str, str] | None:
