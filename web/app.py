@@ -15,8 +15,11 @@ from typing import cast
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.fileservers.service import FileserverService
+from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
 from actors.labs.service import LabService
+from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
 from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
@@ -24,10 +27,13 @@ from web.errors import register_error_handlers
 from web.metadata import package_metadata
 from web.request_context import RequestContext
 from web.routes.admin_actors import admin_actors
+from web.routes.fileservers import files_entry, fileserver_admin
+from web.routes.fsadmin import fsadmin_routes
 from web.routes.index import health, prefixed
 from web.routes.lab_events import lab_events
 from web.routes.lab_form import lab_form
 from web.routes.labs import labs as lab_routes
+from web.routes.migrator import migrator_routes
 from web.state import AppState
 
 __all__ = ["asgi_stack", "create_app", "gafaelfawr_client"]
@@ -51,6 +57,9 @@ def create_app(
     system: ActorSystem,
     *,
     labs: LabService | None = None,
+    fileservers: FileserverService | None = None,
+    fsadmin: FSAdminService | None = None,
+    migrator: MigratorService | None = None,
     gafaelfawr: GafaelfawrClient | None = None,
 ) -> QuartTrio:
     """Build the application serving ``config`` with the actors of ``system``.
@@ -71,6 +80,9 @@ def create_app(
         metadata=package_metadata(config.name),
         gafaelfawr=gafaelfawr if gafaelfawr is not None else gafaelfawr_client(config),
         labs=labs,
+        fileservers=fileservers,
+        fsadmin=fsadmin,
+        migrator=migrator,
     ).install(app)
     register_error_handlers(app)
     register_auth_error_handlers(app)
@@ -84,6 +96,13 @@ def create_app(
     if labs is not None:
         for blueprint in (lab_routes, lab_events, lab_form):
             app.register_blueprint(blueprint, url_prefix=prefix)
+    # File-server routes exist even when disabled: they answer ``not_supported`` then.
+    app.register_blueprint(files_entry(config.fileserver.path_prefix))
+    app.register_blueprint(fileserver_admin, url_prefix=prefix)
+    if fsadmin is not None:
+        app.register_blueprint(fsadmin_routes, url_prefix=prefix)
+    if migrator is not None:
+        app.register_blueprint(migrator_routes, url_prefix=prefix)
     return app
 
 

@@ -77,7 +77,14 @@ async def _serve_controller(
 
     ``on_serving`` runs once the port is open (the simulated mode prints its URLs then).
     """
-    app = create_app(config, controller.system, labs=controller.labs)
+    app = create_app(
+        config,
+        controller.system,
+        labs=controller.labs,
+        fileservers=controller.fileservers,
+        fsadmin=controller.fsadmin,
+        migrator=controller.migrator,
+    )
     exit_code = EXIT_OK
     try:
         async with trio.open_nursery() as nursery:

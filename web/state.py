@@ -12,8 +12,11 @@ from quart import current_app
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.fileservers.service import FileserverService
+from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
 from actors.labs.service import LabService
+from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
 from web.metadata import Metadata
 from web.streams import StreamRegistry
@@ -34,6 +37,12 @@ class AppState:
     """Token lookups for ``web.auth``; ``web.server.serve`` closes it when serving ends."""
     labs: LabService | None = None
     """The lab service; lab routes are registered only when there is one."""
+    fileservers: FileserverService | None = None
+    """File servers; ``None`` when disabled (their routes then answer ``not_supported``)."""
+    fsadmin: FSAdminService | None = None
+    """The fsadmin pod; its routes are registered only when there is one."""
+    migrator: MigratorService | None = None
+    """The home-directory migrator; its routes are registered only when there is one."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
 
     def install(self, app: QuartTrio) -> None:

@@ -78,7 +78,14 @@ async def serving_controller(
 ) -> AsyncIterator[RunningController]:
     """Open and serve a controller on ``site`` for the block; then shut it down gracefully."""
     async with simulated_controller(site, config_overrides=config_overrides) as (config, ctl):
-        app = create_app(config, ctl.system, labs=ctl.labs)
+        app = create_app(
+            config,
+            ctl.system,
+            labs=ctl.labs,
+            fileservers=ctl.fileservers,
+            fsadmin=ctl.fsadmin,
+            migrator=ctl.migrator,
+        )
         with trio.fail_after(float("inf")) as shutdown_deadline:
             async with trio.open_nursery() as nursery:
                 server: RunningServer = await nursery.start(

@@ -1,0 +1,67 @@
+"""fsadmin routes of ``api.md`` §9: one path, three methods, all admin (mechanism A)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from quart import Blueprint, Response
+
+from actors.fsadmin.service import FSAdminService, FSAdminStatus
+from web.auth import RouteGroup, require_group
+from web.errors import parse_body
+from web.state import current_state
+
+__all__ = ["FSAdminCommand", "fsadmin_routes"]
+
+fsadmin_routes = Blueprint("fsadmin", __name__)
+"""Registered with ``url_prefix=config.path_prefix``."""
+
+
+class FSAdminCommand(BaseModel):
+    """The POST body: ``{"start": true}``; anything else is a 422."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: Literal[True]
+
+
+def _service() -> FSAdminService:
+    service = current_state().fsadmin
+    assert service is not None
+    return service
+
+
+def timestamp(moment: datetime) -> str:
+    """UTC with a trailing ``Z`` (§1.2)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status_response(status: FSAdminStatus) -> Response:
+    body = json.dumps({"start_time": timestamp(status.start_time)})
+    return Response(body, status=200, content_type="application/json")
+
+
+@fsadmin_routes.get("/fsadmin/v1/service")
+async def fsadmin_status() -> Response:
+    """The running pod's start time, or 404 ``not_found`` / ``invalid_phase`` (§9.2)."""
+    await require_group(RouteGroup.ADMIN)
+    return _status_response(await _service().status())
+
+
+@fsadmin_routes.post("/fsadmin/v1/service")
+async def fsadmin_create() -> Response:
+    """Start the pod (or keep the running one) and answer once it left Pending (§9.3)."""
+    await require_group(RouteGroup.ADMIN)
+    await parse_body(FSAdminCommand)
+    return _status_response(await _service().create())
+
+
+@fsadmin_routes.delete("/fsadmin/v1/service")
+async def fsadmin_delete() -> Response:
+    """Remove the pod and its claims; 204 also when nothing existed (§9.4)."""
+    await require_group(RouteGroup.ADMIN)
+    await _service().delete()
+    return Response("", status=204)

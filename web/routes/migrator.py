@@ -1,0 +1,129 @@
+"""Migrator routes of ``api.md`` §12.2: start (POST), status (GET), cancel (DELETE).
+
+All admin (mechanism A). Usernames are validated as §12.2 proposes, plus one rule of ours:
+the pair's name ``<old>-to-<new>`` must contain ``-to-`` exactly once, since otherwise two
+pairs would share one pod name (422 either way). Migrator refusals carry their own HTTP
+status (404/406/403/409/500, §12.3) and are rendered by this blueprint's error handler.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+from quart import Blueprint, Response, request
+
+from actors.migrator.builder import validate_pair
+from actors.migrator.errors import MigratorError
+from actors.migrator.service import MigrationStatus, MigratorService
+from web.auth import RouteGroup, require_group
+from web.errors import RequestValidationError, error_body, parse_body
+from web.state import current_state
+
+__all__ = ["MigratorCommand", "migrator_routes"]
+
+migrator_routes = Blueprint("migrator", __name__)
+"""Registered with ``url_prefix=config.path_prefix``."""
+
+
+class MigratorCommand(BaseModel):
+    """``{"old_user": ..., "new_user": ...}``: copy ``old_user``'s home into ``new_user``'s."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    old_user: str
+    new_user: str
+
+    @model_validator(mode="after")
+    def _valid_pair(self) -> MigratorCommand:
+        problems = validate_pair(self.old_user, self.new_user)
+        if problems:
+            field, message = problems[0]
+            raise PydanticCustomError(
+                "value_error",
+                "Value error, {field}: {message}",
+                {
+                    "field": field,
+                    "message": message,
+                },
+            )
+        return self
+
+
+def _service() -> MigratorService:
+    service = current_state().migrator
+    assert service is not None
+    return service
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    """ISO 8601 with a ``+00:00`` offset, as the reference design writes it."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def _status_body(status: MigrationStatus) -> dict[str, Any]:
+    return {
+        "old_user": status.old_user,
+        "new_user": status.new_user,
+        "start_time": _timestamp(status.start_time),
+        "end_time": _timestamp(status.end_time),
+        "running": status.running,
+        "exit_code": status.exit_code,
+    }
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status=200, content_type="application/json")
+
+
+def _pair_from_query() -> MigratorCommand:
+    """Both query parameters, required and validated like the POST body (422 otherwise)."""
+    missing = [
+        {"type": "missing", "loc": ["query", name], "msg": "Field required", "input": None}
+        for name in ("old_user", "new_user")
+        if name not in request.args
+    ]
+    if missing:
+        raise RequestValidationError(missing)
+    try:
+        return MigratorCommand(old_user=request.args["old_user"], new_user=request.args["new_user"])
+    except ValidationError as error:
+        raise RequestValidationError.from_pydantic(error, "query") from None
+
+
+@migrator_routes.errorhandler(MigratorError)
+async def _migrator_error(error: MigratorError) -> Response:
+    body = error_body(error.msg, error.error_type, error.loc)
+    return Response(json.dumps(body), status=error.status, content_type="application/json")
+
+
+@migrator_routes.post("/migrator/v1/service")
+async def start_migration() -> Response:
+    """Start (or join) a copy; 200 with its status, or the exit code's refusal."""
+    await require_group(RouteGroup.ADMIN)
+    command = await parse_body(MigratorCommand)
+    status = await _service().start(command.old_user, command.new_user)
+    return _json(_status_body(status))
+
+
+@migrator_routes.get("/migrator/v1/service")
+async def migration_status() -> Response:
+    """The pair's status (finished copies with their exit code), or 204 when none is known."""
+    await require_group(RouteGroup.ADMIN)
+    pair = _pair_from_query()
+    status = await _service().status(pair.old_user, pair.new_user)
+    if status is None:
+        return Response("", status=204)
+    return _json(_status_body(status))
+
+
+@migrator_routes.delete("/migrator/v1/service")
+async def cancel_migration() -> Response:
+    """Remove the pair's pod (extension); 204 whether or not one existed."""
+    await require_group(RouteGroup.ADMIN)
+    pair = _pair_from_query()
+    await _service().cancel(pair.old_user, pair.new_user)
+    return Response("", status=204)
