@@ -41,6 +41,7 @@ from kubesim.site import Site, SiteConfig
 __all__ = [
     "CONTROLLER_NAMESPACE",
     "DEMO_TOKENS",
+    "FILESERVER_NAMESPACE",
     "SimulatedSite",
     "demo_config_data",
     "simulated_cluster",
@@ -50,6 +51,9 @@ __all__ = [
 
 CONTROLLER_NAMESPACE = "nublado"
 """Namespace the simulated controller "runs" in (source of copied secrets)."""
+
+FILESERVER_NAMESPACE = "fileservers"
+"""Namespace of the demo's file servers (it must exist before the controller uses it)."""
 
 DEMO_TOKENS = {
     "alice": "alice-demo-token",
@@ -91,6 +95,11 @@ def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
         "auth": {"mode": "direct", "gafaelfawrUrl": site_url},
         "metrics": {"enabled": False, "application": "nublado"},
         "fsadmin": {},
+        "fileserver": {
+            "enabled": True,
+            "namespace": FILESERVER_NAMESPACE,
+            "volumeMounts": [{"containerPath": "/home", "volumeName": "home"}],
+        },
         "images": {
             "source": {"type": "docker", "registry": registry, "repository": DEMO_REPOSITORY},
             "dockerCredentialsPath": str(credentials_path),
@@ -142,8 +151,8 @@ async def simulated_cluster(site_config: SiteConfig | None = None) -> AsyncItera
     async with trio.open_nursery() as nursery:
         install_all(site)
         await nursery.start(site.serve, "127.0.0.1", 0)
-        namespace = {"metadata": {"name": CONTROLLER_NAMESPACE}}
-        site.store.create(site.store.resource("namespaces"), None, namespace)
+        for name in (CONTROLLER_NAMESPACE, FILESERVER_NAMESPACE):
+            site.store.create(site.store.resource("namespaces"), None, {"metadata": {"name": name}})
         yield site
         nursery.cancel_scope.cancel()
 
