@@ -18,6 +18,7 @@ from actors.config import ControllerConfig
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
+from actors.images.service import ImageService
 from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
@@ -29,6 +30,7 @@ from web.request_context import RequestContext
 from web.routes.admin_actors import admin_actors
 from web.routes.fileservers import files_entry, fileserver_admin
 from web.routes.fsadmin import fsadmin_routes
+from web.routes.images import image_routes
 from web.routes.index import health, prefixed
 from web.routes.lab_events import lab_events
 from web.routes.lab_form import lab_form
@@ -60,6 +62,7 @@ def create_app(
     fileservers: FileserverService | None = None,
     fsadmin: FSAdminService | None = None,
     migrator: MigratorService | None = None,
+    images: ImageService | None = None,
     gafaelfawr: GafaelfawrClient | None = None,
 ) -> QuartTrio:
     """Build the application serving ``config`` with the actors of ``system``.
@@ -83,6 +86,7 @@ def create_app(
         fileservers=fileservers,
         fsadmin=fsadmin,
         migrator=migrator,
+        images=images,
     ).install(app)
     register_error_handlers(app)
     register_auth_error_handlers(app)
@@ -103,6 +107,8 @@ def create_app(
         app.register_blueprint(fsadmin_routes, url_prefix=prefix)
     if migrator is not None:
         app.register_blueprint(migrator_routes, url_prefix=prefix)
+    if images is not None:
+        app.register_blueprint(image_routes, url_prefix=prefix)
     return app
 
 

@@ -81,6 +81,7 @@ async def _serve_controller(
         config,
         controller.system,
         labs=controller.labs,
+        images=controller.images,
         fileservers=controller.fileservers,
         fsadmin=controller.fsadmin,
         migrator=controller.migrator,

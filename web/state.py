@@ -15,6 +15,7 @@ from actors.config import ControllerConfig
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
+from actors.images.service import ImageService
 from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
@@ -43,6 +44,8 @@ class AppState:
     """The fsadmin pod; its routes are registered only when there is one."""
     migrator: MigratorService | None = None
     """The home-directory migrator; its routes are registered only when there is one."""
+    images: ImageService | None = None
+    """The image service: image routes and the spawn form's image choices."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
 
     def install(self, app: QuartTrio) -> None:

@@ -9,20 +9,32 @@ Eligibility (§6.2): the node list is already filtered by ``lab.nodeSelector``; 
 is eligible when every taint except ``PreferNoSchedule`` is tolerated by ``lab.tolerations``.
 A toleration with ``tolerationSeconds`` never tolerates a ``NoExecute`` taint: a lab would be
 evicted later, so prepulling there is wasted.
+
+Nodes are read as raw JSON, not as ``V1Node``: only three fields matter here, and the
+official model insists on ``status.nodeInfo`` details that nothing here needs (and that
+minimal API servers, such as kubesim, leave out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from kubernetes.client import V1Node, V1Taint
+from typing import Any
 
 from actors.config.kubernetes import TaintEffect, Toleration, TolerationOperator
 
 from .reference import DockerReference, InvalidDockerReference
 
-__all__ = ["NodeImages", "node_images", "taint_tolerated", "untolerated_taint_comment"]
+__all__ = ["NodeImages", "Taint", "node_images", "taint_tolerated", "untolerated_taint_comment"]
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint (``spec.taints[]``)."""
+
+    key: str
+    effect: str
+    value: str | None = None
 
 
 @dataclass
@@ -35,7 +47,7 @@ class NodeImages:
     digests: dict[str, int | None] = field(default_factory=dict)
 
 
-def taint_tolerated(taint: V1Taint, tolerations: Iterable[Toleration]) -> bool:
+def taint_tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
     """Whether some toleration matches ``taint`` (the rules of images.md §6.2)."""
     for toleration in tolerations:
         if toleration.effect is not None and toleration.effect.value != taint.effect:
@@ -51,7 +63,7 @@ def taint_tolerated(taint: V1Taint, tolerations: Iterable[Toleration]) -> bool:
 
 
 def untolerated_taint_comment(
-    taints: Sequence[V1Taint], tolerations: Sequence[Toleration]
+    taints: Sequence[Taint], tolerations: Sequence[Toleration]
 ) -> str | None:
     """``None`` when every relevant taint is tolerated, else why the node is ineligible."""
     for taint in taints:
@@ -76,15 +88,18 @@ def _digest_of(names: Iterable[str]) -> str | None:
     return None
 
 
-def node_images(node: V1Node, tolerations: Sequence[Toleration]) -> NodeImages:
-    """Reduce a ``V1Node`` to its name, eligibility and cached digests."""
-    name = node.metadata.name if node.metadata is not None else None
-    taints = (node.spec.taints if node.spec is not None else None) or []
+def node_images(node: Mapping[str, Any], tolerations: Sequence[Toleration]) -> NodeImages:
+    """Reduce a Node object (JSON) to its name, eligibility and cached digests."""
+    name = str((node.get("metadata") or {}).get("name") or "")
+    taints = [
+        Taint(key=str(t.get("key") or ""), effect=str(t.get("effect") or ""), value=t.get("value"))
+        for t in (node.get("spec") or {}).get("taints") or []
+    ]
     comment = untolerated_taint_comment(taints, tolerations)
-    result = NodeImages(name=name or "", eligible=comment is None, comment=comment)
-    entries = (node.status.images if node.status is not None else None) or []
-    for entry in entries:
-        digest = _digest_of(entry.names or [])
+    result = NodeImages(name=name, eligible=comment is None, comment=comment)
+    for entry in (node.get("status") or {}).get("images") or []:
+        digest = _digest_of(entry.get("names") or [])
         if digest is not None and digest not in result.digests:
-            result.digests[digest] = entry.size_bytes
+            size = entry.get("sizeBytes")
+            result.digests[digest] = int(size) if size is not None else None
     return result

@@ -8,10 +8,10 @@ caller had in place. Errors surface as :class:`RefreshError` with a message safe
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import structlog
 import trio
-from kubernetes.client import V1Node
 
 from actors.config import ControllerConfig
 from actors.kube import KubeClient, KubernetesError
@@ -38,11 +38,12 @@ class RefreshError(Exception):
     """A refresh failed; the message names the failing step, never a credential."""
 
 
-async def _list_nodes(config: ControllerConfig, kube: KubeClient) -> list[V1Node]:
+async def _list_nodes(config: ControllerConfig, kube: KubeClient) -> list[dict[str, Any]]:
     selector = config.lab.node_selector or None
     try:
         with trio.fail_after(NODE_LIST_TIMEOUT):
-            return await kube.nodes.list(label_selector=selector)
+            items, _ = await kube.nodes.list_raw(None, label_selector=selector)
+            return items
     except KubernetesError as error:
         raise RefreshError(f"listing nodes failed: {error}") from None
     except trio.TooSlowError:

@@ -82,6 +82,7 @@ async def serving_controller(
             config,
             ctl.system,
             labs=ctl.labs,
+            images=ctl.images,
             fileservers=ctl.fileservers,
             fsadmin=ctl.fsadmin,
             migrator=ctl.migrator,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from web.auth import delegated_user
-from web.lab_form import offered_sizes, render_lab_form, render_unavailable
+from web.lab_form import MenuImage, offered_sizes, render_lab_form, render_unavailable
 from web.state import current_state
 
 __all__ = ["lab_form"]
@@ -21,9 +21,17 @@ async def get_lab_form(username: str) -> Response:
     """The form fragment, or the "unavailable" fragment when the user may not spawn."""
     caller = await delegated_user()
     caller.ensure_owns(username)
-    lab = current_state().config.lab
+    state = current_state()
+    lab = state.config.lab
     quota = caller.user.notebook_quota
     sizes = offered_sizes(lab.sizes, quota)
     if quota is not None and (not quota.spawn or not sizes):
         return Response(render_unavailable(), status=200, content_type=HTML)
-    return Response(render_lab_form(sizes, lab.default_size), status=200, content_type=HTML)
+    menu: list[MenuImage] = []
+    dropdown: list[MenuImage] = []
+    if state.images is not None:
+        choices = await state.images.form_choices()
+        menu = [MenuImage(e.reference, e.display_name) for e in choices.menu]
+        dropdown = [MenuImage(e.reference, e.display_name) for e in choices.dropdown]
+    form = render_lab_form(sizes, lab.default_size, menu=menu, dropdown=dropdown)
+    return Response(form, status=200, content_type=HTML)
