@@ -107,7 +107,12 @@ def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
             "numReleases": 1,
             "numWeeklies": 2,
             "numDailies": 1,
+            # Demo: the latest_* tags display as aliases; new registry tags and prepulls show
+            # within a minute; the dropdown keeps the menu readable.
+            "aliasTags": ["latest_weekly", "latest_daily", "latest_release"],
+            "refreshInterval": "1m",
         },
+        "dropdownMenu": {"weekly": {"number": 6}, "experimental": {"number": 2}},
         "lab": {
             "namespacePrefix": "nublado",
             "sizes": [
