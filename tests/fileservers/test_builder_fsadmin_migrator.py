@@ -154,3 +154,10 @@ def test_migration_pairs_are_validated_as_the_spec_proposes() -> None:
     long_name = "a" * 30
     assert len(migrator_pod_name(long_name, long_name + "b")) > 63
     assert [f for f, _ in validate_pair(long_name, long_name + "b")] == ["new_user"]
+
+
+def test_pairs_whose_pod_name_would_be_ambiguous_are_refused() -> None:
+    # Both would be called migrator-ab-to-to-cd.
+    assert [f for f, _ in validate_pair("ab-to", "cd")] == ["new_user"]
+    assert [f for f, _ in validate_pair("ab", "to-cd")] == ["new_user"]
+    assert validate_pair("tom", "otto") == []

@@ -1,0 +1,126 @@
+"""The migrator as the web layer sees it; owns the ``migrations`` subtree::
+
+    migrations                          (supervisor; escalates)
+    ├── migration-manager               (running pairs, reverse-pair rule, startup adoption)
+    └── migration-pairs                 (supervisor; gives up per child)
+        └── migration/<old>-to-<new>    (one per pair asked about since the start)
+
+Pair actors are not retired: each keeps its pair's final status (a few hundred bytes) for
+as long as the controller runs, which is what lets ``GET`` report a finished copy after its
+pod is gone.
+"""
+
+from __future__ import annotations
+
+import structlog
+import trio
+from kubernetes.client import V1Pod
+
+from actors.config import ControllerConfig
+from actors.kube import KubeClient
+from actors.runtime import (
+    ActorRef,
+    ActorStopped,
+    MailboxFull,
+    Registry,
+    RestartLimits,
+    RestartPolicy,
+    Supervisor,
+)
+
+from .builder import migration_key, pair_of_key
+from .errors import MigrationFailedError, refusal_for_exit_code
+from .manager import Claim, MigrationManager, Report
+from .migration import (
+    Cancel,
+    GetStatus,
+    MigrationActor,
+    MigrationDependencies,
+    MigrationStatus,
+    Start,
+)
+
+__all__ = ["MigrationStatus", "MigratorService"]
+
+log = structlog.get_logger(__name__)
+
+ASK_TIMEOUT = 10.0
+PAIR_LIMITS = RestartLimits(
+    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
+)
+
+
+class MigratorService:
+    """Start, inspect and cancel home-directory migrations. Pairs must be validated first."""
+
+    def __init__(self, config: ControllerConfig, kube: KubeClient, *, namespace: str) -> None:
+        self.ready = trio.Event()
+        self._initial: dict[str, V1Pod] = {}
+        self._deps = MigrationDependencies(
+            config=config, kube=kube, namespace=namespace, report=self._report
+        )
+        self._op_timeout = config.fsadmin.timeout.total_seconds() * 2 + 5.0
+        self.pairs = Supervisor("migration-pairs", limits=PAIR_LIMITS)
+        self.registry = Registry(
+            self.pairs, "migration", self._make_actor, policy=RestartPolicy.TRANSIENT
+        )
+        self.manager = ActorRef(
+            "migration-manager",
+            lambda: MigrationManager(kube, namespace, adopt=self._adopt, ready=self.ready),
+            mailbox_size=10_000,
+        )
+        self.supervisor = Supervisor(
+            "migrations",
+            [(self.manager, RestartPolicy.PERMANENT), (self.pairs, RestartPolicy.PERMANENT)],
+        )
+
+    def _make_actor(self, key: str) -> MigrationActor:
+        old_user, new_user = pair_of_key(key)
+        return MigrationActor(old_user, new_user, self._deps, initial=self._initial.pop(key, None))
+
+    def _adopt(self, old_user: str, new_user: str, pod: V1Pod) -> ActorRef:
+        key = migration_key(old_user, new_user)
+        self._initial[key] = pod
+        return self.registry.get_or_start(key)
+
+    def _report(self, old_user: str, new_user: str, running: bool) -> None:
+        try:
+            self.manager.tell(Report(old_user, new_user, running))
+        except (MailboxFull, ActorStopped) as error:
+            log.error("Migration directory missed an update", error=str(error))
+
+    async def start(self, old_user: str, new_user: str) -> MigrationStatus:
+        """Start (or join) a copy; the status once its pod left Pending.
+
+        A copy that already finished is judged by its exit code: 0 is the status, 4 to 7
+        are the §12.3 refusals, anything else ``MigrationFailedError``. The reverse pair
+        running is ``MigrationConflictError``.
+        """
+        await self.manager.ask(Claim(old_user, new_user), timeout=ASK_TIMEOUT)
+        actor = self.registry.get_or_start(migration_key(old_user, new_user))
+        try:
+            status = await actor.ask(Start(), timeout=self._op_timeout)
+        except (MailboxFull, ActorStopped):
+            # The start never reached the actor: release the claim it made.
+            self._report(old_user, new_user, False)
+            raise
+        if status.running:
+            return status
+        if status.exit_code is None:
+            raise MigrationFailedError(f"Migration {old_user} -> {new_user} ended without code")
+        refusal = refusal_for_exit_code(old_user, new_user, status.exit_code)
+        if refusal is not None:
+            raise refusal
+        return status
+
+    async def status(self, old_user: str, new_user: str) -> MigrationStatus | None:
+        """The pair's status (running or finished), ``None`` when none is known."""
+        actor = self.registry.get(migration_key(old_user, new_user))
+        if actor is None:
+            return None
+        return await actor.ask(GetStatus(), timeout=self._op_timeout)
+
+    async def cancel(self, old_user: str, new_user: str) -> None:
+        """Remove the pair's pod (idempotent); a recorded final status is kept."""
+        actor = self.registry.get_or_start(migration_key(old_user, new_user))
+        await actor.ask(Cancel(), timeout=self._op_timeout)
