@@ -326,6 +326,7 @@ class SpawnerClient:
         """Read progress until ``complete`` (done) or ``failed`` (raises); a stream that ends
         without either is not an error (§7)."""
         previous = 0
+        failure: str | None = None
         async with self.open_events() as events:
             async for event in events:
                 shown = progress_of(event, previous)
@@ -333,10 +334,13 @@ class SpawnerClient:
                     continue
                 self.progress.append(shown)
                 previous = shown.progress
-                if event.event == "complete":
-                    return
                 if event.event == "failed":
-                    raise SpawnerError(shown.message)
+                    failure = shown.message
+                if event.event in ("complete", "failed"):
+                    break
+        # Raised outside the block, so that it is not wrapped in the reader's nursery group.
+        if failure is not None:
+            raise SpawnerError(failure)
 
     async def _internal_url(self) -> str:
         response = await self.http.get(self.url("labs", self.username), headers=self._hub)
