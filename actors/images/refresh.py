@@ -7,6 +7,7 @@ caller had in place. Errors surface as :class:`RefreshError` with a message safe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,7 @@ import structlog
 import trio
 
 from actors.config import ControllerConfig
+from actors.config.images import ImagesConfig
 from actors.kube import KubeClient, KubernetesError
 
 from .catalog import ImageCatalog
@@ -21,9 +23,15 @@ from .collection import ImageCollection
 from .errors import ImageSourceError, UnknownTagError
 from .nodes import node_images
 from .remote import RemoteImages
-from .source import ImageSource
+from .source import GARImageSource, ImageSource
 
-__all__ = ["NODE_LIST_TIMEOUT", "RefreshError", "build_catalog"]
+__all__ = [
+    "NODE_LIST_TIMEOUT",
+    "RefreshError",
+    "assemble_catalog",
+    "build_catalog",
+    "collect_images",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -73,50 +81,74 @@ async def _fetch_digests(source: ImageSource, tags: list[str]) -> dict[str, str]
     return digests
 
 
-async def build_catalog(
-    config: ControllerConfig, source: ImageSource, kube: KubeClient
-) -> ImageCatalog:
-    """Build the catalog of a refresh; raises :class:`RefreshError` on any failure."""
-    images = config.images
-    nodes = await _list_nodes(config, kube)
+def _aliases(images: ImagesConfig) -> frozenset[str]:
+    return frozenset({images.recommended_tag, *images.alias_tags})
+
+
+def _prepull_set(images: ImagesConfig, collection: ImageCollection) -> ImageCollection:
+    return collection.subset(
+        releases=images.num_releases,
+        weeklies=images.num_weeklies,
+        dailies=images.num_dailies,
+        include={images.recommended_tag, *images.pin},
+    )
+
+
+async def collect_images(images: ImagesConfig, source: ImageSource) -> RemoteImages:
+    """The source's listing, with a fresh digest for every prepull-set tag.
+
+    A source that lists digests for everything (Artifact Registry) needs no lookups; the
+    Docker source gets one ``HEAD`` per prepull-set tag (digests are never cached: tags move).
+    """
     try:
         remote = await source.list_images()
     except ImageSourceError as error:
         raise RefreshError(f"listing images failed: {error}") from None
-    aliases = frozenset({images.recommended_tag, *images.alias_tags})
+    if all(image.digest is not None for image in remote.images):
+        return remote
+    parsed = remote.to_collection(aliases=_aliases(images), cycle=images.cycle)
+    wanted = _prepull_set(images, parsed).all_images(hide_arch_specific=False)
+    digests = await _fetch_digests(source, [image.tag for image in wanted])
+    return RemoteImages(
+        remote.registry,
+        remote.repository,
+        tuple(
+            replace(image, digest=digests[image.tag]) if image.tag in digests else image
+            for image in remote.images
+        ),
+    )
 
-    def prepull_set(collection: ImageCollection) -> ImageCollection:
-        return collection.subset(
-            releases=images.num_releases,
-            weeklies=images.num_weeklies,
-            dailies=images.num_dailies,
-            include={images.recommended_tag, *images.pin},
-        )
 
-    # A source that lists digests for everything (Artifact Registry) needs no lookups.
-    digests_complete = all(image.digest is not None for image in remote.images)
-    if not digests_complete:
-        parsed = remote.to_collection(aliases=aliases, cycle=images.cycle)
-        wanted = [image.tag for image in prepull_set(parsed).all_images(hide_arch_specific=False)]
-        digests = await _fetch_digests(source, wanted)
-        remote = RemoteImages(
-            remote.registry,
-            remote.repository,
-            tuple(
-                replace(image, digest=digests[image.tag]) if image.tag in digests else image
-                for image in remote.images
-            ),
-        )
+def assemble_catalog(
+    config: ControllerConfig,
+    remote: RemoteImages,
+    nodes: Sequence[Mapping[str, Any]],
+    *,
+    digests_complete: bool,
+) -> ImageCatalog:
+    """The catalog for a listing (digests filled in) and the listed Node objects (JSON)."""
+    images = config.images
+    aliases = _aliases(images)
     known = remote.to_collection(aliases=aliases, cycle=images.cycle)
-    prepull = prepull_set(known)
     tolerations = config.lab.tolerations
     return ImageCatalog(
         registry=remote.registry,
         repository=remote.repository,
         known=known,
-        prepull=prepull,
+        prepull=_prepull_set(images, known),
         nodes=[node_images(node, tolerations) for node in nodes],
         recommended_tag=images.recommended_tag,
         aliases=aliases,
         digests_complete=digests_complete,
     )
+
+
+async def build_catalog(
+    config: ControllerConfig, source: ImageSource, kube: KubeClient
+) -> ImageCatalog:
+    """Build the catalog of a refresh; raises :class:`RefreshError` on any failure."""
+    nodes = await _list_nodes(config, kube)
+    remote = await collect_images(config.images, source)
+    # Artifact Registry lists every digest; Docker only has those of the prepull set.
+    complete = isinstance(source, GARImageSource)
+    return assemble_catalog(config, remote, nodes, digests_complete=complete)
