@@ -30,7 +30,12 @@ from typing import Any, NamedTuple
 
 import httpx
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    WebSocketConnection,
+    wrap_client_stream,
+)
 
 from tests.e2e.harness import RunningController
 from web.simulate import DEMO_TOKENS
@@ -577,21 +582,45 @@ async def open_events_websocket(
 ) -> AsyncIterator[WebSocketConnection]:
     """A WebSocket to ``url`` (``http://`` or ``ws://``) sending ``headers`` at the upgrade.
 
-    trio-websocket 0.12.2 leaves its TCP socket open when the server closes first, so the
-    underlying stream is closed here however the block ends (STACK-NOTES.md).
+    A refused upgrade raises trio-websocket's ``ConnectionRejected`` (with ``status_code``).
+    The TCP stream is opened and closed here, because trio-websocket 0.12.2 leaves it open
+    when the server closes first or refuses the upgrade (STACK-NOTES.md).
     """
-    ws_url = "ws://" + url.removeprefix("http://").removeprefix("ws://")
+    target = httpx.URL(url)
+    host = target.host
+    port = target.port or 80
+    resource = target.raw_path.decode()
     extra = [(name.encode(), value.encode()) for name, value in headers.items()]
-    connection: WebSocketConnection | None = None
+    stream = await trio.open_tcp_stream(host, port)
     try:
-        async with open_websocket_url(
-            ws_url, extra_headers=extra, connect_timeout=10, disconnect_timeout=10
-        ) as connection:
-            yield connection
+        async with trio.open_nursery() as nursery:
+            connection = await wrap_client_stream(
+                nursery, stream, f"{host}:{port}", resource, extra_headers=extra
+            )
+            try:
+                yield connection
+            finally:
+                with trio.move_on_after(10) as cleanup:
+                    cleanup.shield = True
+                    await connection.aclose()
+    except BaseExceptionGroup as group:
+        # A refusal is raised by trio-websocket's reader task; hand it over unwrapped.
+        refusal = _only_rejection(group)
+        if refusal is None:
+            raise
+        raise refusal from None
     finally:
-        if connection is not None:
-            with trio.CancelScope(shield=True):
-                await connection._stream.aclose()
+        await stream.aclose()
+
+
+def _only_rejection(group: BaseExceptionGroup[BaseException]) -> ConnectionRejected | None:
+    rejected, rest = group.split(ConnectionRejected)
+    if rejected is None or rest is not None:
+        return None
+    leaf: BaseException = rejected
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, ConnectionRejected) else None
 
 
 async def receive_all_json(connection: WebSocketConnection) -> list[dict[str, Any]]:
