@@ -11,7 +11,7 @@ Every call runs under the caller's deadline (a Trio cancel scope).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 from kubernetes.client import (
@@ -84,12 +84,17 @@ async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLa
 
 
 async def create_lab_objects(
-    kube: KubeClient, objects: LabObjects, *, before_pod: Callable[[], None] | None = None
+    kube: KubeClient,
+    objects: LabObjects,
+    *,
+    alongside: Callable[[], Awaitable[None]] | None = None,
+    before_pod: Callable[[], None] | None = None,
 ) -> V1Pod:
     """Create the lab: namespace, then the rest concurrently, then the pod.
 
-    ``before_pod`` runs between the second and third round (the spawn uses it to start
-    watching the pod before it exists, so that no change is missed).
+    ``alongside`` runs concurrently with the second round (the spawn starts its pod watch
+    there, so the watch is synced before the pod exists without costing a round of its own);
+    ``before_pod`` runs right before the pod is created.
     """
     metadata = objects.namespace.metadata
     assert metadata is not None
@@ -100,6 +105,8 @@ async def create_lab_objects(
         for obj in objects.namespaced_objects():
             nursery.start_soon(_create_namespaced, kube, namespace, obj)
         nursery.start_soon(kube.service_accounts.wait_for_creation, namespace, "default")
+        if alongside is not None:
+            nursery.start_soon(alongside)
     if before_pod is not None:
         before_pod()
     return await kube.pods.create(namespace, objects.pod)

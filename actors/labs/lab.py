@@ -298,14 +298,23 @@ class LabActor(Actor):
                     discovery=self.deps.discovery,
                     environ=self.deps.environ,
                 )
-                watch_ready = trio.Event()
+                updates_before_pod = 0
+
+                async def start_pod_watch() -> None:
+                    ready = trio.Event()
+                    self._watch_pod(ready)
+                    await ready.wait()
+
+                def note_updates() -> None:
+                    nonlocal updates_before_pod
+                    updates_before_pod = self._pod_updates
+
                 pod = await create_lab_objects(
-                    self.kube, objects, before_pod=lambda: self._watch_pod(watch_ready)
+                    self.kube, objects, alongside=start_pod_watch, before_pod=note_updates
                 )
-                seen_before = self._pod_updates
-                await watch_ready.wait()
-                if self._pod is None and self._pod_updates == seen_before:
-                    # The watch synced before the pod existed and has not reported it yet.
+                if self._pod is None and self._pod_updates == updates_before_pod:
+                    # The watch synced before the pod existed and has not reported it yet;
+                    # a later update (even a deletion) will replace this.
                     self._pod = pod
                 self._set_url(spawn.service_prefix)
                 self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))

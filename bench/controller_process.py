@@ -1,0 +1,57 @@
+"""Run the real controller against a kubesim in another process (used by spawn_storm.py).
+
+``python bench/controller_process.py SITE_URL`` serves on 127.0.0.1 (a free port) in ingress
+authentication mode (the benchmark sends ``X-Auth-Request-*`` headers for its many users),
+and prints one JSON line ``{"url": ..., "ready_seconds": ...}`` once it serves, which is
+after the startup reconciliation. It runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+# Run as a script, this folder would come first on the path and shadow the ``actors`` package
+# with bench/actors.py.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+import trio  # noqa: E402
+
+from web.app import create_app  # noqa: E402
+from web.logging import configure_logging  # noqa: E402
+from web.server import RunningServer, serve  # noqa: E402
+from web.simulate import simulated_controller  # noqa: E402
+
+
+async def run(site_url: str, started: float) -> None:
+    configure_logging(level="WARNING", profile="production", stream=sys.stderr)
+    overrides = {"auth": {"mode": "ingress", "gafaelfawrUrl": site_url}}
+    async with simulated_controller(site_url, config_overrides=overrides) as (config, controller):
+        app = create_app(config, controller.system, labs=controller.labs)
+        async with trio.open_nursery() as nursery:
+            server: RunningServer = await nursery.start(
+                partial(
+                    serve,
+                    config,
+                    host="127.0.0.1",
+                    port=0,
+                    system=controller.system,
+                    app=app,
+                    ready=controller.wait_ready,
+                )
+            )
+            ready = time.monotonic() - started
+            print(json.dumps({"url": server.base_url, "ready_seconds": ready}), flush=True)
+
+
+def main() -> None:
+    started = time.monotonic()
+    trio.run(run, sys.argv[1], started)
+
+
+if __name__ == "__main__":
+    main()
