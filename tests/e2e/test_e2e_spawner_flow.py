@@ -37,14 +37,26 @@ def assert_normal_spawn(progress: list[ProgressEvent], username: str) -> None:
     assert any(f"nublado-{username}/{username}-nb" in event.message for event in pod_events)
 
 
+def choose_uncached_image(form: SpawnForm, image: str) -> str:
+    """Pick ``image`` (``registry/repository:tag``) through the dropdown, as a user would:
+    the option for that tag if the dropdown is a menu, else type it; returns what is sent."""
+    form.choose("image_list", "use_image_from_dropdown")
+    if not [c for c in form.named("image_dropdown") if c.kind == "select"]:
+        form.fill("image_dropdown", image)
+        return image
+    [value] = [
+        choice.value
+        for choice in form.choices("image_dropdown")
+        if choice.value == image or choice.value.startswith(f"{image}@")
+    ]
+    form.select("image_dropdown", value)
+    return value
+
+
 async def choose_in_form(spawner: SpawnerClient, image: str, size: str) -> dict[str, list[str]]:
     """What a user does on the spawn page: pick an uncached image by reference and a size."""
     form = SpawnForm(await spawner.options_form())
-    form.choose("image_list", "use_image_from_dropdown")
-    if [c for c in form.named("image_dropdown") if c.kind == "select"]:
-        form.select("image_dropdown", image)
-    else:
-        form.fill("image_dropdown", image)
+    choose_uncached_image(form, image)
     form.choose("size", size)
     return form.submission()
 
@@ -60,9 +72,13 @@ async def test_the_spawn_form_offers_every_size_and_the_options(
         ("medium", "Medium (2.0 CPU, 4Gi RAM)", True),
         ("large", "Large (4.0 CPU, 8Gi RAM)", False),
     ]
-    radios = form.choices("image_list")
-    assert radios[0].selected
-    assert radios[-1].value == "use_image_from_dropdown"
+    *menu, dropdown_radio = form.choices("image_list")
+    assert dropdown_radio.value == "use_image_from_dropdown"
+    assert dropdown_radio.selected == (not menu), "pre-selected only without menu images"
+    if menu:
+        assert menu[0].selected
+        assert menu[0].label.startswith("Recommended")
+        assert all("@sha256:" in choice.value for choice in menu)
     assert [c.kind for c in form.named("enable_debug")] == ["checkbox"]
     assert [c.kind for c in form.named("reset_user_env")] == ["checkbox"]
     assert [c.value for c in form.named("enable_debug")] == ["true"]
@@ -81,22 +97,41 @@ async def test_bob_is_offered_only_the_sizes_his_quota_allows(
     assert form.choices("size") == [("small", "Small (1.0 CPU, 2Gi RAM)", True)]
 
 
+async def test_the_form_as_first_shown_spawns_its_preselected_image_and_size(
+    nublado: RunningController,
+) -> None:
+    with trio.fail_after(30):
+        async with open_spawner(nublado, "alice") as spawner:
+            form = SpawnForm(await spawner.options_form())
+            [preselected] = [c for c in form.choices("image_list") if c.selected]
+            submission = form.submission()
+            assert submission["size"] == ["medium"]
+            assert submission["image_list"] == [preselected.value]
+            await spawner.start(submission, jupyterhub_env("alice"))
+            state = await spawner.lab_state()
+    assert state is not None
+    assert state["options"]["size"] == "medium"
+    if preselected.value != "use_image_from_dropdown":
+        # The same image (digest); an alias tag may be reported by its primary tag (§5.3.4).
+        digest = preselected.value.partition("@")[2]
+        assert state["options"]["image"].endswith(f"@{digest}")
+
+
 async def test_jupyterhub_spawns_the_lab_chosen_in_the_form_and_stops_it(
     nublado: RunningController,
 ) -> None:
-    image = nublado.image("w_2026_46")
+    image = nublado.image("w_2026_45")
     with trio.fail_after(30):
         async with open_spawner(nublado, "alice") as spawner:
             assert await spawner.poll() == 0, "no lab yet"
             form = SpawnForm(await spawner.options_form())
-            form.choose("image_list", "use_image_from_dropdown")
-            form.fill("image_dropdown", image)
+            chosen = choose_uncached_image(form, image)
             form.choose("size", "large")
             form.tick("reset_user_env")
             submission = form.submission()
             assert submission == {
                 "image_list": ["use_image_from_dropdown"],
-                "image_dropdown": [image],
+                "image_dropdown": [chosen],
                 "size": ["large"],
                 "reset_user_env": ["true"],
             }
@@ -170,3 +205,29 @@ async def test_poll_says_alive_while_pending_and_stopped_while_terminating(
                     await trio.sleep(0.02)
                 assert await spawner.poll() == 0, "terminating counts as stopped"
             assert await spawner.poll() == 0
+
+
+async def test_start_during_a_spawn_cancels_it_and_starts_over(
+    nublado: RunningController,
+) -> None:
+    options = {"image_dropdown": [nublado.image()], "size": ["small"]}
+    with trio.fail_after(30):
+        async with open_spawner(nublado, "alice") as first, open_spawner(nublado, "alice") as hub:
+            nublado.site.faults.kubelet_frozen = True
+            assert (await first.create(options, jupyterhub_env("alice"))).status_code == 201
+            conflict = await first.create(options, jupyterhub_env("alice"))
+            assert conflict.status_code == 409
+            assert conflict.json()["detail"][0]["type"] == "operation_in_progress"
+
+            async with first.open_events() as old_stream, trio.open_nursery() as nursery:
+                nursery.start_soon(hub.start, options, jupyterhub_env("alice"))
+                old_events = [event async for event in old_stream]
+                while len(hub.progress) < 2:  # the warning, then the new spawn's first event
+                    await trio.sleep(0.02)
+                nublado.site.faults.kubelet_frozen = False
+
+    assert old_events[-1].event == "failed"
+    assert old_events[-1].data == '{"message": "Operation cancelled"}'
+    warning, *spawn = hub.progress
+    assert warning == ProgressEvent(1, "warning", "Deleting existing orphaned lab")
+    assert_normal_spawn(spawn, "alice")

@@ -90,6 +90,26 @@ async def test_the_ingress_identity_headers_are_checked(
     assert hub_route.json()["detail"][0]["type"] == "unknown_user"
 
 
+async def test_the_location_of_a_new_lab_uses_the_forwarded_scheme_and_host(
+    behind_ingress: RunningController,
+) -> None:
+    body = {
+        "options": {"image_dropdown": [behind_ingress.image()], "size": ["small"]},
+        "env": jupyterhub_env("alice"),
+    }
+    headers = {
+        **forwarded("alice"),
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "rsp.example.org",
+    }
+    path = f"{behind_ingress.prefix}/spawner/v1/labs/alice"
+    with trio.fail_after(30):
+        async with httpx.AsyncClient(base_url=behind_ingress.url) as ingress:
+            created = await ingress.post(f"{path}/create", json=body, headers=headers)
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"https://rsp.example.org{path}"
+
+
 async def test_the_lab_secret_holds_the_token_the_ingress_delegated(
     behind_ingress: RunningController,
 ) -> None:
