@@ -60,9 +60,11 @@ async def test_a_kubernetes_error_after_201_fails_the_spawn_and_the_next_start_r
 ) -> None:
     with trio.fail_after(30):
         async with open_spawner(nublado, "alice") as spawner:
-            nublado.site.faults.add_error(verb="create", resource="pods", status=403, count=1)
+            # Every pod creation fails meanwhile (the prepuller's too, so no ``count``).
+            fault = nublado.site.faults.add_error(verb="create", resource="pods", status=403)
             with pytest.raises(SpawnerError, match=r"^Lab spawn failed$"):
                 await spawner.start(dropdown_choice(nublado.image()), jupyterhub_env("alice"))
+            nublado.site.faults.errors.remove(fault)
 
             *_, error, failed = spawner.progress
             assert error.severity == "error"
