@@ -31,6 +31,10 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+FSADMIN_STOP_GRACE_PERIOD = 1
+"""Seconds of grace when deleting the pod: its ``tail`` runs as PID 1 and ignores SIGTERM, so
+the default 30 s would only be waited out; administrators' shells are killed either way."""
+
 
 @dataclass(frozen=True)
 class FSAdminStatus:
@@ -123,7 +127,9 @@ class FSAdminActor(Actor):
         return status
 
     async def _delete(self) -> None:
-        await self.kube.pods.delete(self.namespace, self.pod_name, wait=True)
+        await self.kube.pods.delete(
+            self.namespace, self.pod_name, grace_period=FSADMIN_STOP_GRACE_PERIOD, wait=True
+        )
         for pvc in build_fsadmin(self.config, self.namespace).pvcs:
             assert pvc.metadata is not None
             assert pvc.metadata.name is not None
