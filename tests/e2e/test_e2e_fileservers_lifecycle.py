@@ -143,4 +143,5 @@ async def test_disabled_file_servers_answer_not_supported() -> None:
                 ):
                     assert response.status_code == 404
                     assert response.json() == expected
-                assert (await nb.client().get("/files")).status_code == 401
+                async with nb.client() as anonymous:
+                    assert (await anonymous.get("/files")).status_code == 401
