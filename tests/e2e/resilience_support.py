@@ -121,6 +121,21 @@ class EventReader:
             if event.message.startswith(message_start):
                 return event
 
+    async def abandon(self) -> None:
+        """Finish httpx's chain of line/text/byte generators when leaving a stream early.
+
+        Closing only the outer generator leaves the inner ones suspended, and Trio warns about
+        each when it is garbage collected. Stepping the chain in a cancelled scope makes the
+        next network read raise ``Cancelled`` at the bottom, which finishes all of them.
+        """
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            try:
+                while True:
+                    await anext(self._lines)
+            except (StopAsyncIteration, httpx.TransportError):
+                pass
+
     async def rest(self) -> list[Event]:
         """Read to the end of the stream; return every event read so far."""
         while await self.next() is not None:
@@ -136,7 +151,11 @@ async def open_events(
     url = f"{prefix}/spawner/v1/labs/{username}/events"
     async with client.stream("GET", url, timeout=httpx.Timeout(30.0)) as response:
         assert response.status_code == 200, response.status_code
-        yield EventReader(response)
+        reader = EventReader(response)
+        try:
+            yield reader
+        finally:
+            await reader.abandon()
 
 
 async def finished_events(client: httpx.AsyncClient, prefix: str, username: str) -> list[Event]:
