@@ -39,8 +39,8 @@ __all__ = ["PrepullResult", "PrepullerActor"]
 log = structlog.get_logger(__name__)
 
 ASK_TIMEOUT = 10.0
-DELETE_TIMEOUT = 30.0
-"""Bound on the (non-waiting) delete of a finished prepull pod."""
+CALL_TIMEOUT = 30.0
+"""Bound on creating (replacing a leftover included) and deleting one prepull pod."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,10 @@ class PrepullerActor(Actor):
         outcome = "timed out"
         try:
             with trio.move_on_after(timeout):
-                await self.kube.pods.create_or_replace(self.namespace, pod)
+                # Shielded (and bounded): a request cancelled mid-send leaves httpx's body
+                # generator unfinished, which Python then reports at garbage collection.
+                with trio.CancelScope(shield=True), trio.fail_after(CALL_TIMEOUT):
+                    await self.kube.pods.create_or_replace(self.namespace, pod)
                 phase = await self.kube.wait_for_pod_phase(
                     self.namespace, name, wait_through=PREPULL_PHASES
                 )
@@ -190,10 +193,10 @@ class PrepullerActor(Actor):
                     outcome = "succeeded"
                 else:
                     outcome = f"failed ({phase})"
-        except KubernetesError as error:
-            outcome = f"error: {error}"
+        except (KubernetesError, trio.TooSlowError) as error:
+            outcome = f"error: {error or 'pod creation took too long'}"
         try:
-            with trio.fail_after(DELETE_TIMEOUT):
+            with trio.CancelScope(shield=True), trio.fail_after(CALL_TIMEOUT):
                 await self.kube.pods.delete(self.namespace, name)
         except (KubernetesError, trio.TooSlowError) as error:
             log.warning("Could not delete prepull pod", pod=name, error=str(error))
