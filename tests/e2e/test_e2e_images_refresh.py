@@ -6,6 +6,7 @@ The spawn form is parsed with ``html.parser`` and only its fields and values are
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from typing import Any
 
@@ -35,13 +36,18 @@ class MenuParser(HTMLParser):
             self.dropdown.append(fields["value"] or "")
 
 
-@pytest.fixture
-async def nublado() -> AsyncIterator[RunningController]:
-    """A controller refreshing its images every half second, on an anonymous registry."""
+@asynccontextmanager
+async def refreshing_controller(*, outage: bool = False) -> AsyncIterator[RunningController]:
+    """A controller refreshing its images every half second, on an anonymous registry.
+
+    With ``outage`` the registry has lost the repository when the controller starts; it is
+    put back once the controller serves.
+    """
     async with simulated_cluster(fast_site_config()) as site:
         registry = site.mounted("/v2")
         assert isinstance(registry, FakeRegistry)
         registry.data.auth = AuthConfig(mode="anonymous")
+        lost = registry.data.repositories.pop(DEMO_REPOSITORY) if outage else None
         assert site.url is not None
         images = {
             "source": {
@@ -56,7 +62,15 @@ async def nublado() -> AsyncIterator[RunningController]:
             "numDailies": 1,
         }
         async with serving_controller(site, config_overrides={"images": images}) as running:
+            if lost is not None:
+                registry.data.repositories[DEMO_REPOSITORY] = lost
             yield running
+
+
+@pytest.fixture
+async def nublado() -> AsyncIterator[RunningController]:
+    async with refreshing_controller() as running:
+        yield running
 
 
 def _repository(nublado: RunningController) -> Repository:
@@ -128,3 +142,13 @@ async def test_a_registry_outage_keeps_the_menu_and_is_reported(
         while (await _images_actor(nublado))["last_error"] is not None:
             await trio.sleep(0.1)
     assert (await _form(nublado)).menu == before.menu
+
+
+async def test_a_registry_down_at_startup_does_not_stop_the_controller() -> None:
+    with trio.fail_after(60):
+        async with refreshing_controller(outage=True) as nublado:
+            # The first refresh ran (and failed) before the controller reported ready.
+            assert (await _images_actor(nublado))["failures"] >= 1
+            while len((await _form(nublado)).menu) < 2:
+                await trio.sleep(0.1)
+            assert (await _images_actor(nublado))["last_error"] is None
