@@ -10,7 +10,8 @@ What can be injected (from Python through ``site.faults`` or over HTTP, see
   failures the rule produces. Verbs: get, list, watch, create, update, patch, delete,
   deletecollection, or ``*``; resources are plurals ("pods") or ``*``.
 * **latency**: extra seconds before matching requests are handled.
-* **drop watches**: cut every open HTTP watch connection now.
+* **drop watches**: cut every open HTTP watch connection now (optionally only those on one
+  namespace).
 * **expire resource versions**: compact the store's history; older RVs then get 410.
 * **kubelet_frozen**: a flag the simulated kubelet reads; while set it makes no progress.
 
@@ -114,9 +115,10 @@ class Faults:
         self.latencies.clear()
         self.kubelet_frozen = False
 
-    def drop_watches(self) -> int:
-        """Cut every open HTTP watch; returns how many were cut."""
-        return self._store.drop_watches()
+    def drop_watches(self, namespace: str | None = None) -> int:
+        """Cut every open HTTP watch (or only the watches on ``namespace``, to disturb one
+        tenant and not the others); returns how many were cut."""
+        return self._store.drop_watches(namespace)
 
     def expire_resource_versions(self) -> int:
         """Compact history; returns the oldest resourceVersion still valid for watches."""

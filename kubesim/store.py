@@ -317,9 +317,14 @@ class Store:
         self._compacted_rv = self._rv
         return self._compacted_rv
 
-    def drop_watches(self) -> int:
-        """Cut every open HTTP watch (in-process controller watches are kept)."""
-        victims = [w for w in self._watchers if w.external]
+    def drop_watches(self, namespace: str | None = None) -> int:
+        """Cut every open HTTP watch, or only those on ``namespace`` (in-process controller
+        watches are kept)."""
+        victims = [
+            w
+            for w in self._watchers
+            if w.external and (namespace is None or w.namespace == namespace)
+        ]
         for watcher in victims:
             watcher.close(dropped=True)
         return len(victims)

@@ -17,8 +17,8 @@ import httpx
 import trio
 
 from kubesim.gafaelfawr import API_PREFIX, FakeGafaelfawr, Group, TokenRecord, UserRecord
-from kubesim.site import Site
-from tests.e2e.harness import RunningController
+from kubesim.site import Site, SiteConfig
+from tests.e2e.harness import RunningController, fast_site_config
 
 LAB_NAMESPACE_PREFIX = "nublado-"
 """``lab.namespacePrefix`` of the simulated configuration, plus the dash."""
@@ -55,10 +55,25 @@ def add_user(site: Site, username: str, uid: int) -> str:
     return token
 
 
-def spawn_body(running: RunningController, username: str, size: str = "small") -> dict[str, Any]:
+SLOW_TAG = "w_2026_42"
+"""A lab image outside the prepull set: slowing its pull slows lab spawns and nothing else."""
+
+
+def slow_lab_site(pull_seconds: float) -> SiteConfig:
+    """A fast site where pulling :data:`SLOW_TAG` takes ``pull_seconds``.
+
+    Only labs spawned with that tag (``spawn_body(..., tag=SLOW_TAG)``) are slow; prepull pods
+    stay instant, so no controller shutdown waits on them.
+    """
+    return fast_site_config(pull_delays={f"*sciplat-lab:{SLOW_TAG}*": pull_seconds})
+
+
+def spawn_body(
+    running: RunningController, username: str, size: str = "small", *, tag: str = "w_2026_46"
+) -> dict[str, Any]:
     """A create body as JupyterHub sends it (form fields as lists)."""
     return {
-        "options": {"image_dropdown": [running.image()], "size": [size]},
+        "options": {"image_dropdown": [running.image(tag)], "size": [size]},
         "env": {"JUPYTERHUB_SERVICE_PREFIX": f"/nb/user/{username}/"},
     }
 

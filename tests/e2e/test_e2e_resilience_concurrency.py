@@ -7,6 +7,7 @@ import trio
 
 from tests.e2e.harness import RunningController, fast_site_config, running_controller
 from tests.e2e.resilience_support import (
+    SLOW_TAG,
     Event,
     add_user,
     bearer,
@@ -15,6 +16,7 @@ from tests.e2e.resilience_support import (
     lab_status,
     open_events,
     parse_events,
+    slow_lab_site,
     spawn_body,
 )
 
@@ -64,7 +66,7 @@ def _parse(response: httpx.Response) -> list[Event]:
 
 
 async def test_two_concurrent_creates_for_one_user_give_one_lab_and_one_conflict() -> None:
-    async with running_controller(site_config=fast_site_config(pull_delay=1.0)) as nublado:
+    async with running_controller(site_config=slow_lab_site(1.0)) as nublado:
         prefix = nublado.prefix
         with trio.fail_after(30):
             async with nublado.client("alice") as alice, nublado.client("hub") as hub:
@@ -72,7 +74,9 @@ async def test_two_concurrent_creates_for_one_user_give_one_lab_and_one_conflict
 
                 async def create() -> None:
                     url = f"{prefix}/spawner/v1/labs/alice/create"
-                    responses.append(await alice.post(url, json=spawn_body(nublado, "alice")))
+                    responses.append(
+                        await alice.post(url, json=spawn_body(nublado, "alice", tag=SLOW_TAG))
+                    )
 
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(create)
@@ -94,12 +98,12 @@ async def test_two_concurrent_creates_for_one_user_give_one_lab_and_one_conflict
 
 
 async def test_a_delete_during_a_spawn_cancels_it_and_leaves_nothing() -> None:
-    async with running_controller(site_config=fast_site_config(pull_delay=2.0)) as nublado:
+    async with running_controller(site_config=slow_lab_site(2.0)) as nublado:
         prefix = nublado.prefix
         with trio.fail_after(30):
             async with nublado.client("alice") as alice, nublado.client("hub") as hub:
                 url = f"{prefix}/spawner/v1/labs/alice/create"
-                created = await alice.post(url, json=spawn_body(nublado, "alice"))
+                created = await alice.post(url, json=spawn_body(nublado, "alice", tag=SLOW_TAG))
                 assert created.status_code == 201, created.text
                 async with open_events(alice, prefix, "alice") as spawn_stream:
                     await spawn_stream.until("Created Kubernetes objects")

@@ -17,10 +17,12 @@ from tests.e2e.harness import (
     serving_controller,
 )
 from tests.e2e.resilience_support import (
+    SLOW_TAG,
     finished_events,
     lab_namespaces,
     lab_status,
     open_events,
+    slow_lab_site,
     spawn_body,
     wait_for_status,
     wait_until_gone,
@@ -46,10 +48,10 @@ async def _state(nublado: RunningController, user: str) -> dict[str, Any]:
 
 
 async def test_a_new_controller_monitors_a_spawn_the_old_one_started() -> None:
-    async with simulated_cluster(fast_site_config(pull_delay=3.0)) as site:
+    async with simulated_cluster(slow_lab_site(3.0)) as site:
         with trio.fail_after(40):
             async with serving_controller(site) as first:
-                await _create(first, "alice")
+                await _create(first, "alice", image_dropdown=[first.image(SLOW_TAG)])
                 async with (
                     first.client("alice") as alice,
                     open_events(alice, first.prefix, "alice") as stream,
