@@ -116,6 +116,27 @@ async def test_a_delete_during_a_spawn_cancels_it_and_leaves_nothing() -> None:
                 assert lab_namespaces(nublado.site) == set()
 
 
+async def test_a_delete_while_lab_objects_are_being_created_leaves_nothing() -> None:
+    async with running_controller(site_config=fast_site_config()) as nublado:
+        prefix = nublado.prefix
+        site = nublado.site
+        # Creations of the second round hang in the API server when the delete arrives.
+        site.faults.add_latency(0.5, verb="create", resource="configmaps")
+        with trio.fail_after(30):
+            async with nublado.client("alice") as alice, nublado.client("hub") as hub:
+                url = f"{prefix}/spawner/v1/labs/alice/create"
+                created = await alice.post(url, json=spawn_body(nublado, "alice"))
+                assert created.status_code == 201, created.text
+                while "nublado-alice" not in lab_namespaces(site):
+                    await trio.sleep(0.01)
+                deleted = await hub.delete(f"{prefix}/spawner/v1/labs/alice")
+                assert deleted.status_code == 204, deleted.text
+                assert await lab_status(hub, prefix, "alice") is None
+                assert lab_namespaces(site) == set()
+                await trio.sleep(1.0)  # past the injected latency: nothing comes back
+                assert lab_namespaces(site) == set()
+
+
 async def test_concurrent_deletes_are_coalesced() -> None:
     async with running_controller(site_config=fast_site_config()) as nublado:
         prefix = nublado.prefix

@@ -13,11 +13,13 @@ from kubesim.kubelet import ANNOTATION_EXIT_AFTER, ANNOTATION_EXIT_CODE
 from kubesim.site import Site
 from tests.e2e.harness import RunningController, running_controller
 from tests.e2e.resilience_support import (
+    SLOW_TAG,
     Event,
     finished_events,
     lab_namespaces,
     lab_status,
     objects_in,
+    slow_lab_site,
     spawn_body,
     wait_for_status,
     wait_until_gone,
@@ -148,3 +150,41 @@ async def test_a_pod_that_exits_makes_the_lab_terminated() -> None:
             async with nublado.client("hub") as hub:
                 assert await lab_status(hub, nublado.prefix, "alice") == "running"
                 await wait_for_status(hub, nublado.prefix, "alice", "terminated")
+
+
+async def test_a_spawn_that_outlives_its_deadline_fails_with_a_timeout() -> None:
+    lab = copy.deepcopy(demo_config_data("http://127.0.0.1:1", Path("unused"))["lab"])
+    lab["spawnTimeout"] = "1s"
+    async with running_controller(
+        site_config=slow_lab_site(30.0), config_overrides={"lab": lab}
+    ) as nublado:
+        with trio.fail_after(30):
+            async with nublado.client("alice") as alice, nublado.client("hub") as hub:
+                url = f"{nublado.prefix}/spawner/v1/labs/alice/create"
+                body = spawn_body(nublado, "alice", tag=SLOW_TAG)
+                assert (await alice.post(url, json=body)).status_code == 201
+                events = await finished_events(alice, nublado.prefix, "alice")
+                assert [e.type for e in events[-2:]] == ["error", "failed"]
+                assert events[-2].message.startswith("Lab spawn timed out after 1.0")
+                assert await lab_status(hub, nublado.prefix, "alice") == "failed"
+
+
+async def test_a_delete_that_keeps_failing_answers_500_and_reconcile_finishes_it(
+    nublado: RunningController,
+) -> None:
+    prefix = nublado.prefix
+    with trio.fail_after(30):
+        assert (await _spawn(nublado))[-1].type == "complete"
+        nublado.site.faults.add_error(verb="delete", resource="namespaces", status=500)
+        async with nublado.client("hub") as hub, nublado.client("alice") as alice:
+            deleted = await hub.delete(f"{prefix}/spawner/v1/labs/alice")
+            assert deleted.status_code == 500
+            assert deleted.json()["detail"][0]["type"] == "delete_failed"
+            events = await finished_events(alice, prefix, "alice")
+            assert [e.type for e in events[-2:]] == ["error", "failed"]
+            assert events[-1].message == "Lab delete failed"
+            assert await lab_status(hub, prefix, "alice") == "failed"
+            nublado.site.faults.clear()
+            await nublado.controller.labs.reconcile()
+            await wait_for_status(hub, prefix, "alice", None)
+        await wait_until_gone(nublado.site, NAMESPACE)
