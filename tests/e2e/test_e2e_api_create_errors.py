@@ -54,6 +54,7 @@ async def test_sizes_must_be_configured_size_words(nublado: RunningController) -
             custom = await create(alice, {"image_dropdown": [image], "size": ["custom"]})
             not_a_size = await create(alice, {"image_dropdown": [image], "size": ["enormous"]})
             two_sizes = await create(alice, {"image_dropdown": [image], "size": ["small", "large"]})
+            title_case = await create(alice, {"image_dropdown": [image], "size": ["Small"]})
     assert unconfigured.status_code == 422
     assert unconfigured.json() == error(
         'Invalid lab size "colossal"', "invalid_lab_size", ["body", "options", "size"]
@@ -64,6 +65,7 @@ async def test_sizes_must_be_configured_size_words(nublado: RunningController) -
     assert not_a_size.json()["detail"][0]["loc"][:3] == ["body", "options", "size"]
     assert two_sizes.status_code == 422
     assert "Too many values for size" in two_sizes.text
+    assert title_case.status_code == 201, "size names are case-insensitive"
 
 
 async def test_image_references_must_name_a_tag_of_the_configured_repository(
@@ -141,7 +143,7 @@ async def test_an_invalid_token_is_refused_before_anything_else(
             create_response = await expired.post(f"{base}/labs/bob/create", content=b"{not json")
             form = await expired.get(f"{base}/lab-form/alice")
     for response in (create_response, form):
-        assert response.status_code == 401
+        assert response.status_code == 401, response.text
         assert response.json()["detail"][0]["type"] == "invalid_token"
         assert "loc" not in response.json()["detail"][0]
     assert "expired-demo-token" not in create_response.text
@@ -180,3 +182,29 @@ async def test_users_without_uid_or_spawn_right_cannot_spawn(
     assert dave_form.controls == [], "the unavailable fragment has no form controls"
     assert any("unavailable" in heading.lower() for heading in dave_form.headings)
     assert "creating a new notebook is currently not possible" in dave_form.text.lower()
+
+
+async def test_the_body_is_validated_before_the_path_username_is_compared(
+    nublado: RunningController,
+) -> None:
+    with trio.fail_after(20):
+        async with nublado.client("alice") as alice:
+            response = await alice.post(
+                f"{nublado.prefix}/spawner/v1/labs/bob/create", content=b"{not json"
+            )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+async def test_a_user_refused_before_registration_has_no_stream(
+    nublado: RunningController,
+) -> None:
+    options = {"image_dropdown": [nublado.image()], "size": ["small"]}
+    with trio.fail_after(20):
+        async with open_spawner(nublado, "carol") as carol:
+            assert (await create(carol, options)).status_code == 403
+            events = await carol.http.get(
+                carol.url("labs", "carol", "events"), headers=dict(carol.credentials.user)
+            )
+    assert events.status_code == 404
+    assert events.json()["detail"][0]["type"] == "unknown_user"
