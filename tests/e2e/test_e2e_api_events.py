@@ -213,3 +213,19 @@ async def test_the_admin_feed_refuses_user_and_hub_tokens(nublado: RunningContro
                 async with open_events_websocket(url, headers):
                     pass
             assert rejected.value.status_code == 403
+
+
+async def test_websocket_upgrades_are_refused_like_the_sse_requests(
+    nublado: RunningController,
+) -> None:
+    alice = {"Authorization": f"Bearer {demo_token('alice')}"}
+    with trio.fail_after(30):
+        with pytest.raises(ConnectionRejected) as unknown:
+            async with open_events_websocket(events_url(nublado, "alice"), alice):
+                pass
+        with pytest.raises(ConnectionRejected) as other_user:
+            async with open_events_websocket(events_url(nublado, "bob"), alice):
+                pass
+    assert unknown.value.status_code == 404
+    assert json.loads(unknown.value.body or b"{}")["detail"][0]["type"] == "unknown_user"
+    assert other_user.value.status_code == 403
