@@ -24,10 +24,14 @@ async def test_status_routes_follow_a_lab_from_creation_to_deletion(
             no_delete = await hub.delete(f"{base}/labs/alice")
 
             nublado.site.faults.kubelet_frozen = True
+            slow_namespace = nublado.site.faults.add_latency(
+                0.5, verb="create", resource="namespaces"
+            )
             options = {"image_dropdown": [nublado.image()], "size": ["small"]}
             assert (await spawner.create(options, jupyterhub_env("alice"))).status_code == 201
             pending_list = (await hub.get(f"{base}/labs")).json()
             pending = (await hub.get(f"{base}/labs/alice")).json()
+            nublado.site.faults.latencies.remove(slow_namespace)
 
             nublado.site.faults.kubelet_frozen = False
             await spawner.read_events()
@@ -47,6 +51,7 @@ async def test_status_routes_follow_a_lab_from_creation_to_deletion(
     }
     assert pending_list == [], "pending labs are not listed"
     assert pending["status"] == "pending"
+    assert pending["internal_url"] is None, "no Kubernetes objects yet"
     assert pending["user"] == {
         "username": "alice",
         "name": "Alice Example",
