@@ -229,3 +229,21 @@ async def test_websocket_upgrades_are_refused_like_the_sse_requests(
     assert unknown.value.status_code == 404
     assert json.loads(unknown.value.body or b"{}")["detail"][0]["type"] == "unknown_user"
     assert other_user.value.status_code == 403
+
+
+async def test_a_stream_waiting_for_an_operation_ends_empty_when_a_spawn_starts(
+    nublado: RunningController,
+) -> None:
+    small = {**OPTIONS, "image_dropdown": [nublado.image()]}
+    with trio.fail_after(30):
+        async with open_spawner(nublado, "bob") as bob:
+            refused = await bob.create({**small, "size": ["medium"]}, jupyterhub_env("bob"))
+            assert refused.status_code == 403
+            async with bob.open_events() as waiting:
+                await trio.sleep(0.2)  # subscribed, with nothing recorded yet
+                assert (await bob.create(small, jupyterhub_env("bob"))).status_code == 201
+                old = [event async for event in waiting]
+            new = await bob.read_events()
+    assert old == [], "current subscribers never see a new operation's events"
+    assert new[0].data == '{"message": "Starting lab creation for bob", "progress": 1}'
+    assert new[-1].event == "complete"
