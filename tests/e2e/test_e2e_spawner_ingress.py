@@ -73,6 +73,9 @@ async def test_the_ingress_identity_headers_are_checked(
                 f"{base}/lab-form/alice", headers={"X-Auth-Request-User": "alice"}
             )
             no_user = await ingress.get(f"{base}/labs/alice/events")
+            identity_only = await ingress.get(
+                f"{base}/labs/alice/events", headers={"X-Auth-Request-User": "alice"}
+            )
             other_path = await ingress.get(f"{base}/labs/bob/events", headers=forwarded("alice"))
             hub_route = await ingress.get(f"{base}/labs/alice")
     assert invalid.status_code == 401
@@ -84,6 +87,8 @@ async def test_the_ingress_identity_headers_are_checked(
     assert [e["loc"] for e in no_token.json()["detail"]] == [["header", "x-auth-request-token"]]
     assert no_user.status_code == 422
     assert [e["loc"] for e in no_user.json()["detail"]] == [["header", "x-auth-request-user"]]
+    assert identity_only.status_code == 404, "mechanism B needs no token; alice is unknown"
+    assert identity_only.json()["detail"][0]["type"] == "unknown_user"
     assert other_path.status_code == 403
     assert other_path.json()["detail"][0]["type"] == "permission_denied"
     assert hub_route.status_code == 404, "hub routes trust the ingress: no credential needed"
