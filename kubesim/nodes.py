@@ -26,6 +26,7 @@ NoSchedule/NoExecute taints); affinity is not simulated.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,8 +170,15 @@ def node_object(spec: NodeSpec, index: int) -> dict[str, Any]:
                 {"type": "Hostname", "address": spec.name},
             ],
             "images": [image.to_json() for image in spec.images],
+            # Every field a real kubelet reports (the official client requires them all).
             "nodeInfo": {
+                "machineID": _node_id(spec.name, "machine"),
+                "systemUUID": _node_id(spec.name, "system"),
+                "bootID": _node_id(spec.name, "boot"),
+                "kernelVersion": "6.1.0-kubesim",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
                 "kubeletVersion": "v1.31.0-kubesim",
+                "kubeProxyVersion": "v1.31.0-kubesim",
                 "containerRuntimeVersion": "containerd://1.7.0-kubesim",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
@@ -226,3 +234,8 @@ def install(
     store = site.store
     res = store.resource("nodes")
     return [store.create(res, None, node_object(spec, i)) for i, spec in enumerate(specs)]
+
+
+def _node_id(name: str, kind: str) -> str:
+    """A stable identifier per node (real ones are random; stable ones keep tests repeatable)."""
+    return hashlib.sha256(f"{kind}:{name}".encode()).hexdigest()[:32]

@@ -30,6 +30,7 @@ import heapq
 import itertools
 import json
 import random
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -222,6 +223,7 @@ class Store:
     def __init__(self, config: StoreConfig | None = None, *, seed: int = 0) -> None:
         self.config = config or StoreConfig()
         self._rng = random.Random(seed)
+        self._last_event_stamp = 0
         self._rv = 1
         self._objects: dict[str, dict[_ObjKey, dict[str, Any]]] = {r.key: {} for r in RESOURCES}
         self._by_uid: dict[str, tuple[ResourceType, _ObjKey]] = {}
@@ -813,6 +815,12 @@ class Store:
         return new
 
     # ----------------------------------------------------------------- events
+    def _event_stamp(self) -> int:
+        """A strictly increasing wall-clock nanosecond stamp for event names."""
+        stamp = max(time.time_ns(), self._last_event_stamp + 1)
+        self._last_event_stamp = stamp
+        return stamp
+
     def record_event(
         self,
         namespace: str,
@@ -844,7 +852,9 @@ class Store:
             "kind": "Event",
             "apiVersion": "v1",
             "metadata": {
-                "name": f"{ref['name']}.{self._rng.getrandbits(64):016x}",
+                # As real recorders do: the object's name and the time in hexadecimal
+                # nanoseconds, so that name order (the order of a list) is time order.
+                "name": f"{ref['name']}.{self._event_stamp():x}",
                 "namespace": namespace,
             },
             "involvedObject": ref,

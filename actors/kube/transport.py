@@ -1,11 +1,12 @@
 """HTTP transport to the API server: retries, deadlines and error mapping.
 
-Two ``httpx.AsyncClient`` instances share one base URL, TLS context and auth:
+The ``httpx.AsyncClient`` instances share one base URL, TLS context and auth:
 
-* ``client`` for ordinary request/response calls (pooled, ``KUBERNETES_REQUEST_TIMEOUT``);
-* ``watch_client`` for long-lived watch streams: HTTP/1.1, no connection limit (a pool limit
-  would make the 101st watch wait silently) and no read timeout (the watch keeps its own idle
-  timer, because a quiet watch is normal).
+* a few pooled clients, used in turn, for ordinary request/response calls
+  (``KUBERNETES_REQUEST_TIMEOUT``; see :data:`CLIENT_SHARDS`);
+* ``watch_client`` for long-lived watch streams: HTTP/1.1, one connection per stream and no
+  pool at all (see :class:`ConnectionPerRequest`), and no read timeout (the watch keeps its
+  own idle timer, because a quiet watch is normal).
 
 Transient failures (no response, 429, 500/502/503/504) are retried with capped exponential
 backoff as long as the next attempt can start before the caller's deadline; everything else
@@ -14,6 +15,7 @@ is raised at once as :class:`KubernetesError`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -27,9 +29,17 @@ from .backoff import Backoff, parse_retry_after
 from .deadline import KUBERNETES_REQUEST_TIMEOUT, remaining, request_timeout
 from .errors import KubernetesError, ObjectRef
 
-__all__ = ["ApiTransport"]
+__all__ = ["ApiTransport", "ConnectionPerRequest"]
 
 log = structlog.get_logger(__name__)
+
+CLIENT_SHARDS = 8
+"""Independent connection pools for ordinary calls, used in turn.
+
+httpcore's pool compares every queued request with every connection each time a request is
+queued or finishes, which grows with the square of the load: with a thousand concurrent
+spawns that comparison dominated the controller's CPU. Smaller pools keep it negligible, and
+no connection limit means no request ever queues behind another."""
 
 WATCH_CONNECT_TIMEOUT = 10.0
 """Bound on connecting and on receiving the response head of a watch (not on the stream)."""
@@ -57,20 +67,23 @@ class ApiTransport:
         self.request_timeout = request_timeout
         self.max_attempts = max_attempts
         self.new_backoff = backoff
-        self.client = httpx.AsyncClient(
-            base_url=self.base_url,
-            verify=verify,
-            auth=auth,
-            timeout=request_timeout,
-            headers={"Accept": "application/json"},
-        )
+        ssl_context = _ssl_context(verify)
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=self.base_url,
+                verify=ssl_context if ssl_context is not None else verify,
+                auth=auth,
+                timeout=request_timeout,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
+                headers={"Accept": "application/json"},
+            )
+            for _ in range(CLIENT_SHARDS)
+        ]
+        self._next_client = itertools.cycle(self._clients)
         self.watch_client = httpx.AsyncClient(
             base_url=self.base_url,
-            verify=verify,
             auth=auth,
-            http1=True,
-            http2=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            transport=ConnectionPerRequest(ssl_context if ssl_context is not None else verify),
             timeout=httpx.Timeout(WATCH_CONNECT_TIMEOUT, read=None),
             headers={"Accept": "application/json"},
         )
@@ -78,7 +91,8 @@ class ApiTransport:
     async def aclose(self) -> None:
         """Close both connection pools."""
         with trio.CancelScope(shield=True):
-            await self.client.aclose()
+            for client in self._clients:
+                await client.aclose()
             await self.watch_client.aclose()
 
     async def request(
@@ -96,17 +110,18 @@ class ApiTransport:
         while True:
             attempt += 1
             retry_after: float | None = None
+            client = next(self._next_client)
             try:
-                request = self.client.build_request(
+                request = client.build_request(
                     method,
                     path,
                     params=params,
                     json=body,
                     timeout=request_timeout(self.request_timeout),
                 )
-                if body is not None:
-                    request.stream = _RequestBody(request.content)
-                response = await self.client.send(request)
+                # Every request, even a body-less GET (see _RequestBody).
+                request.stream = _RequestBody(request.content)
+                response = await client.send(request)
             except httpx.TransportError as exc:
                 error = KubernetesError.unreachable(exc, ref)
             else:
@@ -145,6 +160,7 @@ class ApiTransport:
         connect = min(WATCH_CONNECT_TIMEOUT, max(0.001, remaining()))
         timeout = httpx.Timeout(connect, read=None)
         request = self.watch_client.build_request("GET", path, params=params, timeout=timeout)
+        request.stream = _RequestBody(b"")
         try:
             response = await self.watch_client.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -183,7 +199,7 @@ class _OneChunk:
     """Async iterator over a single chunk of bytes."""
 
     def __init__(self, content: bytes) -> None:
-        self._content: bytes | None = content
+        self._content: bytes | None = content or None  # an empty body sends no chunk
 
     def __aiter__(self) -> _OneChunk:
         return self
@@ -224,3 +240,61 @@ def _decode_body(response: httpx.Response, ref: ObjectRef) -> dict[str, Any]:
 def timeout_seconds(reconnect_timeout: float) -> int:
     """Server-side ``timeoutSeconds`` for one watch request, reduced to the time left."""
     return max(1, math.ceil(min(reconnect_timeout, remaining())))
+
+
+class ConnectionPerRequest(httpx.AsyncBaseTransport):
+    """A transport that gives every request its own connection, closed with its response.
+
+    Watches never share or reuse connections, and a shared pool costs more than it saves:
+    httpcore's pool scans every open connection each time a request is queued or finishes,
+    so with thousands of open watch streams that scan dominated the controller's CPU
+    (measured with ``bench/spawn_storm.py``). This also means there is no connection limit
+    that could make a watch wait silently.
+    """
+
+    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
+        # Built once: making a default context per watch would reload the CA bundle.
+        self._ssl_context = _ssl_context(verify)
+        self._verify = verify
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        verify: ssl.SSLContext | bool = (
+            self._ssl_context if self._ssl_context is not None else self._verify
+        )
+        transport = httpx.AsyncHTTPTransport(verify=verify, http1=True, http2=False)
+        try:
+            response = await transport.handle_async_request(request)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await transport.aclose()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _ClosingStream(response.stream, transport)
+        return response
+
+
+class _ClosingStream(httpx.AsyncByteStream):
+    """A response body that closes its private transport when the body is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, transport: httpx.AsyncHTTPTransport) -> None:
+        self._stream = stream
+        self._transport = transport
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # The inner stream's own iterator, not a generator of ours: one less generator that
+        # an abandoned stream would leave for the garbage collector to finalise.
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._transport.aclose()
+
+
+def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext | None:
+    """One TLS context for every pool: ``verify=True`` would build (and load CAs) per pool."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return ssl.create_default_context() if verify else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import trio
 from kubernetes import client, watch
@@ -136,3 +137,34 @@ async def test_watch_stream_receives_added_modified_deleted(api_client: Any) -> 
             nursery.start_soon(mutate)
             seen = await trio.to_thread.run_sync(collect)
         assert seen == [("ADDED", "lab"), ("MODIFIED", "lab"), ("DELETED", "lab")]
+
+
+async def test_nodes_parse_as_official_models(kubesim_demo: Site) -> None:
+    """Demo nodes carry every field the official V1Node model requires."""
+    from kubernetes.client import V1Node
+
+    async with httpx.AsyncClient(base_url=kubesim_demo.url or "") as client:
+        with trio.fail_after(5):
+            nodes = (await client.get("/api/v1/nodes")).json()["items"]
+    assert nodes
+    for node in nodes:
+        parsed = V1Node.model_validate(node, extra="ignore")
+        assert parsed.status is not None
+        assert parsed.status.node_info is not None
+        assert parsed.status.node_info.kubelet_version
+
+
+async def test_event_names_sort_in_time_order(kubesim: Site) -> None:
+    store = kubesim.store
+    store.create(store.resource("namespaces"), None, {"metadata": {"name": "events"}})
+    pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "events", "uid": "u"}}
+    for reason in ("Scheduled", "Pulling", "Pulled", "Created", "Started"):
+        store.record_event("events", pod, reason, f"{reason} happened")
+    items, _ = store.list(store.resource("events"), "events")
+    assert [item["reason"] for item in items] == [
+        "Scheduled",
+        "Pulling",
+        "Pulled",
+        "Created",
+        "Started",
+    ]
