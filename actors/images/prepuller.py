@@ -180,9 +180,9 @@ class PrepullerActor(Actor):
         outcome = "timed out"
         try:
             with trio.move_on_after(timeout):
-                # Shielded (and bounded): a request cancelled mid-send leaves httpx's body
-                # generator unfinished, which Python then reports at garbage collection.
-                with trio.CancelScope(shield=True), trio.fail_after(CALL_TIMEOUT):
+                # Not shielded: a shutdown must not wait for a leftover pod's deletion; the
+                # next controller's create-or-replace removes whatever is left.
+                with trio.fail_after(CALL_TIMEOUT):
                     await self.kube.pods.create_or_replace(self.namespace, pod)
                 phase = await self.kube.wait_for_pod_phase(
                     self.namespace, name, wait_through=PREPULL_PHASES
@@ -196,7 +196,7 @@ class PrepullerActor(Actor):
         except (KubernetesError, trio.TooSlowError) as error:
             outcome = f"error: {error or 'pod creation took too long'}"
         try:
-            with trio.CancelScope(shield=True), trio.fail_after(CALL_TIMEOUT):
+            with trio.fail_after(CALL_TIMEOUT):
                 await self.kube.pods.delete(self.namespace, name)
         except (KubernetesError, trio.TooSlowError) as error:
             log.warning("Could not delete prepull pod", pod=name, error=str(error))
