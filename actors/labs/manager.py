@@ -62,7 +62,7 @@ class IsRegistered(Request[bool]):
 
 @dataclass(frozen=True)
 class LastKnownState(Request[LabState | None]):
-    """The state of a lab that has no actor (its actor was given up)."""
+    """The last state a lab reported, or that of a lab whose actor was given up."""
 
     username: str
 
@@ -124,7 +124,7 @@ class LabManager(Actor):
             case IsRegistered(username):
                 return username in self.registered
             case LastKnownState(username):
-                return self.abandoned.get(username)
+                return self.states.get(username) or self.abandoned.get(username)
             case Reconcile():
                 return await self._reconcile()
         return await super().handle(message)

@@ -204,8 +204,10 @@ class LabService:
     async def state(self, username: str) -> LabState | None:
         """The lab state from memory; ``None`` when the user has no lab."""
         lab = self.registry.get(username)
-        if lab is not None:
+        if lab is not None and lab.status is ActorStatus.RUNNING:
             return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
+        # No actor, or one between crashes (its next start may be seconds of backoff away):
+        # the directory has the last state the lab reported, so polls never wait on a restart.
         return await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)
 
     async def running(self) -> list[str]:
