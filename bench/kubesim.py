@@ -65,6 +65,11 @@ async def run(seconds: float, clients: int) -> float:
     async with run_site() as site:
         store = site.store
         store.create(store.resource("namespaces"), None, {"metadata": {"name": "bench"}})
+        # The simulated service-account controller runs on the site's timers, like the real
+        # one; pods are refused until the namespace has its ``default`` account.
+        with trio.fail_after(5):
+            while not store.list(store.resource("serviceaccounts"), "bench")[0]:
+                await trio.sleep(0.01)
         store.create(
             store.resource("pods"),
             "bench",
