@@ -116,12 +116,18 @@ def _bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+LISTEN_BACKLOG = 2048
+
+
 def hypercorn_config(host: str, port: int, tuning: ServerTuning) -> HypercornConfig:
     """Hypercorn settings: our bind and timeouts, and our Logger objects (not ``"-"``)."""
     config = HypercornConfig()
     config.bind = [_bind_address(host, port)]
     config.keep_alive_timeout = tuning.keep_alive_timeout
     config.graceful_timeout = tuning.graceful_timeout
+    # JupyterHub opens a connection per spawning user; a burst of spawns must queue in the
+    # kernel rather than be reset (hypercorn's default backlog is 100).
+    config.backlog = LISTEN_BACKLOG
     # Logger objects are used as given; a string would make hypercorn add its own handler
     # and every line would be logged twice, once outside our format.
     config.errorlog = logging.getLogger(ERROR_LOGGER_NAME)

@@ -263,6 +263,12 @@ def _resolve(catalog: ImageCatalog, options: LabRequestOptions) -> Resolution:
 # -- the facade --------------------------------------------------------------------------
 
 
+SERVICE_MAILBOX = 10_000
+"""Every create and every form asks the image actor, which answers from memory in
+microseconds: its mailbox must absorb a spawn storm (a thousand concurrent creates) rather
+than refuse it."""
+
+
 class ImageService:
     """Build the ``images`` and ``prepuller`` actors; queries for routes and labs.
 
@@ -287,6 +293,7 @@ class ImageService:
         self.actor = ActorRef(
             "images",
             lambda: ImagesActor(config, kube, source, ready=self.ready, notify=self._notify),
+            mailbox_size=SERVICE_MAILBOX,
         )
         self.prepuller = ActorRef(
             "prepuller",

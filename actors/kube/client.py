@@ -123,7 +123,14 @@ class KubeClient:
         return await wait_for_pod_phase(self.pods, namespace, name, wait_through=wait_through)
 
     def pod_event_messages(
-        self, namespace: str, pod: str, *, until: float | None = None
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        until: float | None = None,
+        resource_version: str | None = None,
     ) -> PodEventMessages:
         """Messages of the Events about ``pod`` until ``until`` (default: current deadline)."""
-        return PodEventMessages(self.events, namespace, pod, until=until)
+        return PodEventMessages(
+            self.events, namespace, pod, until=until, resource_version=resource_version
+        )

@@ -62,7 +62,9 @@ class PodEventMessages:
     async for message in messages: ...``. Iteration ends silently at ``until`` (the spawn's
     deadline; spec §10.5). Events that existed before the watch began are included (they are
     the start of the progress story), and an Event already reported is not reported again
-    after a relist (tracked by uid and resourceVersion).
+    after a relist (tracked by uid and resourceVersion). With ``resource_version`` (for
+    instance that of the namespace the pod lives in) the watch starts there instead of with a
+    list: every Event since is still delivered, for one request less.
     """
 
     def __init__(
@@ -72,10 +74,13 @@ class PodEventMessages:
         pod: str,
         *,
         until: float | None = None,
+        resource_version: str | None = None,
     ) -> None:
         self._until = until if until is not None else trio.current_effective_deadline()
         self._watch: Watch[CoreV1Event] = events.watch(
-            namespace, field_selector={"involvedObject.name": pod}
+            namespace,
+            field_selector={"involvedObject.name": pod},
+            resource_version=resource_version,
         )
         self._pending: list[str] = []
         self._seen: set[tuple[str, str]] = set()

@@ -11,8 +11,6 @@ Every call runs under the caller's deadline (a Trio cancel scope).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import trio
 from kubernetes.client import (
     V1ConfigMap,
@@ -83,33 +81,25 @@ async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLa
             await kube.services.create(namespace, obj)
 
 
-async def create_lab_objects(
-    kube: KubeClient,
-    objects: LabObjects,
-    *,
-    alongside: Callable[[], Awaitable[None]] | None = None,
-    before_pod: Callable[[], None] | None = None,
-) -> V1Pod:
+async def create_lab_objects(kube: KubeClient, objects: LabObjects) -> tuple[str | None, V1Pod]:
     """Create the lab: namespace, then the rest concurrently, then the pod.
 
-    ``alongside`` runs concurrently with the second round (the spawn starts its pod watch
-    there, so the watch is synced before the pod exists without costing a round of its own);
-    ``before_pod`` runs right before the pod is created.
+    Returns the namespace's resourceVersion and the created pod. Watching the namespace from
+    that version sees every change since the namespace appeared, the pod's creation included,
+    without a list call and without any race with the pod's creation.
     """
     metadata = objects.namespace.metadata
     assert metadata is not None
     assert metadata.name is not None
     namespace: str = metadata.name
-    await kube.namespaces.create(objects.namespace)
+    created = await kube.namespaces.create(objects.namespace)
     async with trio.open_nursery() as nursery:
         for obj in objects.namespaced_objects():
             nursery.start_soon(_create_namespaced, kube, namespace, obj)
         nursery.start_soon(kube.service_accounts.wait_for_creation, namespace, "default")
-        if alongside is not None:
-            nursery.start_soon(alongside)
-    if before_pod is not None:
-        before_pod()
-    return await kube.pods.create(namespace, objects.pod)
+    pod = await kube.pods.create(namespace, objects.pod)
+    version = created.metadata.resource_version if created.metadata is not None else None
+    return version, pod
 
 
 async def delete_lab_pod(kube: KubeClient, namespace: str, pod: str) -> None:

@@ -111,8 +111,11 @@ class LabActor(Actor):
         self.changed_at = -math.inf
         self._initial = initial
         self._pod_watch: trio.CancelScope | None = None
-        self._pod: V1Pod | None = None
-        self._pod_updates = 0
+        self._pod_phase: str | None = None
+        """Phase of the lab pod as last seen (``None``: not seen yet, or gone). Only the phase is
+        kept: a whole pod object costs tens of kilobytes per lab."""
+        self._pod_gone = False
+        """Whether the watch has seen the pod disappear (rather than not appear yet)."""
         self._pod_seen = trio.Event()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -298,27 +301,13 @@ class LabActor(Actor):
                     discovery=self.deps.discovery,
                     environ=self.deps.environ,
                 )
-                updates_before_pod = 0
-
-                async def start_pod_watch() -> None:
-                    ready = trio.Event()
-                    self._watch_pod(ready)
-                    await ready.wait()
-
-                def note_updates() -> None:
-                    nonlocal updates_before_pod
-                    updates_before_pod = self._pod_updates
-
-                pod = await create_lab_objects(
-                    self.kube, objects, alongside=start_pod_watch, before_pod=note_updates
-                )
-                if self._pod is None and self._pod_updates == updates_before_pod:
-                    # The watch synced before the pod existed and has not reported it yet;
-                    # a later update (even a deletion) will replace this.
-                    self._pod = pod
+                namespace_version, pod = await create_lab_objects(self.kube, objects)
+                self._pod_phase = _phase(pod)
+                self._pod_gone = False
+                self._watch_pod(resource_version=namespace_version)
                 self._set_url(spawn.service_prefix)
                 self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))
-                phase = await self._wait_for_pod_start()
+                phase = await self._wait_for_pod_start(namespace_version)
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
             self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}")
@@ -358,28 +347,32 @@ class LabActor(Actor):
             url = internal_url(self.config, self.username, service_prefix)
             self._set_state(self.state.model_copy(update={"internal_url": url}))
 
-    async def _wait_for_pod_start(self) -> str | None:
-        """Wait until the pod leaves Pending/Unknown, relaying its Kubernetes events."""
+    async def _wait_for_pod_start(self, since: str | None = None) -> str | None:
+        """Wait until the pod leaves Pending/Unknown, relaying its Kubernetes events.
+
+        ``since`` is a resourceVersion from before the pod existed, if known: the event watch
+        starts there instead of listing first.
+        """
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._relay_pod_events)
+            nursery.start_soon(self._relay_pod_events, since)
             while True:
-                pod = self._pod
-                if pod is None:
-                    phase: str | None = None
+                phase = self._pod_phase
+                if phase is None and self._pod_gone:
                     break
-                phase = _phase(pod)
-                if phase not in PENDING_PHASES:
+                if phase is not None and phase not in PENDING_PHASES:
                     break
                 self._pod_seen = trio.Event()
                 await self._pod_seen.wait()
             nursery.cancel_scope.cancel()
         return phase
 
-    async def _relay_pod_events(self) -> None:
+    async def _relay_pod_events(self, since: str | None) -> None:
         """Publish the pod's Kubernetes events as progress; best effort, never fatal."""
         progress: int | None = None
         try:
-            async with self.kube.pod_event_messages(self.namespace, self.pod_name) as messages:
+            async with self.kube.pod_event_messages(
+                self.namespace, self.pod_name, resource_version=since
+            ) as messages:
                 async for message in messages:
                     progress = next_pod_event_progress(progress)
                     self._publish(LabEvent.info(message, progress))
@@ -388,28 +381,39 @@ class LabActor(Actor):
 
     # -- the pod watch ---------------------------------------------------------------------
 
-    def _watch_pod(self, ready: trio.Event | None = None) -> None:
-        """Start watching the lab pod unless already watching; ``ready`` is set once synced."""
+    def _watch_pod(
+        self, ready: trio.Event | None = None, *, resource_version: str | None = None
+    ) -> None:
+        """Start watching the lab pod unless already watching.
+
+        Without ``resource_version`` the watch starts with a list, and ``ready`` is set once
+        that has been applied; with one, it replays every change since that version.
+        """
         if self._pod_watch is not None:
             if ready is not None:
                 ready.set()
             return
         scope = trio.CancelScope()
         self._pod_watch = scope
-        self._pod = None
-        self.context.start_soon(self._run_pod_watch, scope, ready)
+        if resource_version is None:
+            self._pod_phase = None
+            self._pod_gone = False
+        self.context.start_soon(self._run_pod_watch, scope, ready, resource_version)
 
     def _stop_pod_watch(self) -> None:
         if self._pod_watch is not None:
             self._pod_watch.cancel()
             self._pod_watch = None
 
-    async def _run_pod_watch(self, scope: trio.CancelScope, ready: trio.Event | None) -> None:
+    async def _run_pod_watch(
+        self, scope: trio.CancelScope, ready: trio.Event | None, resource_version: str | None
+    ) -> None:
         reconnect = self.config.watch_reconnect_timeout.total_seconds()
         with scope:
             async with self.kube.pods.watch(
                 self.namespace,
                 field_selector={"metadata.name": self.pod_name},
+                resource_version=resource_version,
                 reconnect_timeout=reconnect,
             ) as events:
                 async for item in events:
@@ -420,14 +424,17 @@ class LabActor(Actor):
                     else:
                         pod = item.object
                     self._on_pod(pod)
+                    # Drop the pod before waiting for the next change: a whole pod object
+                    # held while the watch idles would cost tens of kilobytes per lab.
+                    del item, pod
                     if ready is not None:
                         ready.set()
                         ready = None
 
     def _on_pod(self, pod: V1Pod | None) -> None:
         """Follow the pod: operations wait on it; otherwise it decides the lab status."""
-        self._pod = pod
-        self._pod_updates += 1
+        self._pod_phase = _phase(pod) if pod is not None else None
+        self._pod_gone = pod is None
         self._pod_seen.set()
         if self.state is None or self._busy:
             return
@@ -557,8 +564,9 @@ class LabActor(Actor):
         self._finish_start(phase, "Lab spawn failed")
 
 
-def _phase(pod: V1Pod) -> str | None:
-    return pod.status.phase if pod.status is not None else None
+def _phase(pod: V1Pod) -> str:
+    """The pod's phase; a pod without one yet is ``Pending``, as the API server defaults it."""
+    return (pod.status.phase if pod.status is not None else None) or "Pending"
 
 
 def _describe(error: BaseException) -> str:

@@ -42,7 +42,14 @@ from actors.labs.manager import (
     Register,
     Report,
 )
-from actors.labs.messages import Create, Delete, GetState, Observation, Subscribe
+from actors.labs.messages import (
+    Create,
+    Delete,
+    GetState,
+    Observation,
+    ObservedKind,
+    Subscribe,
+)
 from actors.labs.models import LabState, SpawnRequest, UserInfo
 from actors.labs.requests import LabSpecification
 from actors.runtime import (
@@ -165,6 +172,13 @@ class LabService:
         if not user.gid:
             raise PermissionDeniedError("Must have a GID to spawn labs")
         self.manager.tell(Register(username))
+        if self.registry.get(username) is None and self.ready.is_set():
+            known = await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)
+            if known is None and self.registry.get(username) is None:
+                # Unknown to the directory, which has seen every lab since startup: the new
+                # actor need not read the cluster to learn there is nothing there (were
+                # there a leftover, creating its namespace would adopt it).
+                self._initial[username] = Observation(ObservedKind.ABSENT, trio.current_time())
         lab = self.registry.get_or_start(username)
         options = spec.options
         image = await self.images.resolve(options)
