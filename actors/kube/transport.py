@@ -2,8 +2,8 @@
 
 The ``httpx.AsyncClient`` instances share one base URL, TLS context and auth:
 
-* a few pooled clients, used in turn, for ordinary request/response calls
-  (``KUBERNETES_REQUEST_TIMEOUT``; see :data:`CLIENT_SHARDS`);
+* ``client`` for ordinary request/response calls (``KUBERNETES_REQUEST_TIMEOUT``), on a
+  :class:`~actors.kube.pool.StackPool` whose cost per request stays flat under load;
 * ``watch_client`` for long-lived watch streams: HTTP/1.1, one connection per stream and no
   pool at all (see :class:`ConnectionPerRequest`), and no read timeout (the watch keeps its
   own idle timer, because a quiet watch is normal).
@@ -15,7 +15,6 @@ is raised at once as :class:`KubernetesError`.
 
 from __future__ import annotations
 
-import itertools
 import math
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -28,18 +27,11 @@ import trio
 from .backoff import Backoff, parse_retry_after
 from .deadline import KUBERNETES_REQUEST_TIMEOUT, remaining, request_timeout
 from .errors import KubernetesError, ObjectRef
+from .pool import StackPool
 
 __all__ = ["ApiTransport", "ConnectionPerRequest"]
 
 log = structlog.get_logger(__name__)
-
-CLIENT_SHARDS = 8
-"""Independent connection pools for ordinary calls, used in turn.
-
-httpcore's pool compares every queued request with every connection each time a request is
-queued or finishes, which grows with the square of the load: with a thousand concurrent
-spawns that comparison dominated the controller's CPU. Smaller pools keep it negligible, and
-no connection limit means no request ever queues behind another."""
 
 WATCH_CONNECT_TIMEOUT = 10.0
 """Bound on connecting and on receiving the response head of a watch (not on the stream)."""
@@ -68,18 +60,13 @@ class ApiTransport:
         self.max_attempts = max_attempts
         self.new_backoff = backoff
         ssl_context = _ssl_context(verify)
-        self._clients = [
-            httpx.AsyncClient(
-                base_url=self.base_url,
-                verify=ssl_context if ssl_context is not None else verify,
-                auth=auth,
-                timeout=request_timeout,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
-                headers={"Accept": "application/json"},
-            )
-            for _ in range(CLIENT_SHARDS)
-        ]
-        self._next_client = itertools.cycle(self._clients)
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=auth,
+            transport=StackPool(ssl_context),
+            timeout=request_timeout,
+            headers={"Accept": "application/json"},
+        )
         self.watch_client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
@@ -91,8 +78,7 @@ class ApiTransport:
     async def aclose(self) -> None:
         """Close both connection pools."""
         with trio.CancelScope(shield=True):
-            for client in self._clients:
-                await client.aclose()
+            await self.client.aclose()
             await self.watch_client.aclose()
 
     async def request(
@@ -110,7 +96,7 @@ class ApiTransport:
         while True:
             attempt += 1
             retry_after: float | None = None
-            client = next(self._next_client)
+            client = self.client
             try:
                 request = client.build_request(
                     method,
