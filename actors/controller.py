@@ -122,12 +122,7 @@ async def open_controller(
                     f"cannot load Kubernetes credentials (in-cluster or kubeconfig): {error}"
                 ) from None
         stack.push_async_callback(kube.aclose)
-        # No connection-pool limit, as the spec says for registry clients (see the Gafaelfawr
-        # client for why a limit costs CPU under load).
-        http = httpx.AsyncClient(
-            timeout=REGISTRY_TIMEOUT,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
-        )
+        http = httpx.AsyncClient(timeout=REGISTRY_TIMEOUT)
         stack.push_async_callback(http.aclose)
         source = await build_image_source(config.images, http, image_endpoints)
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)

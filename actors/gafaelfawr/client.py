@@ -122,9 +122,6 @@ class GafaelfawrClient:
                 base_url=self.base_url + API_PATH,
                 timeout=httpx.Timeout(self._timeout),
                 headers={"Accept": "application/json"},
-                # No connection limit (the spec asks for none): a limit makes requests queue,
-                # and httpcore's pool rescans its whole queue for every request it handles.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
             )
         return self._http
 

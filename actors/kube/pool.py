@@ -7,7 +7,8 @@ only traded it against reconnecting. The API server is one origin and the contro
 are short, so the pool can be trivial: idle connections on a stack, the most recently used on
 top (still warm, least likely to have been closed by the server). A request takes the top
 idle connection or opens a new one; a finished response puts its connection back if it can
-be reused. Nothing is ever queued, so nothing waits silently.
+be reused. At most ``max_connections`` requests are in flight; the others wait their turn on
+a semaphore, whose cost does not depend on how many wait.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class StackPool(httpx.AsyncBaseTransport):
         self,
         ssl_context: ssl.SSLContext | None = None,
         *,
+        max_connections: int = 256,
         max_idle: int = 128,
         keepalive_expiry: float = 30.0,
     ) -> None:
@@ -65,12 +67,24 @@ class StackPool(httpx.AsyncBaseTransport):
         self._max_idle = max_idle
         self._keepalive_expiry = keepalive_expiry
         self._idle: list[httpcore.AsyncHTTPConnection] = []
+        # Bounds the connections open at once (a burst of spawns must not open thousands of
+        # sockets at the server together); waiting for a slot is first come, first served,
+        # and costs the same whatever the number of waiters.
+        self._slots = trio.Semaphore(max_connections)
 
     @property
     def idle_connections(self) -> int:
         return len(self._idle)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self._slots.acquire()
+        try:
+            return await self._send(request)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
@@ -113,10 +127,13 @@ class StackPool(httpx.AsyncBaseTransport):
         )
 
     async def _finished(self, connection: httpcore.AsyncHTTPConnection) -> None:
-        if connection.is_idle() and len(self._idle) < self._max_idle:
-            self._idle.append(connection)
-        else:
-            await connection.aclose()
+        try:
+            if connection.is_idle() and len(self._idle) < self._max_idle:
+                self._idle.append(connection)
+            else:
+                await connection.aclose()
+        finally:
+            self._slots.release()
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
@@ -137,11 +154,15 @@ class _ReturningStream(httpx.AsyncByteStream):
         self._stream = stream
         self._connection = connection
         self._pool = pool
+        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return _MappedChunks(self._stream.__aiter__())
 
     async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         try:
             close = getattr(self._stream, "aclose", None)
             if close is not None:

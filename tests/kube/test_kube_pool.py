@@ -56,3 +56,25 @@ async def test_a_refused_connection_is_an_httpx_connect_error() -> None:
     async with httpx.AsyncClient(transport=StackPool()) as client:
         with trio.fail_after(5), pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_requests_beyond_the_connection_limit_wait_their_turn(site: Site) -> None:
+    pool = StackPool(max_connections=2)
+    in_flight = 0
+    most = 0
+    async with httpx.AsyncClient(base_url=site.url or "", transport=pool) as client:
+
+        async def get() -> None:
+            nonlocal in_flight, most
+            async with client.stream("GET", "/api/v1/namespaces") as response:
+                in_flight += 1
+                most = max(most, in_flight)
+                await trio.sleep(0.05)
+                await response.aread()
+                in_flight -= 1
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                for _ in range(6):
+                    nursery.start_soon(get)
+    assert most == 2
