@@ -122,7 +122,8 @@ async def open_controller(
                     f"cannot load Kubernetes credentials (in-cluster or kubeconfig): {error}"
                 ) from None
         stack.push_async_callback(kube.aclose)
-        http = httpx.AsyncClient(timeout=REGISTRY_TIMEOUT)
+        # Waiting for a free connection is not the registry's fault: only requests time out.
+        http = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None))
         stack.push_async_callback(http.aclose)
         source = await build_image_source(config.images, http, image_endpoints)
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)

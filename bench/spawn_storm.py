@@ -72,11 +72,10 @@ def site_config(users: int) -> dict[str, Any]:
 class Process:
     """A child process whose first stdout line announces where it serves."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], log: Path | None = None) -> None:
         self.started = time.monotonic()
-        self.popen = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO
-        )
+        stderr = log.open("ab") if log is not None else subprocess.DEVNULL
+        self.popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=REPO)
 
     async def first_line(self) -> str:
         assert self.popen.stdout is not None
@@ -103,8 +102,24 @@ class Process:
                 self.popen.wait()
 
 
-async def start_controller(site_url: str) -> tuple[Process, str, float]:
-    process = Process([sys.executable, str(_HERE / "controller_process.py"), site_url])
+def summarize_warnings(log: Path) -> None:
+    """Print how often each warning or error event appeared in a controller's JSON log."""
+    counts: dict[str, int] = {}
+    reasons: dict[str, str] = {}
+    for line in log.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        event = str(record.get("event"))
+        counts[event] = counts.get(event, 0) + 1
+        reasons.setdefault(event, str(record.get("reason") or record.get("error") or ""))
+    for event, count in sorted(counts.items(), key=lambda item: -item[1])[:8]:
+        print(f"  controller logged {count} x {event!r} {reasons[event][:120]}")
+
+
+async def start_controller(site_url: str, log: Path | None = None) -> tuple[Process, str, float]:
+    process = Process([sys.executable, str(_HERE / "controller_process.py"), site_url], log)
     announced = json.loads(await process.first_line())
     return process, announced["url"], time.monotonic() - process.started
 
@@ -181,7 +196,8 @@ async def main(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=site_url, timeout=timeout) as kube:
                 await kube.post("/api/v1/namespaces", json={"metadata": {"name": "nublado"}})
             image = f"{site_url.removeprefix('http://')}/lsstsqre/sciplat-lab:w_2026_46"
-            controller, url, _ = await start_controller(site_url)
+            controller_log = Path(scratch) / "controller.log"
+            controller, url, _ = await start_controller(site_url, controller_log)
             async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
                 single = [await spawn(client, user(total + i), image) for i in range(singles)]
                 print(
@@ -220,6 +236,7 @@ async def main(args: argparse.Namespace) -> None:
                     f"running (target <= {TARGET_RSS_KB:.0f} KB)"
                 )
             controller.stop()
+            summarize_warnings(controller_log)
             controller, url, ready = await start_controller(site_url)
             print(
                 f"restart: new controller serving after {ready:.2f} s with {running} existing"

@@ -120,7 +120,10 @@ class GafaelfawrClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url + API_PATH,
-                timeout=httpx.Timeout(self._timeout),
+                # The time a lookup waits for a free connection is not Gafaelfawr's fault:
+                # in a burst of first-time users it is unbounded here, while every request
+                # itself still gets the full timeout.
+                timeout=httpx.Timeout(self._timeout, pool=None),
                 headers={"Accept": "application/json"},
             )
         return self._http
