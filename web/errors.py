@@ -30,46 +30,14 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from actors.errors import (
-    ControllerError,
-    DeleteFailedError,
-    FileServerCreateFailedError,
-    FileServerDeleteFailedError,
-    InsufficientQuotaError,
-    InvalidDockerReferenceError,
-    InvalidLabSizeError,
-    InvalidPodPhaseError,
-    InvalidTokenError,
-    LabExistsError,
-    NotConfiguredError,
-    OperationConflictError,
-    PermissionDeniedError,
-    PodNotFoundError,
-    UnknownDockerImageError,
-    UnknownUserError,
-)
+from actors.errors import ControllerError
 from actors.runtime import ActorStopped, AskTimeout, MailboxFull
 
 __all__ = [
     "STATUS_BY_ERROR_TYPE",
     "ControllerError",
-    "DeleteFailedError",
-    "FileServerCreateFailedError",
-    "FileServerDeleteFailedError",
-    "InsufficientQuotaError",
-    "InvalidDockerReferenceError",
-    "InvalidLabSizeError",
-    "InvalidPodPhaseError",
-    "InvalidTokenError",
-    "LabExistsError",
-    "NotConfiguredError",
-    "OperationConflictError",
-    "PermissionDeniedError",
-    "PodNotFoundError",
     "RequestValidationError",
     "UnknownActorError",
-    "UnknownDockerImageError",
-    "UnknownUserError",
     "error_body",
     "parse_body",
     "register_error_handlers",

@@ -74,6 +74,9 @@ ASK_TIMEOUT = 10.0
 CREATE_TIMEOUT = 60.0
 """A create may probe the pod of a known lab (up to 30 s) before it answers."""
 
+RECONCILE_TIMEOUT = 120.0
+"""A pass lists four kinds across the cluster; generous, as it only guards a stuck manager."""
+
 MANAGER_MAILBOX = 100_000
 """Every state change of every lab is reported to the manager; it must never refuse one."""
 
@@ -242,8 +245,4 @@ class LabService:
 
     async def reconcile(self) -> int:
         """Run a reconciliation pass now (operators and tests); returns labs observed."""
-        return await self.manager.ask(Reconcile(), timeout=self._reconcile_timeout)
-
-    @property
-    def _reconcile_timeout(self) -> float:
-        return 120.0
+        return await self.manager.ask(Reconcile(), timeout=RECONCILE_TIMEOUT)

@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.errors import UnknownUserError
 from actors.runtime import ActorSystem, MailboxFull
 from tests.web.trees import Nap
 from web.app import create_app
-from web.errors import UnknownUserError, parse_body, require_header
+from web.errors import parse_body, require_header
 
 LEAKY_TEXT = "password=hunter2 at /internal/path"
 
