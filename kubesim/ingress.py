@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 import trio
 
 from kubesim.errors import ApiError
+from kubesim.jsoncopy import json_copy
 
 __all__ = ["IngressConfig", "IngressController", "install"]
 
@@ -97,7 +97,7 @@ class IngressController:
 
     def _desired_ingress(self, gi: dict[str, Any]) -> dict[str, Any]:
         meta = gi["metadata"]
-        template = copy.deepcopy(gi.get("template") or {})
+        template = json_copy(gi.get("template") or {})
         tmeta = template.get("metadata") or {}
         config = gi.get("config") or {}
         annotations = dict(tmeta.get("annotations") or {})

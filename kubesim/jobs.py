@@ -25,7 +25,6 @@ reference garbage collector, not this controller.
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import trio
 
 from kubesim.errors import ApiError
+from kubesim.jsoncopy import json_copy
 from kubesim.store import now_timestamp
 
 __all__ = ["JobController", "JobsConfig", "install"]
@@ -153,7 +153,7 @@ class JobController:
 
     def _pod_for(self, job: dict[str, Any]) -> dict[str, Any]:
         meta = job["metadata"]
-        template = copy.deepcopy(job.get("spec", {}).get("template") or {})
+        template = json_copy(job.get("spec", {}).get("template") or {})
         pod_meta = template.get("metadata") or {}
         suffix = "".join(self._rng.choice(_ALPHABET) for _ in range(5))
         labels = dict(pod_meta.get("labels") or {})

@@ -23,9 +23,9 @@ The rules, as a real cluster applies them:
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
+from kubesim.jsoncopy import json_copy
 from kubesim.resources import RESOURCES, ResourceType
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def delete(
     if grace == 0 and not finalizers:
         store._remove(res, obj)
         return _last_version(store, res, obj)
-    new = copy.deepcopy(obj)
+    new = json_copy(obj)
     new_meta = new["metadata"]
     from kubesim.store import _timestamp_in
 
@@ -151,7 +151,7 @@ def maybe_finish_deletion(store: Store, res: ResourceType, obj: dict[str, Any]) 
 def _orphan_dependents(store: Store, owner: dict[str, Any]) -> None:
     uid = owner["metadata"]["uid"]
     for dep_res, dep in dependents(store, owner):
-        new = copy.deepcopy(dep)
+        new = json_copy(dep)
         refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
         if refs:
             new["metadata"]["ownerReferences"] = refs
@@ -171,7 +171,7 @@ def after_removal(store: Store, res: ResourceType, final: dict[str, Any]) -> Non
             if ref.get("uid") != meta["uid"] and store.find_by_uid(ref.get("uid", "")) is not None
         ]
         if live:
-            new = copy.deepcopy(dep)
+            new = json_copy(dep)
             new["metadata"]["ownerReferences"] = live
             store._touch(dep_res, dep, new)
         elif not dep_meta.get("deletionTimestamp"):
@@ -187,7 +187,7 @@ def after_removal(store: Store, res: ResourceType, final: dict[str, Any]) -> Non
             and "foregroundDeletion" in (owner_meta.get("finalizers") or [])
             and not dependents(store, owner)
         ):
-            new = copy.deepcopy(owner)
+            new = json_copy(owner)
             rest = [f for f in owner_meta["finalizers"] if f != "foregroundDeletion"]
             if rest:
                 new["metadata"]["finalizers"] = rest
@@ -206,7 +206,7 @@ def _terminate_namespace(store: Store, res: ResourceType, ns_obj: dict[str, Any]
     name = ns_obj["metadata"]["name"]
     if ns_obj["metadata"].get("deletionTimestamp"):
         return ns_obj
-    new = copy.deepcopy(ns_obj)
+    new = json_copy(ns_obj)
     from kubesim.store import now_timestamp
 
     new["metadata"]["deletionTimestamp"] = now_timestamp()

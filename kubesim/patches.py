@@ -6,16 +6,16 @@ lists are replaced rather than merged by key; documented in docs/kubesim.md).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kubesim.errors import ApiError, bad_request
+from kubesim.jsoncopy import json_copy
 
 
 def json_merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, ``null`` deletes a key, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -88,24 +88,22 @@ def apply_json_patch(document: Any, operations: Any) -> Any:
     """RFC 6902 (add, remove, replace, move, copy, test) on a deep copy of ``document``."""
     if not isinstance(operations, list):
         raise bad_request("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(document)
+    doc = json_copy(document)
     for op in operations:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise bad_request(f"invalid JSON patch operation {op!r}")
         parts = _pointer(op["path"])
         kind = op["op"]
         if kind == "add":
-            doc = _add(doc, parts, copy.deepcopy(op.get("value")))
+            doc = _add(doc, parts, json_copy(op.get("value")))
         elif kind == "remove":
             _remove(doc, parts)
         elif kind == "replace":
             _remove(doc, parts)
-            doc = _add(doc, parts, copy.deepcopy(op.get("value")))
+            doc = _add(doc, parts, json_copy(op.get("value")))
         elif kind in ("move", "copy"):
             source = _pointer(op.get("from", ""))
-            value = (
-                _remove(doc, source) if kind == "move" else copy.deepcopy(_container(doc, source))
-            )
+            value = _remove(doc, source) if kind == "move" else json_copy(_container(doc, source))
             doc = _add(doc, parts, value)
         elif kind == "test":
             if _container(doc, parts) != op.get("value"):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import heapq
 import itertools
 import json
@@ -43,6 +42,7 @@ import trio
 
 from kubesim import lifecycle
 from kubesim.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
+from kubesim.jsoncopy import json_copy
 from kubesim.patches import apply_json_patch, json_merge_patch
 from kubesim.resources import RESOURCES, ResourceType, lookup
 from kubesim.selectors import FieldSelector, LabelSelector
@@ -213,7 +213,7 @@ class Watcher:
         event = await self.next()
         assert event is not None
         if not self.external:
-            return WatchEvent(event.type, copy.deepcopy(event.object))
+            return WatchEvent(event.type, json_copy(event.object))
         return event
 
 
@@ -428,7 +428,7 @@ class Store:
         self, res: ResourceType, namespace: str | None, name: str, *, copy_: bool = True
     ) -> dict[str, Any]:
         obj = self._lookup(res, namespace, name)
-        return copy.deepcopy(obj) if copy_ else obj
+        return json_copy(obj) if copy_ else obj
 
     def list_page(
         self,
@@ -491,7 +491,7 @@ class Store:
         items, rv, _, _ = self.list_page(
             res, namespace, label_selector=label_selector, field_selector=field_selector
         )
-        return copy.deepcopy(items), rv
+        return json_copy(items), rv
 
     # ----------------------------------------------------------------- writes
     def _uid(self) -> str:
@@ -534,12 +534,12 @@ class Store:
         self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
     ) -> dict[str, Any]:
         """Create ``obj`` (POST semantics); returns a copy of the stored object."""
-        return copy.deepcopy(self._create(res, namespace, obj))
+        return json_copy(self._create(res, namespace, obj))
 
     def _create(
         self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
     ) -> dict[str, Any]:
-        obj = copy.deepcopy(check_type(res, obj))
+        obj = json_copy(check_type(res, obj))
         metadata = obj.setdefault("metadata", {})
         if res.namespaced:
             body_ns = metadata.get("namespace")
@@ -674,7 +674,7 @@ class Store:
         subresource: str | None,
     ) -> dict[str, Any]:
         if subresource == "status":
-            merged = copy.deepcopy(current)
+            merged = json_copy(current)
             if "status" in proposed:
                 merged["status"] = proposed["status"]
             else:
@@ -682,7 +682,7 @@ class Store:
             return merged
         if res.status_subresource:
             if "status" in current:
-                proposed["status"] = copy.deepcopy(current["status"])
+                proposed["status"] = json_copy(current["status"])
             else:
                 proposed.pop("status", None)
         return proposed
@@ -697,7 +697,7 @@ class Store:
         subresource: str | None = None,
     ) -> dict[str, Any]:
         """PUT semantics: optimistic concurrency on ``metadata.resourceVersion`` (409)."""
-        proposed = copy.deepcopy(check_type(res, obj))
+        proposed = json_copy(check_type(res, obj))
         metadata = proposed.setdefault("metadata", {})
         if metadata.get("name") and metadata["name"] != name:
             raise bad_request(
@@ -715,7 +715,7 @@ class Store:
         if res.kind == "Secret":
             fold_string_data(proposed)
         new = self._merge_subresource(current, proposed, res, subresource)
-        return copy.deepcopy(self._store_update(res, current, new))
+        return json_copy(self._store_update(res, current, new))
 
     def patch(
         self,
@@ -738,12 +738,12 @@ class Store:
             wanted = (patch.get("metadata") or {}).get("resourceVersion")
             self._check_precondition(res, current, wanted)
             patched = json_merge_patch(current, patch)
-        patched = copy.deepcopy(check_type(res, patched))
+        patched = json_copy(check_type(res, patched))
         patched.setdefault("metadata", {})["name"] = name
         if res.kind == "Secret":
             fold_string_data(patched)
         new = self._merge_subresource(current, patched, res, subresource)
-        return copy.deepcopy(self._store_update(res, current, new))
+        return json_copy(self._store_update(res, current, new))
 
     def mutate(
         self,
@@ -755,9 +755,9 @@ class Store:
         """Apply ``fn`` to a copy of the object and store it (status included); one MODIFIED
         event if anything changed. For controllers (kubelet, job controller, ...)."""
         current = self._lookup(res, namespace, name)
-        new = copy.deepcopy(current)
+        new = json_copy(current)
         fn(new)
-        return copy.deepcopy(self._store_update(res, current, new))
+        return json_copy(self._store_update(res, current, new))
 
     def delete(
         self,
@@ -782,9 +782,7 @@ class Store:
             raise bad_request(f"unsupported propagation policy {propagation_policy!r}")
         if grace_period_seconds is not None and grace_period_seconds < 0:
             grace_period_seconds = 0
-        return copy.deepcopy(
-            lifecycle.delete(self, res, obj, grace_period_seconds, propagation_policy)
-        )
+        return json_copy(lifecycle.delete(self, res, obj, grace_period_seconds, propagation_policy))
 
     def finalize_delete(self, res: ResourceType, namespace: str | None, name: str) -> None:
         """Remove the object now, whatever its grace or finalizers (emits DELETED)."""
