@@ -136,6 +136,9 @@ class Watcher:
         self.store = store
         self.res = res
         self.namespace = namespace
+        #: Where the store files this watcher: changes are only offered to the watchers of
+        #: their own resource and namespace, plus the cluster-wide ones of that resource.
+        self.index_key: tuple[str, str | None] = (res.key, namespace)
         self.labels = labels
         self.fields = fields
         self.external = external
@@ -152,7 +155,7 @@ class Watcher:
         return self.labels.matches(metadata.get("labels")) and self.fields.matches(obj)
 
     def offer(self, change: Change) -> None:
-        if self.closed or change.res_key != self.res.key:
+        if self.closed or change.res_key != self.index_key[0]:
             return
         if self.namespace is not None and change.namespace != self.namespace:
             return
@@ -188,7 +191,7 @@ class Watcher:
         if not self.closed:
             self.closed = True
             self.dropped = dropped
-            self.store._watchers.discard(self)
+            self.store._unregister(self)
             self._wakeup.set()
 
     async def next(self, within: float | None = None) -> WatchEvent | None:
@@ -229,7 +232,9 @@ class Store:
         self._by_uid: dict[str, tuple[ResourceType, _ObjKey]] = {}
         self._history: deque[Change] = deque()
         self._compacted_rv = 0
+        #: Every open watcher, and the same watchers by ``Watcher.index_key``.
         self._watchers: set[Watcher] = set()
+        self._watch_index: dict[tuple[str, str | None], set[Watcher]] = {}
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._timer_seq = itertools.count()
         self._timer_wakeup = trio.Event()
@@ -310,8 +315,30 @@ class Store:
             history[0].time < horizon or len(history) > self.config.history_max_events
         ):
             self._compacted_rv = history.popleft().rv
-        for watcher in list(self._watchers):
-            watcher.offer(change)
+        # Only the watchers that can match: cluster-wide ones of this resource and, for a
+        # namespaced object, those of its namespace (copied: a watcher may close on offer).
+        index = self._watch_index
+        cluster_wide = index.get((change.res_key, None))
+        if cluster_wide:
+            for watcher in list(cluster_wide):
+                watcher.offer(change)
+        if change.namespace:
+            in_namespace = index.get((change.res_key, change.namespace))
+            if in_namespace:
+                for watcher in list(in_namespace):
+                    watcher.offer(change)
+
+    def _register(self, watcher: Watcher) -> None:
+        self._watchers.add(watcher)
+        self._watch_index.setdefault(watcher.index_key, set()).add(watcher)
+
+    def _unregister(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+        bucket = self._watch_index.get(watcher.index_key)
+        if bucket is not None:
+            bucket.discard(watcher)
+            if not bucket:
+                del self._watch_index[watcher.index_key]
 
     def compact(self) -> int:
         """Forget all history: every older resourceVersion now gets 410. Returns the new floor."""
@@ -360,10 +387,13 @@ class Store:
             buffer=self.config.watch_buffer,
         )
         if resource_version in (None, "", "0"):
-            for _, obj in sorted(self._objects[res.key].items()):
-                if (namespace is None or obj["metadata"].get("namespace") == namespace) and (
-                    watcher._matches(obj)
-                ):
+            objects = self._objects[res.key]
+            # Keys are (namespace, name): filter on the namespace before sorting.
+            keys = [key for key in objects if namespace is None or key[0] == namespace]
+            keys.sort()
+            for key in keys:
+                obj = objects[key]
+                if watcher._matches(obj):
                     watcher._queue.append(WatchEvent("ADDED", obj))
         else:
             try:
@@ -372,10 +402,18 @@ class Store:
                 raise bad_request(f"invalid resourceVersion {resource_version!r}") from None
             if since < self._compacted_rv:
                 raise expired(f"too old resource version: {since} ({self._compacted_rv})")
-            for change in self._history:
-                if change.rv > since:
-                    watcher.offer(change)
-        self._watchers.add(watcher)
+            # History rvs strictly increase (each write takes the next rv and records at
+            # once), so the changes after ``since`` are a suffix: find it from the newest end
+            # instead of scanning the whole retained history, then replay it in order.
+            newer = []
+            for change in reversed(self._history):
+                if change.rv <= since:
+                    break
+                newer.append(change)
+            for change in reversed(newer):
+                watcher.offer(change)
+        if not watcher.closed:  # replay may already have overflowed its buffer
+            self._register(watcher)
         return watcher
 
     @asynccontextmanager
