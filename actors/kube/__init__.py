@@ -1,6 +1,7 @@
 """Trio-native Kubernetes client for the controller.
 
-Requests go over ``httpx.AsyncClient`` under Trio (no threads); objects in and out are the
+Requests go over HTTP/1.1 on h11 under Trio (no threads; ``http11.py`` says why not a
+general-purpose client); objects in and out are the
 official ``kubernetes`` models (plain dicts for GafaelfawrIngress). Public API::
 
     async with KubeClient.for_url(url) as kube:          # or: await KubeClient.from_environment()

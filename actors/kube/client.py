@@ -6,7 +6,6 @@ from collections.abc import Collection
 from types import TracebackType
 from typing import Any
 
-import httpx
 from kubernetes.client import (
     CoreV1Event,
     V1ConfigMap,
@@ -24,7 +23,13 @@ from kubernetes.client import (
 )
 
 from . import resources as r
-from .credentials import ClusterCredentials, load_from_environment, load_incluster, load_kubeconfig
+from .credentials import (
+    Authorizer,
+    ClusterCredentials,
+    load_from_environment,
+    load_incluster,
+    load_kubeconfig,
+)
 from .deadline import KUBERNETES_REQUEST_TIMEOUT
 from .operations import ClusterResource, NamespacedResource
 from .pods import PENDING_PHASES, PodEventMessages, wait_for_pod_phase
@@ -68,7 +73,7 @@ class KubeClient:
         cls,
         url: str,
         *,
-        auth: httpx.Auth | None = None,
+        auth: Authorizer | None = None,
         request_timeout: float = KUBERNETES_REQUEST_TIMEOUT,
         max_attempts: int = 5,
     ) -> KubeClient:

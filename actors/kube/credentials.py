@@ -1,8 +1,8 @@
 """Cluster credentials: kubeconfig or in-cluster service account, via the official package.
 
 The official loaders fill a ``kubernetes.client.Configuration``; this module turns that into
-what httpx needs: the base URL, an ``ssl.SSLContext`` (httpx 0.28 wants a context, not
-paths) and an :class:`httpx.Auth` that attaches the bearer token to each request.
+what the transport needs: the base URL, an ``ssl.SSLContext`` and an :class:`Authorizer`
+that gives the ``Authorization`` header value for each request.
 
 In-cluster tokens are rotated by the kubelet, so :class:`BearerTokenAuth` re-reads the token
 through the configuration's refresh hook at most every ``refresh_interval`` seconds, in a
@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import ssl
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 import trio
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
@@ -30,6 +29,7 @@ from kubernetes.config.incluster_config import (
 )
 
 __all__ = [
+    "Authorizer",
     "BearerTokenAuth",
     "ClusterCredentials",
     "load_from_environment",
@@ -44,24 +44,27 @@ _load_kube_config: Callable[..., None] = kube_config.load_kube_config
 _InClusterLoader: Callable[..., Any] = InClusterConfigLoader
 
 
+class Authorizer(Protocol):
+    """Gives the ``Authorization`` header value to send now (``None``: send none)."""
+
+    async def authorization(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ClusterCredentials:
     """Everything needed to reach an API server."""
 
     base_url: str
     verify: ssl.SSLContext | bool
-    auth: httpx.Auth | None
+    auth: Authorizer | None
 
 
-class BearerTokenAuth(httpx.Auth):
+class BearerTokenAuth:
     """Send ``Authorization: Bearer ...``, re-reading the token every ``refresh_interval``.
 
     ``read_token`` is blocking (it may read files or run an exec plugin) and is always called
     in a worker thread. It returns the full header value (``"Bearer <token>"``) or ``None``.
     """
-
-    requires_request_body = False
-    requires_response_body = False
 
     def __init__(
         self,
@@ -98,17 +101,10 @@ class BearerTokenAuth(httpx.Auth):
         read_at = self._read_at
         return read_at is not None and self._clock() - read_at < self._refresh_interval
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def authorization(self) -> str | None:
+        """The ``Authorization`` header value, with the canonical ``Bearer`` prefix."""
         header = await self.current_header()
-        if header:
-            request.headers["Authorization"] = _normalise_bearer(header)
-        yield request
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        raise RuntimeError("BearerTokenAuth only supports httpx.AsyncClient")
-        yield request  # pragma: no cover - makes this a generator, as httpx expects
+        return _normalise_bearer(header) if header else None
 
 
 def _normalise_bearer(value: str) -> str:

@@ -1,9 +1,9 @@
 """Per-request timeouts derived from the caller's Trio deadline.
 
 Callers bound operations with ``trio.fail_after`` / ``trio.move_on_at``; Trio cancels the
-request when that deadline passes. The httpx timeout is set to the same remaining time so a
-request also carries a sensible timeout of its own, capped at ``KUBERNETES_REQUEST_TIMEOUT``
-for calls made without any deadline.
+request when that deadline passes. Each attempt also gets a timeout of its own, the time
+left before that deadline capped at ``KUBERNETES_REQUEST_TIMEOUT``, so a call made without
+any deadline is still bounded and a timed-out attempt can be retried.
 """
 
 from __future__ import annotations

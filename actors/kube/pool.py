@@ -1,187 +1,152 @@
 """A connection pool whose cost per request does not grow with the number of connections.
 
-httpcore's pool compares every queued request with every connection whenever a request is
-queued or finishes. With a thousand concurrent spawns that comparison took a large share of
-the controller's CPU (``bench/spawn_storm.py`` showed it), and raising or lowering its limits
-only traded it against reconnecting. The API server is one origin and the controller's calls
-are short, so the pool can be trivial: idle connections on a stack, the most recently used on
-top (still warm, least likely to have been closed by the server). A request takes the top
-idle connection or opens a new one; a finished response puts its connection back if it can
-be reused. At most ``max_connections`` requests are in flight; the others wait their turn on
-a semaphore, whose cost does not depend on how many wait.
+The API server is one origin and the controller's calls are short, so the pool can be
+trivial: idle connections on a stack, the most recently used on top (still warm, least likely
+to have been closed by the server). A request takes the top idle connection that still looks
+alive or opens a new one; a response read to its end puts its connection back if both sides
+allow keep-alive. At most ``max_connections`` requests are in flight; the others wait their
+turn on a semaphore, whose cost does not depend on how many wait (a burst of a thousand
+spawns must not open a thousand sockets at the server together).
+
+A general-purpose pool compares every queued request with every connection whenever one is
+queued or finishes; with a thousand concurrent spawns that comparison alone took a large
+share of the controller's CPU (``bench/spawn_storm.py`` showed it).
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 
-import httpcore
-import httpx
 import trio
 
-__all__ = ["StackPool"]
+from .http11 import ConnectionLost, Http11Connection, Origin, ResponseHead
 
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-)
-"""httpcore's errors and the httpx errors callers catch, most specific first."""
+__all__ = ["Reply", "StackPool"]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
-@contextmanager
-def _as_httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as error:
-        for core_error, httpx_error in _ERRORS:
-            if isinstance(error, core_error):
-                raise httpx_error(str(error)) from error
-        raise
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A complete response."""
+
+    status: int
+    reason: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def header(self, name: bytes) -> str | None:
+        """The first value of header ``name`` (lower case)."""
+        return ResponseHead(self.status, self.reason, self.headers).header(name)
 
 
-class StackPool(httpx.AsyncBaseTransport):
-    """HTTP/1.1 connections to one server, reused most-recent-first, never queued."""
+class StackPool:
+    """HTTP/1.1 connections to one origin, reused most-recent-first."""
 
     def __init__(
         self,
+        origin: Origin,
         ssl_context: ssl.SSLContext | None = None,
         *,
         max_connections: int = 256,
         max_idle: int = 128,
         keepalive_expiry: float = 30.0,
     ) -> None:
+        self.origin = origin
         self._ssl_context = ssl_context
         self._max_idle = max_idle
         self._keepalive_expiry = keepalive_expiry
-        self._idle: list[httpcore.AsyncHTTPConnection] = []
-        # Bounds the connections open at once (a burst of spawns must not open thousands of
-        # sockets at the server together); waiting for a slot is first come, first served,
-        # and costs the same whatever the number of waiters.
+        self._idle: list[Http11Connection] = []
         self._slots = trio.Semaphore(max_connections)
 
     @property
     def idle_connections(self) -> int:
         return len(self._idle)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self._slots.acquire()
-        try:
-            return await self._send(request)
-        except BaseException:
-            self._slots.release()
-            raise
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes = b"",
+    ) -> Reply:
+        """Send one request and read its whole response (the caller's deadline bounds both).
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.raw_scheme
-        port = url.port or (443 if scheme == b"https" else 80)
-        connection = await self._reusable(httpcore.Origin(scheme, url.raw_host, port))
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=scheme, host=url.raw_host, port=port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            with _as_httpx_errors():
-                response = await connection.handle_async_request(core_request)
-        except BaseException:
-            with trio.CancelScope(shield=True):
-                await connection.aclose()
-            raise
-        assert isinstance(response.stream, AsyncIterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ReturningStream(response.stream, connection, self),
-            extensions=response.extensions,
-        )
+        A request on a reused connection that the server had closed meanwhile is sent once
+        more on a new connection when that cannot apply it twice (idempotent method). A
+        request cancelled half-way closes its connection: it can not carry another.
+        """
+        async with self._slots:
+            connection = self._take_idle()
+            reused = connection is not None
+            try:
+                return await self._exchange(connection, method, target, headers, body)
+            except ConnectionLost:
+                if not (reused and method in _IDEMPOTENT):
+                    raise
+            return await self._exchange(None, method, target, headers, body)
 
-    async def _reusable(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+    async def _exchange(
+        self,
+        connection: Http11Connection | None,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Reply:
+        try:
+            if connection is None:
+                connection = await Http11Connection.open(self.origin, self._ssl_context)
+            head = await connection.send_request(method, target, headers, body)
+            content = await connection.read_body()
+        except BaseException:
+            if connection is not None:
+                connection.close_now()
+            raise
+        self._put_back(connection)
+        return Reply(head.status, head.reason, head.headers, content)
+
+    async def open_stream(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+    ) -> tuple[Http11Connection, ResponseHead]:
+        """Send a request on a new, unpooled connection and return it with the response head.
+
+        For watches: they hold their connection for minutes, so they neither take a pool slot
+        nor come back to the pool. The caller owns the connection and must close it.
+        """
+        connection: Http11Connection | None = None
+        try:
+            connection = await Http11Connection.open(self.origin, self._ssl_context)
+            head = await connection.send_request(method, target, headers)
+        except BaseException:
+            if connection is not None:
+                connection.close_now()
+            raise
+        return connection, head
+
+    def _take_idle(self) -> Http11Connection | None:
+        now = trio.current_time()
         while self._idle:
             connection = self._idle.pop()
-            reusable = connection.can_handle_request(origin) and connection.is_idle()
-            if reusable and not connection.has_expired():
+            fresh = now - connection.idle_since < self._keepalive_expiry
+            if fresh and connection.looks_alive():
                 return connection
-            await connection.aclose()
-        return httpcore.AsyncHTTPConnection(
-            origin=origin,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            http1=True,
-            http2=False,
-        )
+            connection.close_now()
+        return None
 
-    async def _finished(self, connection: httpcore.AsyncHTTPConnection) -> None:
-        try:
-            if connection.is_idle() and len(self._idle) < self._max_idle:
-                self._idle.append(connection)
-            else:
-                await connection.aclose()
-        finally:
-            self._slots.release()
+    def _put_back(self, connection: Http11Connection) -> None:
+        if len(self._idle) < self._max_idle and connection.finish_cycle():
+            self._idle.append(connection)
+        else:
+            connection.close_now()
 
     async def aclose(self) -> None:
+        """Close every idle connection (requests in flight close theirs when they finish)."""
         idle, self._idle = self._idle, []
-        with trio.CancelScope(shield=True):
-            for connection in idle:
-                await connection.aclose()
-
-
-class _ReturningStream(httpx.AsyncByteStream):
-    """A response body that hands its connection back to the pool when closed."""
-
-    def __init__(
-        self,
-        stream: AsyncIterable[bytes],
-        connection: httpcore.AsyncHTTPConnection,
-        pool: StackPool,
-    ) -> None:
-        self._stream = stream
-        self._connection = connection
-        self._pool = pool
-        self._closed = False
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return _MappedChunks(self._stream.__aiter__())
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._stream, "aclose", None)
-            if close is not None:
-                with _as_httpx_errors():
-                    await close()
-        finally:
-            with trio.CancelScope(shield=True):
-                await self._pool._finished(self._connection)
-
-
-class _MappedChunks:
-    """The body's chunks, with httpcore's read errors turned into httpx ones."""
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-
-    def __aiter__(self) -> _MappedChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        with _as_httpx_errors():
-            return await self._chunks.__anext__()
+        for connection in idle:
+            connection.close_now()
+        await trio.lowlevel.checkpoint()

@@ -1,12 +1,9 @@
 """HTTP transport to the API server: retries, deadlines and error mapping.
 
-The ``httpx.AsyncClient`` instances share one base URL, TLS context and auth:
-
-* ``client`` for ordinary request/response calls (``KUBERNETES_REQUEST_TIMEOUT``), on a
-  :class:`~actors.kube.pool.StackPool` whose cost per request stays flat under load;
-* ``watch_client`` for long-lived watch streams: HTTP/1.1, one connection per stream and no
-  pool at all (see :class:`ConnectionPerRequest`), and no read timeout (the watch keeps its
-  own idle timer, because a quiet watch is normal).
+Requests go over :class:`~actors.kube.pool.StackPool` (HTTP/1.1 on h11, connections reused
+most-recent-first, at most 256 in flight); watch streams each get a connection of their own
+that is never pooled, and no read timeout (the watch keeps its own idle timer, because a
+quiet watch is normal). Why not a general-purpose HTTP client: see ``actors/kube/http11.py``.
 
 Transient failures (no response, 429, 500/502/503/504) are retried with capped exponential
 backoff as long as the next attempt can start before the caller's deadline; everything else
@@ -15,26 +12,33 @@ is raised at once as :class:`KubernetesError`.
 
 from __future__ import annotations
 
+import json
 import math
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 import structlog
 import trio
 
 from .backoff import Backoff, parse_retry_after
+from .credentials import Authorizer
 from .deadline import KUBERNETES_REQUEST_TIMEOUT, remaining, request_timeout
 from .errors import KubernetesError, ObjectRef
-from .pool import StackPool
+from .http11 import HttpTransportError, LineStream, Origin, TimedOut
+from .pool import Reply, StackPool
 
-__all__ = ["ApiTransport", "ConnectionPerRequest"]
+__all__ = ["ApiTransport"]
 
 log = structlog.get_logger(__name__)
 
 WATCH_CONNECT_TIMEOUT = 10.0
 """Bound on connecting and on receiving the response head of a watch (not on the stream)."""
+
+_ACCEPT = (b"accept", b"application/json")
+_JSON_BODY = (b"content-type", b"application/json")
+_USER_AGENT = (b"user-agent", b"nublado-trio")
 
 
 class ApiTransport:
@@ -50,36 +54,23 @@ class ApiTransport:
         base_url: str,
         *,
         verify: ssl.SSLContext | bool = True,
-        auth: httpx.Auth | None = None,
+        auth: Authorizer | None = None,
         request_timeout: float = KUBERNETES_REQUEST_TIMEOUT,
         max_attempts: int = 5,
         backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = Origin.from_url(self.base_url)
         self.request_timeout = request_timeout
         self.max_attempts = max_attempts
         self.new_backoff = backoff
-        ssl_context = _ssl_context(verify)
-        self.client = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=auth,
-            transport=StackPool(ssl_context),
-            timeout=request_timeout,
-            headers={"Accept": "application/json"},
-        )
-        self.watch_client = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=auth,
-            transport=ConnectionPerRequest(ssl_context if ssl_context is not None else verify),
-            timeout=httpx.Timeout(WATCH_CONNECT_TIMEOUT, read=None),
-            headers={"Accept": "application/json"},
-        )
+        self._auth = auth
+        ssl_context = _ssl_context(verify) if self.origin.tls else None
+        self.pool = StackPool(self.origin, ssl_context)
 
     async def aclose(self) -> None:
-        """Close both connection pools."""
-        with trio.CancelScope(shield=True):
-            await self.client.aclose()
-            await self.watch_client.aclose()
+        """Close the idle pooled connections (watches close their own)."""
+        await self.pool.aclose()
 
     async def request(
         self,
@@ -92,34 +83,26 @@ class ApiTransport:
     ) -> dict[str, Any]:
         """Send one API call (retrying transient failures) and return the decoded JSON body."""
         backoff = self.new_backoff()
+        target = self._target(path, params)
+        content = b"" if body is None else json.dumps(body).encode()
         attempt = 0
         while True:
             attempt += 1
             retry_after: float | None = None
-            client = self.client
             try:
-                request = client.build_request(
-                    method,
-                    path,
-                    params=params,
-                    json=body,
-                    timeout=request_timeout(self.request_timeout),
-                )
-                # Every request, even a body-less GET (see _RequestBody).
-                request.stream = _RequestBody(request.content)
-                response = await client.send(request)
-            except httpx.TransportError as exc:
+                reply = await self._send_once(method, target, content, has_body=body is not None)
+            except HttpTransportError as exc:
                 error = KubernetesError.unreachable(exc, ref)
             else:
-                if response.status_code < 400:
-                    return _decode_body(response, ref)
+                if reply.status < 400:
+                    return _decode_body(reply.status, reply.body, ref)
                 error = KubernetesError.from_response(
-                    response.status_code, response.content, ref, http_reason=response.reason_phrase
+                    reply.status, reply.body, ref, http_reason=reply.reason
                 )
                 if not error.transient:
                     raise error
-                if response.status_code == 429:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if reply.status == 429:
+                    retry_after = parse_retry_after(reply.header(b"retry-after"))
             delay = max(backoff.next_delay(), retry_after or 0.0)
             if attempt >= self.max_attempts or delay >= remaining():
                 raise error
@@ -134,77 +117,69 @@ class ApiTransport:
             )
             await trio.sleep(delay)
 
-    async def open_watch(
-        self, path: str, ref: ObjectRef, params: Mapping[str, str]
-    ) -> httpx.Response:
-        """Start a watch stream; the caller owns the returned response and must ``aclose`` it.
+    async def open_watch(self, path: str, ref: ObjectRef, params: Mapping[str, str]) -> LineStream:
+        """Start a watch stream; the caller owns the returned stream and must ``aclose`` it.
 
         Not retried here: the watch loop owns restart policy. Raises ``KubernetesError`` for
         an HTTP error status (the body is read first so the Status message is available) and
         for transport failures (``status is None``).
         """
         connect = min(WATCH_CONNECT_TIMEOUT, max(0.001, remaining()))
-        timeout = httpx.Timeout(connect, read=None)
-        request = self.watch_client.build_request("GET", path, params=params, timeout=timeout)
-        request.stream = _RequestBody(b"")
+        headers = await self._headers(False)
+        opened = None
         try:
-            response = await self.watch_client.send(request, stream=True)
-        except httpx.TransportError as exc:
+            with trio.move_on_after(connect):
+                opened = await self.pool.open_stream("GET", self._target(path, params), headers)
+        except HttpTransportError as exc:
             raise KubernetesError.unreachable(exc, ref) from exc
-        if response.status_code == 200:
-            return response
+        if opened is None:
+            raise KubernetesError.unreachable(TimedOut(f"no response within {connect:g} s"), ref)
+        connection, head = opened
+        stream = LineStream(connection, head)
+        if head.status == 200:
+            return stream
         try:
-            content = await response.aread()
-        except httpx.TransportError:
+            with trio.move_on_after(connect):
+                content = await stream.read_all()
+        except HttpTransportError:
             content = b""
         finally:
-            await response.aclose()
-        raise KubernetesError.from_response(
-            response.status_code, content, ref, http_reason=response.reason_phrase
-        )
+            await stream.aclose()
+        raise KubernetesError.from_response(head.status, content, ref, http_reason=head.reason)
+
+    async def _send_once(
+        self, method: str, target: str, content: bytes, *, has_body: bool
+    ) -> Reply:
+        """One attempt, bounded by the request timeout (a timeout is a transport failure)."""
+        headers = await self._headers(has_body)
+        timeout = request_timeout(self.request_timeout)
+        with trio.move_on_after(timeout):
+            return await self.pool.request(method, target, headers, content)
+        raise TimedOut(f"no complete response within {timeout:g} s")
+
+    def _target(self, path: str, params: Mapping[str, str] | None) -> str:
+        target = self.origin.base_path + path
+        return f"{target}?{urlencode(params)}" if params else target
+
+    async def _headers(self, has_body: bool) -> list[tuple[bytes, bytes]]:
+        headers = [(b"host", self.origin.host_header), _ACCEPT, _USER_AGENT]
+        if has_body:
+            headers.append(_JSON_BODY)
+        if self._auth is not None:
+            authorization = await self._auth.authorization()
+            if authorization:
+                headers.append((b"authorization", authorization.encode("latin-1")))
+        return headers
 
 
-class _RequestBody(httpx.AsyncByteStream):
-    """A request body sent through a plain iterator object instead of an async generator.
-
-    httpx sends ``json=`` bodies with an async generator (``ByteStream.__aiter__``). A request
-    cancelled while its body is being written (a spawn cancelled by a delete, or a sibling
-    create failing in the same round) abandons that generator half-way, and Trio warns about
-    it when it is garbage collected (httpx issue #3686): noise in production and an error
-    under ``filterwarnings = error``. A plain iterator has nothing to finalise.
-    """
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return _OneChunk(self._content)
-
-
-class _OneChunk:
-    """Async iterator over a single chunk of bytes."""
-
-    def __init__(self, content: bytes) -> None:
-        self._content: bytes | None = content or None  # an empty body sends no chunk
-
-    def __aiter__(self) -> _OneChunk:
-        return self
-
-    async def __anext__(self) -> bytes:
-        content, self._content = self._content, None
-        if content is None:
-            raise StopAsyncIteration
-        return content
-
-
-def _decode_body(response: httpx.Response, ref: ObjectRef) -> dict[str, Any]:
-    if not response.content:
+def _decode_body(status: int, content: bytes, ref: ObjectRef) -> dict[str, Any]:
+    if not content:
         return {}
     try:
-        data = response.json()
+        data = json.loads(content)
     except ValueError as exc:
         raise KubernetesError(
-            status=response.status_code,
+            status=status,
             reason="InvalidResponse",
             message=f"response is not JSON: {exc}",
             kind=ref.kind,
@@ -213,7 +188,7 @@ def _decode_body(response: httpx.Response, ref: ObjectRef) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict):
         raise KubernetesError(
-            status=response.status_code,
+            status=status,
             reason="InvalidResponse",
             message="response is not a JSON object",
             kind=ref.kind,
@@ -228,59 +203,12 @@ def timeout_seconds(reconnect_timeout: float) -> int:
     return max(1, math.ceil(min(reconnect_timeout, remaining())))
 
 
-class ConnectionPerRequest(httpx.AsyncBaseTransport):
-    """A transport that gives every request its own connection, closed with its response.
-
-    Watches never share or reuse connections, and a shared pool costs more than it saves:
-    httpcore's pool scans every open connection each time a request is queued or finishes,
-    so with thousands of open watch streams that scan dominated the controller's CPU
-    (measured with ``bench/spawn_storm.py``). This also means there is no connection limit
-    that could make a watch wait silently.
-    """
-
-    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
-        # Built once: making a default context per watch would reload the CA bundle.
-        self._ssl_context = _ssl_context(verify)
-        self._verify = verify
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        verify: ssl.SSLContext | bool = (
-            self._ssl_context if self._ssl_context is not None else self._verify
-        )
-        transport = httpx.AsyncHTTPTransport(verify=verify, http1=True, http2=False)
-        try:
-            response = await transport.handle_async_request(request)
-        except BaseException:
-            with trio.CancelScope(shield=True):
-                await transport.aclose()
-            raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _ClosingStream(response.stream, transport)
-        return response
-
-
-class _ClosingStream(httpx.AsyncByteStream):
-    """A response body that closes its private transport when the body is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, transport: httpx.AsyncHTTPTransport) -> None:
-        self._stream = stream
-        self._transport = transport
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        # The inner stream's own iterator, not a generator of ours: one less generator that
-        # an abandoned stream would leave for the garbage collector to finalise.
-        return self._stream.__aiter__()
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            with trio.CancelScope(shield=True):
-                await self._transport.aclose()
-
-
-def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext | None:
-    """One TLS context for every pool: ``verify=True`` would build (and load CAs) per pool."""
+def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
+    """The TLS context for every connection, built once (loading the CA bundle is slow)."""
     if isinstance(verify, ssl.SSLContext):
         return verify
-    return ssl.create_default_context() if verify else None
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

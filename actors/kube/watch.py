@@ -26,22 +26,23 @@ Invariants:
 
 The iterator is a plain class rather than an async generator so that leaving the ``async
 with`` block closes the connection deterministically, even when the consumer stops early.
+Each open watch holds one connection and the bytes of at most one partial line.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
-import httpx
 import structlog
 import trio
 
 from .backoff import Backoff
 from .errors import KubernetesError, ObjectRef
+from .http11 import HttpTransportError, LineStream
 from .resources import ResourceType
 from .transport import ApiTransport, timeout_seconds
 
@@ -126,8 +127,7 @@ class Watch(Generic[T]):
         self._idle_timeout = idle_timeout if idle_timeout is not None else reconnect_timeout
         self._backoff = backoff or Backoff(initial=0.2, maximum=10.0)
         self._delay = 0.0
-        self._response: httpx.Response | None = None
-        self._lines: AsyncIterator[str] | None = None
+        self._stream: LineStream | None = None
         self._got_data = False
         self._opened_at = 0.0
         self.restarts = 0
@@ -156,7 +156,7 @@ class Watch(Generic[T]):
         while True:
             if self._rv is None:
                 return await self._sync()
-            if self._lines is None:
+            if self._stream is None:
                 await self._start_stream()
                 continue
             try:
@@ -203,12 +203,12 @@ class Watch(Generic[T]):
             resourceVersion=self._rv,
             timeoutSeconds=str(timeout_seconds(self._reconnect_timeout)),
         )
-        response = None
+        stream = None
         try:
             # A server that accepts the request but never answers is as silent as a quiet
             # stream: the idle limit covers the wait for the response head too.
             with trio.move_on_after(self._idle_timeout):
-                response = await self._transport.open_watch(self._path, self._ref, params)
+                stream = await self._transport.open_watch(self._path, self._ref, params)
         except KubernetesError as error:
             if error.gone:
                 self._expire()
@@ -217,30 +217,29 @@ class Watch(Generic[T]):
             else:
                 raise
             return
-        if response is None:
+        if stream is None:
             self._schedule_restart(_Restart("no response head", failed=True))
             return
-        self._response = response
-        self._lines = response.aiter_lines()
+        self._stream = stream
         self._got_data = False
         self._opened_at = trio.current_time()
 
     async def _next_line(self) -> str:
-        assert self._lines is not None
+        assert self._stream is not None
         idle = self._idle_timeout
         line: str | None = None
-        with trio.move_on_after(idle):
+        with trio.move_on_after(idle) as waited:
             try:
-                line = await anext(self._lines)
-            except StopAsyncIteration:
-                # A server-side timeout ends a quiet stream normally; only a stream that ends
-                # at once without any data looks like a failure worth backing off from.
-                hasty = trio.current_time() - self._opened_at < _HASTY_STREAM
-                raise _Restart("stream ended", failed=hasty and not self._got_data) from None
-            except httpx.TransportError as exc:
-                raise _Restart(f"connection lost: {type(exc).__name__}", failed=True) from None
-        if line is None:
+                line = await self._stream.next_line()
+            except HttpTransportError as exc:
+                raise _Restart(f"connection lost: {exc}", failed=True) from None
+        if waited.cancelled_caught:
             raise _Restart(f"no data for {idle:g} s", failed=False)
+        if line is None:
+            # A server-side timeout ends a quiet stream normally; only a stream that ends at
+            # once without any data looks like a failure worth backing off from.
+            hasty = trio.current_time() - self._opened_at < _HASTY_STREAM
+            raise _Restart("stream ended", failed=hasty and not self._got_data)
         return line
 
     def _handle_line(self, line: str) -> WatchItem[T] | None:
@@ -292,32 +291,9 @@ class Watch(Generic[T]):
         )
 
     async def _close_stream(self) -> None:
-        lines, response = self._lines, self._response
-        self._lines = self._response = None
-        with trio.CancelScope(shield=True):
-            if lines is not None:
-                await _finish_lines(lines)
-            if response is not None:
-                with trio.move_on_after(1):
-                    await response.aclose()
-
-
-async def _finish_lines(lines: AsyncIterator[str]) -> None:
-    """Run httpx's line iterator to its end by cancelling it from the inside.
-
-    ``aiter_lines`` is a chain of nested async generators (lines → text → bytes → raw → the
-    transport's streams). ``aclose()`` on the outer one leaves the inner ones suspended, and
-    Trio then warns about each when it is garbage collected. Stepping the chain inside an
-    already-cancelled scope makes the next network read raise ``Cancelled`` at the bottom,
-    which unwinds and finishes every generator in the chain.
-    """
-    with trio.CancelScope() as scope:
-        scope.cancel()
-        try:
-            while True:
-                await anext(lines)
-        except (StopAsyncIteration, httpx.TransportError):
-            pass
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
 
 
 def _resource_version(obj: dict[str, Any]) -> str:
