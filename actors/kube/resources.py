@@ -90,6 +90,11 @@ class ResourceType(Generic[T]):
         path = f"{prefix}/{self.plural}"
         return f"{path}/{name}" if name is not None else path
 
+    def as_raw(self) -> ResourceType[dict[str, Any]]:
+        """The same kind with objects left as server JSON (for callers that need one field
+        of a large object: building the model would cost more than the whole call)."""
+        return ResourceType(self.kind, self.plural, self.group, self.version, self.namespaced, None)
+
     def decode(self, data: dict[str, Any]) -> T:
         """Turn server JSON into the caller's type, ignoring fields newer than our models."""
         if self.model is None:

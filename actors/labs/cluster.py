@@ -11,12 +11,13 @@ Every call runs under the caller's deadline (a Trio cancel scope).
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 from kubernetes.client import (
     V1ConfigMap,
     V1NetworkPolicy,
     V1PersistentVolumeClaim,
-    V1Pod,
     V1ResourceQuota,
     V1Secret,
     V1Service,
@@ -66,40 +67,53 @@ async def read_source_secrets(
 
 
 async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLabObject) -> None:
+    # The created objects are not needed back: raw creates skip building models of them.
     match obj:
         case V1PersistentVolumeClaim():
-            await kube.persistent_volume_claims.create(namespace, obj)
+            await kube.persistent_volume_claims.create_raw(namespace, obj)
         case V1ConfigMap():
-            await kube.config_maps.create(namespace, obj)
+            await kube.config_maps.create_raw(namespace, obj)
         case V1Secret():
-            await kube.secrets.create(namespace, obj)
+            await kube.secrets.create_raw(namespace, obj)
         case V1ResourceQuota():
-            await kube.resource_quotas.create(namespace, obj)
+            await kube.resource_quotas.create_raw(namespace, obj)
         case V1NetworkPolicy():
-            await kube.network_policies.create(namespace, obj)
+            await kube.network_policies.create_raw(namespace, obj)
         case V1Service():
-            await kube.services.create(namespace, obj)
+            await kube.services.create_raw(namespace, obj)
 
 
-async def create_lab_objects(kube: KubeClient, objects: LabObjects) -> tuple[str | None, V1Pod]:
+async def create_lab_objects(kube: KubeClient, objects: LabObjects) -> tuple[str | None, str]:
     """Create the lab: namespace, then the rest concurrently, then the pod.
 
-    Returns the namespace's resourceVersion and the created pod. Watching the namespace from
-    that version sees every change since the namespace appeared, the pod's creation included,
-    without a list call and without any race with the pod's creation.
+    Returns the namespace's resourceVersion and the created pod's phase. Watching the
+    namespace from that version sees every change since the namespace appeared, the pod's
+    creation included, without a list call and without any race with the pod's creation.
     """
     metadata = objects.namespace.metadata
     assert metadata is not None
     assert metadata.name is not None
     namespace: str = metadata.name
-    created = await kube.namespaces.create(objects.namespace)
+    created = await kube.namespaces.create_raw(objects.namespace)
     async with trio.open_nursery() as nursery:
         for obj in objects.namespaced_objects():
             nursery.start_soon(_create_namespaced, kube, namespace, obj)
         nursery.start_soon(kube.service_accounts.wait_for_creation, namespace, "default")
-    pod = await kube.pods.create(namespace, objects.pod)
-    version = created.metadata.resource_version if created.metadata is not None else None
-    return version, pod
+    pod = await kube.pods.create_raw(namespace, objects.pod)
+    return resource_version_of(created), pod_phase_of(pod)
+
+
+def resource_version_of(obj: dict[str, Any]) -> str | None:
+    """``metadata.resourceVersion`` of server JSON, if present."""
+    version = (obj.get("metadata") or {}).get("resourceVersion")
+    return version if isinstance(version, str) and version else None
+
+
+def pod_phase_of(pod: dict[str, Any]) -> str:
+    """A pod's phase from server JSON; a pod without one yet is ``Pending``, as the API
+    server defaults it."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase if isinstance(phase, str) and phase else "Pending"
 
 
 async def delete_lab_pod(kube: KubeClient, namespace: str, pod: str) -> None:

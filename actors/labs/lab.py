@@ -50,6 +50,7 @@ from actors.labs.cluster import (
     create_lab_objects,
     delete_lab_namespace,
     delete_lab_pod,
+    pod_phase_of,
     read_source_secrets,
 )
 from actors.labs.events import LabEvent, next_pod_event_progress
@@ -301,8 +302,8 @@ class LabActor(Actor):
                     discovery=self.deps.discovery,
                     environ=self.deps.environ,
                 )
-                namespace_version, pod = await create_lab_objects(self.kube, objects)
-                self._pod_phase = _phase(pod)
+                namespace_version, pod_phase = await create_lab_objects(self.kube, objects)
+                self._pod_phase = pod_phase
                 self._pod_gone = False
                 self._watch_pod(resource_version=namespace_version)
                 self._set_url(spawn.service_prefix)
@@ -410,7 +411,7 @@ class LabActor(Actor):
     ) -> None:
         reconnect = self.config.watch_reconnect_timeout.total_seconds()
         with scope:
-            async with self.kube.pods.watch(
+            async with self.kube.pods.watch_raw(
                 self.namespace,
                 field_selector={"metadata.name": self.pod_name},
                 resource_version=resource_version,
@@ -423,7 +424,7 @@ class LabActor(Actor):
                         pod = None
                     else:
                         pod = item.object
-                    self._on_pod(pod)
+                    self._on_pod(pod_phase_of(pod) if pod is not None else None)
                     # Drop the pod before waiting for the next change: a whole pod object
                     # held while the watch idles would cost tens of kilobytes per lab.
                     del item, pod
@@ -431,16 +432,17 @@ class LabActor(Actor):
                         ready.set()
                         ready = None
 
-    def _on_pod(self, pod: V1Pod | None) -> None:
-        """Follow the pod: operations wait on it; otherwise it decides the lab status."""
-        self._pod_phase = _phase(pod) if pod is not None else None
-        self._pod_gone = pod is None
+    def _on_pod(self, phase: str | None) -> None:
+        """Follow the pod's phase (``None``: no pod): operations wait on it; otherwise it
+        decides the lab status."""
+        self._pod_phase = phase
+        self._pod_gone = phase is None
         self._pod_seen.set()
         if self.state is None or self._busy:
             return
         if self.state.status in (LabStatus.TERMINATING, LabStatus.FAILED):
             return
-        status = LabStatus.from_pod_phase(_phase(pod)) if pod is not None else LabStatus.FAILED
+        status = LabStatus.from_pod_phase(phase) if phase is not None else LabStatus.FAILED
         if status is not self.state.status:
             log.info(
                 "Lab pod changed behind our back",

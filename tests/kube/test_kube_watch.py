@@ -234,3 +234,20 @@ async def _consume_all(watch: Watch[V1ConfigMap]) -> None:
     async with watch as events:
         async for _ in events:
             pass
+
+
+async def test_raw_create_and_raw_watch_give_server_json(kube: KubeClient, ns: str) -> None:
+    with trio.fail_after(10):
+        created = await kube.config_maps.create_raw(ns, configmap("raw"))
+        assert created["data"] == {"v": "raw"}
+        assert created["metadata"]["resourceVersion"]
+        async with kube.config_maps.watch_raw(
+            ns, resource_version=created["metadata"]["resourceVersion"]
+        ) as events:
+            await kube.config_maps.create(ns, configmap("later"))
+            item = await anext(events)
+    assert isinstance(item, WatchEvent)
+    assert item.type == "ADDED"
+    assert isinstance(item.object, dict)
+    assert item.object["metadata"]["name"] == "later"
+    assert item.resource_version == item.object["metadata"]["resourceVersion"]
