@@ -242,7 +242,10 @@ class KubeApi:
         name: None,
         subresource: None,
     ) -> Response:
-        return Response.json(201, self.store.create(res, namespace, self._body(request)))
+        # The parsed body belongs to this request alone and the result is serialised at
+        # once: no copy either way (see the ``copy_`` contract in kubesim.store).
+        created = self.store.create(res, namespace, self._body(request), copy_=False)
+        return Response.json(201, created)
 
     async def _update(
         self,
@@ -256,7 +259,8 @@ class KubeApi:
         if subresource == "finalize":
             subresource = None
         return Response.json(
-            200, self.store.replace(res, namespace, name, body, subresource=subresource)
+            200,
+            self.store.replace(res, namespace, name, body, subresource=subresource, copy_=False),
         )
 
     async def _patch(
@@ -272,7 +276,13 @@ class KubeApi:
         return Response.json(
             200,
             self.store.patch(
-                res, namespace, name, body, patch_type=patch_type, subresource=subresource
+                res,
+                namespace,
+                name,
+                body,
+                patch_type=patch_type,
+                subresource=subresource,
+                copy_=False,
             ),
         )
 
@@ -329,6 +339,7 @@ class KubeApi:
             grace_period_seconds=grace,
             propagation_policy=policy,
             preconditions=preconditions,
+            copy_=False,
         )
         gone = self._gone(res, obj)
         return self._deleted_response(res, obj, gone)
@@ -368,6 +379,7 @@ class KubeApi:
                         meta["name"],
                         grace_period_seconds=grace,
                         propagation_policy=policy,
+                        copy_=False,
                     )
                 )
             except ApiError as exc:

@@ -87,8 +87,9 @@ class JobController:
     async def run(self) -> None:
         async with (
             trio.open_nursery() as nursery,
-            self.store.watch(self._pods) as pod_events,
-            self.store.watch(self._jobs) as job_events,
+            # Both consumers only read the events (pods and jobs change through mutate).
+            self.store.watch(self._pods, copy_=False) as pod_events,
+            self.store.watch(self._jobs, copy_=False) as job_events,
         ):
             nursery.start_soon(self._watch_pods, pod_events, nursery)
             async for event in job_events:

@@ -61,6 +61,10 @@ the next status write waits until the flag clears).
 
 Every delay is a :class:`KubeletConfig` field (seconds, 0 means none) and uses Trio time, so
 tests can use ``trio.testing.MockClock(autojump_threshold=0)``.
+
+The kubelet reads pods and nodes uncopied (``copy_=False``: the store's own objects, which
+it never mutates after publishing them) and changes them only inside ``Store.mutate``
+callbacks, which work on a copy. It must never mutate a pod or node dict it holds.
 """
 
 from __future__ import annotations
@@ -245,7 +249,7 @@ class Kubelet:
         self, pod: dict[str, Any], fn: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
         meta = pod["metadata"]
-        return dict(self.store.mutate(self._pods_res, meta["namespace"], meta["name"], fn))
+        return self.store.mutate(self._pods_res, meta["namespace"], meta["name"], fn, copy_=False)
 
     def _event(
         self,
@@ -278,6 +282,7 @@ class Kubelet:
             message,
             "Warning" if warning else "Normal",
             component=component,
+            copy_=False,
         )
 
     # -- the controller loop --------------------------------------------------------------
@@ -288,7 +293,8 @@ class Kubelet:
             items, rv = self.store.list(self._pods_res)
             for pod in items:
                 self._consider(nursery, "ADDED", pod)
-            async with self.store.watch(self._pods_res, None, resource_version=rv) as events:
+            watch = self.store.watch(self._pods_res, None, resource_version=rv, copy_=False)
+            async with watch as events:
                 async for event in events:
                     self._consider(nursery, event.type, event.object)
 
@@ -366,7 +372,7 @@ class Kubelet:
     async def _schedule(self, pod: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         while True:
             node_name = (pod.get("spec") or {}).get("nodeName")
-            nodes, _ = self.store.list(self._nodes_res)
+            nodes, _, _, _ = self.store.list_page(self._nodes_res)
             if node_name:
                 for node in nodes:
                     if node["metadata"]["name"] == node_name:
@@ -385,7 +391,7 @@ class Kubelet:
                 self._unschedulable(pod, len(nodes))
             await self._step(self.config.unschedulable_retry)
             pod = self.store.get(
-                self._pods_res, pod["metadata"]["namespace"], pod["metadata"]["name"]
+                self._pods_res, pod["metadata"]["namespace"], pod["metadata"]["name"], copy_=False
             )
 
     def _bind(self, pod: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -530,7 +536,7 @@ class Kubelet:
         image = container["image"]
         where = {"container": container["name"], "init": init}
         node_name = node["metadata"]["name"]
-        node = self.store.get(self._nodes_res, None, node_name)
+        node = self.store.get(self._nodes_res, None, node_name, copy_=False)
         try:
             repository, digest = self._resolve(image)
         except _PullFailed as exc:
@@ -593,7 +599,7 @@ class Kubelet:
                     return
             images.append({"names": [by_digest, *([by_tag] if by_tag else [])], "sizeBytes": size})
 
-        self.store.mutate(self._nodes_res, None, node_name, add)
+        self.store.mutate(self._nodes_res, None, node_name, add, copy_=False)
 
     async def _pull_failed(
         self, pod: dict[str, Any], container: dict[str, Any], image: str, *, init: bool

@@ -11,6 +11,7 @@ orphan their pods by default, for backwards compatibility, unlike every other ki
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 #: Field selectors every kind accepts.
 COMMON_FIELDS = ("metadata.name", "metadata.namespace")
@@ -18,6 +19,10 @@ COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 
 @dataclass(frozen=True)
 class ResourceType:
+    """One served kind. Immutable; the derived names below are computed once per instance
+    (``cached_property`` stores them in the instance ``__dict__``, which a frozen dataclass
+    allows) because the store asks for ``key`` on every read, write and watch event."""
+
     kind: str
     plural: str
     singular: str
@@ -33,24 +38,24 @@ class ResourceType:
     has_generation: bool = False
     default_propagation: str = "Background"
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    @cached_property
     def list_kind(self) -> str:
         return f"{self.kind}List"
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Unique identifier used as the store's partition key."""
         return f"{self.group}/{self.plural}"
 
-    @property
+    @cached_property
     def field_selectors(self) -> tuple[str, ...]:
         return COMMON_FIELDS + self.fields
 
-    @property
+    @cached_property
     def base_path(self) -> str:
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
 

@@ -6,7 +6,12 @@ Objects are plain JSON dicts keyed by (resource, namespace, name). Invariants:
   object's ``metadata.resourceVersion`` is the revision of its last write and a list's is the
   current revision. RVs are decimal strings; clients must treat them as opaque.
 * Stored dicts are never mutated after they are published: every write stores a new dict.
-  Public readers get deep copies unless they pass ``copy=False`` (then they must not mutate).
+  Public readers get deep copies unless they pass ``copy_=False`` (then they must not
+  mutate). Writers copy the object they are given unless they pass ``copy_=False``: then
+  the caller hands the object over (the store may keep it; the caller must not touch it
+  again) and gets the stored object back uncopied. The HTTP layer does this (each request
+  body is freshly parsed, each result serialised at once), and so do the in-process
+  controllers that only read what they get.
 * Every write appends a change to a history kept for ``history_seconds`` (default 300 s, like
   etcd compaction on a real cluster). A watch or a continue token older than the history
   gets 410. :meth:`compact` drops the whole history at once (fault injection).
@@ -132,6 +137,7 @@ class Watcher:
         *,
         external: bool,
         buffer: int,
+        copy_events: bool = True,
     ) -> None:
         self.store = store
         self.res = res
@@ -142,6 +148,8 @@ class Watcher:
         self.labels = labels
         self.fields = fields
         self.external = external
+        #: In-process consumers get copies unless they promised not to mutate the events.
+        self._copy_events = copy_events and not external
         self.closed = False
         self.dropped = False
         self._limit = buffer
@@ -215,7 +223,7 @@ class Watcher:
     async def __anext__(self) -> WatchEvent:
         event = await self.next()
         assert event is not None
-        if not self.external:
+        if self._copy_events:
             return WatchEvent(event.type, json_copy(event.object))
         return event
 
@@ -367,6 +375,7 @@ class Store:
         label_selector: str | None = None,
         field_selector: str | None = None,
         external: bool = False,
+        copy_events: bool = True,
     ) -> Watcher:
         """Register a watcher primed with its initial events.
 
@@ -385,6 +394,7 @@ class Store:
             fields,
             external=external,
             buffer=self.config.watch_buffer,
+            copy_events=copy_events,
         )
         if resource_version in (None, "", "0"):
             objects = self._objects[res.key]
@@ -425,11 +435,13 @@ class Store:
         resource_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        copy_: bool = True,
     ) -> AsyncIterator[Watcher]:
         """In-process watch for controllers: ``async with store.watch(res) as events:``.
 
-        Iterate ``events`` for :class:`WatchEvent` (objects are deep copies). Not affected
-        by the drop-watches fault. Raises ``ApiError`` 410 for a compacted revision.
+        Iterate ``events`` for :class:`WatchEvent` (objects are deep copies, or the stored
+        objects themselves with ``copy_=False``: then never mutate them). Not affected by
+        the drop-watches fault. Raises ``ApiError`` 410 for a compacted revision.
         """
         watcher = self.open_watcher(
             res,
@@ -437,6 +449,7 @@ class Store:
             resource_version=resource_version,
             label_selector=label_selector,
             field_selector=field_selector,
+            copy_events=copy_,
         )
         try:
             yield watcher
@@ -498,12 +511,12 @@ class Store:
                 )
             list_rv = token_rv
         ns = self._ns(res, namespace) if namespace else None
-        keys = sorted(self._objects[res.key])
-        matched: list[tuple[_ObjKey, dict[str, Any]]] = []
         store = self._objects[res.key]
+        # Keys are (namespace, name): filter on the namespace before sorting.
+        keys = list(store) if ns is None else [key for key in store if key[0] == ns]
+        keys.sort()
+        matched: list[tuple[_ObjKey, dict[str, Any]]] = []
         for key in keys:
-            if ns is not None and key[0] != ns:
-                continue
             if after is not None and key <= after:
                 continue
             obj = store[key]
@@ -569,15 +582,29 @@ class Store:
             raise err
 
     def create(
-        self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
+        self, res: ResourceType, namespace: str | None, obj: dict[str, Any], *, copy_: bool = True
     ) -> dict[str, Any]:
-        """Create ``obj`` (POST semantics); returns a copy of the stored object."""
+        """Create ``obj`` (POST semantics); returns a copy of the stored object.
+
+        ``copy_=False``: ``obj`` is handed over and the stored object is returned (see the
+        module docstring).
+        """
+        if not copy_:
+            return self._create(res, namespace, obj, owned=True)
         return json_copy(self._create(res, namespace, obj))
 
     def _create(
-        self, res: ResourceType, namespace: str | None, obj: dict[str, Any]
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        obj: dict[str, Any],
+        *,
+        owned: bool = False,
     ) -> dict[str, Any]:
-        obj = json_copy(check_type(res, obj))
+        """Create and return the stored object; ``owned``: ``obj`` may be stored as is."""
+        obj = check_type(res, obj)
+        if not owned:
+            obj = json_copy(obj)
         metadata = obj.setdefault("metadata", {})
         if res.namespaced:
             body_ns = metadata.get("namespace")
@@ -653,7 +680,7 @@ class Store:
         body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
         # The namespace may have gone (or be terminating) before the controller ran.
         with contextlib.suppress(ApiError):
-            self._create(res, namespace, body)
+            self._create(res, namespace, body, owned=True)
 
     def _store_update(
         self, res: ResourceType, old: dict[str, Any], new: dict[str, Any]
@@ -733,9 +760,15 @@ class Store:
         obj: dict[str, Any],
         *,
         subresource: str | None = None,
+        copy_: bool = True,
     ) -> dict[str, Any]:
-        """PUT semantics: optimistic concurrency on ``metadata.resourceVersion`` (409)."""
-        proposed = json_copy(check_type(res, obj))
+        """PUT semantics: optimistic concurrency on ``metadata.resourceVersion`` (409).
+
+        ``copy_=False``: ``obj`` is handed over and the stored object is returned.
+        """
+        proposed = check_type(res, obj)
+        if copy_:
+            proposed = json_copy(proposed)
         metadata = proposed.setdefault("metadata", {})
         if metadata.get("name") and metadata["name"] != name:
             raise bad_request(
@@ -753,7 +786,8 @@ class Store:
         if res.kind == "Secret":
             fold_string_data(proposed)
         new = self._merge_subresource(current, proposed, res, subresource)
-        return json_copy(self._store_update(res, current, new))
+        stored = self._store_update(res, current, new)
+        return json_copy(stored) if copy_ else stored
 
     def patch(
         self,
@@ -764,24 +798,29 @@ class Store:
         *,
         patch_type: str = "merge",
         subresource: str | None = None,
+        copy_: bool = True,
     ) -> dict[str, Any]:
         """PATCH: ``patch_type`` "merge" (RFC 7386, also used for strategic merge) or
-        "json" (RFC 6902). A ``metadata.resourceVersion`` in a merge patch is a precondition."""
+        "json" (RFC 6902). A ``metadata.resourceVersion`` in a merge patch is a precondition.
+        ``copy_=False`` returns the stored object itself (do not mutate it)."""
         current = self._lookup(res, namespace, name)
         if patch_type == "json":
+            # A new document: a deep copy of ``current`` with copies of the patch's values.
             patched = apply_json_patch(current, patch)
         else:
             if not isinstance(patch, dict):
                 raise bad_request("a merge patch must be a JSON object")
             wanted = (patch.get("metadata") or {}).get("resourceVersion")
             self._check_precondition(res, current, wanted)
-            patched = json_merge_patch(current, patch)
-        patched = json_copy(check_type(res, patched))
+            # The merge shares every part the patch does not touch with the stored object.
+            patched = json_copy(json_merge_patch(current, patch))
+        patched = check_type(res, patched)
         patched.setdefault("metadata", {})["name"] = name
         if res.kind == "Secret":
             fold_string_data(patched)
         new = self._merge_subresource(current, patched, res, subresource)
-        return json_copy(self._store_update(res, current, new))
+        stored = self._store_update(res, current, new)
+        return json_copy(stored) if copy_ else stored
 
     def mutate(
         self,
@@ -789,13 +828,17 @@ class Store:
         namespace: str | None,
         name: str,
         fn: Callable[[dict[str, Any]], None],
+        *,
+        copy_: bool = True,
     ) -> dict[str, Any]:
         """Apply ``fn`` to a copy of the object and store it (status included); one MODIFIED
-        event if anything changed. For controllers (kubelet, job controller, ...)."""
+        event if anything changed. For controllers (kubelet, job controller, ...).
+        Returns a copy of the result, or the stored object itself with ``copy_=False``."""
         current = self._lookup(res, namespace, name)
         new = json_copy(current)
         fn(new)
-        return json_copy(self._store_update(res, current, new))
+        stored = self._store_update(res, current, new)
+        return json_copy(stored) if copy_ else stored
 
     def delete(
         self,
@@ -806,9 +849,11 @@ class Store:
         grace_period_seconds: int | None = None,
         propagation_policy: str | None = None,
         preconditions: dict[str, Any] | None = None,
+        copy_: bool = True,
     ) -> dict[str, Any]:
         """DELETE semantics (see :func:`kubesim.lifecycle.delete`). Returns a copy of the
-        object as it stands after the call (carrying ``deletionTimestamp`` if it lingers)."""
+        object as it stands after the call (carrying ``deletionTimestamp`` if it lingers),
+        or with ``copy_=False`` that object itself (do not mutate it)."""
         obj = self._lookup(res, namespace, name)
         if preconditions:
             if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:
@@ -820,7 +865,8 @@ class Store:
             raise bad_request(f"unsupported propagation policy {propagation_policy!r}")
         if grace_period_seconds is not None and grace_period_seconds < 0:
             grace_period_seconds = 0
-        return json_copy(lifecycle.delete(self, res, obj, grace_period_seconds, propagation_policy))
+        result = lifecycle.delete(self, res, obj, grace_period_seconds, propagation_policy)
+        return json_copy(result) if copy_ else result
 
     def finalize_delete(self, res: ResourceType, namespace: str | None, name: str) -> None:
         """Remove the object now, whatever its grace or finalizers (emits DELETED)."""
@@ -866,11 +912,13 @@ class Store:
         type: str = "Normal",
         *,
         component: str = "kubesim",
+        copy_: bool = True,
     ) -> dict[str, Any]:
         """Create a core/v1 Event about ``involved`` (an object dict or an ObjectReference).
 
         Like a real cluster's event recorders this is best effort: in a missing or
-        terminating namespace the event is returned but not stored.
+        terminating namespace the event is returned but not stored. Returns a copy of the
+        stored Event, or with ``copy_=False`` the stored Event itself (do not mutate it).
         """
         meta = involved.get("metadata", involved)
         ref = {
@@ -905,8 +953,11 @@ class Store:
             "count": 1,
         }
         try:
-            return self.create(self.resource("events"), namespace, event)
+            # ``event`` is a new dict whose leaves are the reference's scalar fields, so
+            # the store may keep it as it is.
+            stored = self.create(self.resource("events"), namespace, event, copy_=False)
         except ApiError as exc:
             if exc.status in (403, 404):
                 return event
             raise
+        return json_copy(stored) if copy_ else stored
