@@ -76,7 +76,6 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import trio
@@ -84,6 +83,7 @@ import trio
 from kubesim.errors import ApiError
 from kubesim.nodes import fits, split_image
 from kubesim.registry import RegistryData, derive_digest
+from kubesim.store import now_timestamp
 
 __all__ = [
     "ANNOTATION_EXIT_AFTER",
@@ -116,7 +116,7 @@ def parse_duration(text: str) -> float:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_timestamp()
 
 
 @dataclass

@@ -92,8 +92,20 @@ class Change:
     old: dict[str, Any] | None
 
 
+_last_stamp: tuple[int, str] = (-1, "")
+
+
 def now_timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time as Kubernetes writes timestamps (RFC 3339, whole seconds).
+
+    The string only changes once a second and every write asks for it, so it is formatted
+    once per second (the same wall clock ``datetime.now`` reads).
+    """
+    global _last_stamp
+    second = int(time.time())
+    if second != _last_stamp[0]:
+        _last_stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _last_stamp[1]
 
 
 def _timestamp_in(seconds: float) -> str:
@@ -205,17 +217,26 @@ class Watcher:
     async def next(self, within: float | None = None) -> WatchEvent | None:
         """The next event; ``None`` if ``within`` seconds pass first; raises StopAsyncIteration
         once closed and drained (a dropped watcher stops at once, losing queued events)."""
-        with trio.move_on_after(float("inf") if within is None else within):
-            while not self._queue:
-                if self.closed:
-                    raise StopAsyncIteration
-                await self._wakeup.wait()
-                self._wakeup = trio.Event()
+        if not self._queue:
+            # Only an empty queue needs waiting (and a cancel scope for ``within``); a busy
+            # consumer takes queued events without that overhead, as it did without waiting.
+            if within is None:
+                await self._wait_for_events()
+            else:
+                with trio.move_on_after(within):
+                    await self._wait_for_events()
         if self.dropped:
             raise StopAsyncIteration
         if not self._queue:
             return None
         return self._queue.popleft()
+
+    async def _wait_for_events(self) -> None:
+        while not self._queue:
+            if self.closed:
+                raise StopAsyncIteration
+            await self._wakeup.wait()
+            self._wakeup = trio.Event()
 
     def __aiter__(self) -> Watcher:
         return self
