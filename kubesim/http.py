@@ -19,6 +19,7 @@ other exception becomes a 500 ``InternalError`` (logged with its traceback).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -131,8 +132,12 @@ async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Requ
             return None
 
 
+@functools.cache
 def _reason_phrase(status: int) -> bytes:
-    """Standard reason phrase (clients such as ``kubernetes`` expose it as ``reason``)."""
+    """Standard reason phrase (clients such as ``kubernetes`` expose it as ``reason``).
+
+    Cached: a handful of status codes, looked up on every response.
+    """
     try:
         return HTTPStatus(status).phrase.encode()
     except ValueError:
