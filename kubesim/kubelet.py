@@ -249,7 +249,10 @@ class Kubelet:
         self, pod: dict[str, Any], fn: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
         meta = pod["metadata"]
-        return self.store.mutate(self._pods_res, meta["namespace"], meta["name"], fn, copy_=False)
+        mutated: dict[str, Any] = self.store.mutate(
+            self._pods_res, meta["namespace"], meta["name"], fn, copy_=False
+        )
+        return mutated
 
     def _event(
         self,
