@@ -175,15 +175,21 @@ class ActorRef(Node):
     async def _process(self, actor: Actor) -> None:
         receive = self._receive
         while True:
+            # Waiting happens outside the ``except`` block: a task suspended inside one keeps
+            # the exception, its traceback and their frames alive for as long as it waits,
+            # which for an idle actor is its whole life.
+            envelope: _Envelope | None
             try:
                 envelope = receive.receive_nowait()
             except trio.WouldBlock:
+                envelope = None
+            except trio.EndOfChannel:
+                return
+            if envelope is None:
                 try:
                     envelope = await receive.receive()
                 except trio.EndOfChannel:
                     return
-            except trio.EndOfChannel:
-                return
             self._inflight = envelope
             self._inflight_since = time.time()
             try:

@@ -18,6 +18,7 @@ incarnation of the supervisor that started them).
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class Supervisor(Node):
         self.limits = limits or RestartLimits()
         self._children: dict[int, _Child] = {}
         self._nursery: trio.Nursery | None = None
+        self._context = contextvars.copy_context()
         self._restarts_at: deque[float] = deque()
         self._next_id = 0
         for node, policy in children:
@@ -115,7 +117,11 @@ class Supervisor(Node):
         node.attach(self.tree)
         child = self._add(node, policy, dynamic=True, on_exit=on_exit)
         if self._nursery is not None:
-            self._nursery.start_soon(self._supervise, child)
+            # Trio gives a new task a copy of the *caller's* context variables. The caller is
+            # often a request handler, whose context holds the request (and its log id): the
+            # child would keep both alive and log under that request id for its whole life.
+            # Children start from the supervisor's own context instead.
+            self._context.copy().run(self._nursery.start_soon, self._supervise, child)
 
     @property
     def children(self) -> list[Node]:
@@ -152,6 +158,7 @@ class Supervisor(Node):
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._context = contextvars.copy_context()
                 for child in list(self._children.values()):
                     nursery.start_soon(self._supervise, child)
                 self.set_status(ActorStatus.RUNNING)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextvars
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 import trio
 import trio.lowlevel
 
-from actors.runtime import ActorStopped, ActorSystem, Registry, RestartPolicy, Supervisor
+from actors.runtime import (
+    Actor,
+    ActorStopped,
+    ActorSystem,
+    Registry,
+    Request,
+    RestartPolicy,
+    Supervisor,
+)
 from tests.runtime.helpers import Journal, Record, Recorder, Seen, Stop
 
 
@@ -99,3 +110,43 @@ async def test_owner_can_find_idle_actors(autojump_clock: trio.abc.Clock) -> Non
             await busy.ask(Record(1), timeout=1)
             stale = [key for key in registry if registry.get_or_start(key).idle_for() > 20]
             assert stale == ["idle"]
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+
+@dataclass(frozen=True)
+class ReadRequestId(Request[str | None]):
+    pass
+
+
+class ContextProbe(Actor):
+    kind = "probe"
+
+    async def handle(self, message: object) -> object:
+        assert isinstance(message, ReadRequestId)
+        return REQUEST_ID.get(None)
+
+
+async def test_an_actor_started_while_handling_a_request_does_not_inherit_its_context() -> None:
+    labs = Supervisor("labs")
+    registry = Registry(labs, "lab", lambda _: ContextProbe())
+    system = ActorSystem(Supervisor("root", [(labs, RestartPolicy.PERMANENT)]))
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.run)
+            REQUEST_ID.set("request-1")  # as a route handler's logging context would
+            ref = registry.get_or_start("alice")
+            assert await ref.ask(ReadRequestId(), timeout=1) is None
+            nursery.cancel_scope.cancel()
+
+
+async def test_idle_actors_keep_no_exception_alive_while_they_wait() -> None:
+    with trio.fail_after(5):
+        async with user_actors() as (registry, _):
+            for index in range(20):
+                await registry.get_or_start(f"user{index}").ask(Record(index), timeout=1)
+            await trio.sleep(0.01)
+            gc.collect()
+            retained = [obj for obj in gc.get_objects() if isinstance(obj, BaseException)]
+            assert len(retained) < 20
