@@ -177,7 +177,8 @@ class ActorRef(Node):
         while True:
             # Waiting happens outside the ``except`` block: a task suspended inside one keeps
             # the exception, its traceback and their frames alive for as long as it waits,
-            # which for an idle actor is its whole life.
+            # which for an idle actor is its whole life. For the same reason nothing of the
+            # previous message stays referenced from this frame while it waits.
             envelope: _Envelope | None
             try:
                 envelope = receive.receive_nowait()
@@ -201,6 +202,10 @@ class ActorRef(Node):
                 raise
             else:
                 envelope.succeed(result)
+                # The reply belongs to the asker now; kept here it would live until the next
+                # message (an idle lab would hold its last subscription and spawn request).
+                del result
+            del envelope
             self._inflight = None
             self._inflight_since = None
             self.processed += 1

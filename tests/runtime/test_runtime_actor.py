@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 import trio
 
 from actors.runtime import (
+    Actor,
     ActorRef,
     ActorStatus,
     ActorStopped,
     ActorSystem,
     AskTimeout,
     MailboxFull,
+    Request,
     RestartLimits,
     RestartPolicy,
     Supervisor,
@@ -160,3 +165,29 @@ async def test_inspecting_a_busy_actor_answers_at_once(autojump_clock: trio.abc.
 def test_journal_helper_is_independent_per_instance() -> None:
     # Guards the helpers themselves: each test gets its own start journal.
     assert Journal().starts == []
+
+
+class _Answer:
+    """A reply that can be watched with a weak reference."""
+
+
+@dataclass(frozen=True)
+class _Ask(Request[_Answer]):
+    pass
+
+
+class _Answering(Actor):
+    kind = "answering"
+
+    async def handle(self, message: object) -> object:
+        return _Answer()
+
+
+async def test_an_idle_actor_keeps_nothing_of_its_last_message_or_reply() -> None:
+    ref = ActorRef("answering", _Answering)
+    with trio.fail_after(5):
+        async with running(ref):
+            answer = weakref.ref(await ref.ask(_Ask(), timeout=1))
+            await trio.sleep(0.01)  # the actor is back to waiting for mail
+            gc.collect()
+            assert answer() is None
