@@ -23,7 +23,7 @@ import trio  # noqa: E402
 
 from web.app import create_app  # noqa: E402
 from web.logging import configure_logging  # noqa: E402
-from web.server import RunningServer, serve  # noqa: E402
+from web.server import RunningServer, freeze_import_time_objects, serve  # noqa: E402
 from web.simulate import simulated_controller  # noqa: E402
 
 
@@ -50,6 +50,7 @@ async def run(site_url: str, started: float) -> None:
 
 def main() -> None:
     started = time.monotonic()
+    freeze_import_time_objects()  # as ``nublado-trio serve`` does
     trio.run(run, sys.argv[1], started)
 
 

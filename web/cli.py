@@ -27,7 +27,7 @@ from actors.labs.builder import LabBuildError
 from kubesim.cli import main as kubesim_main
 from web.app import create_app
 from web.logging import configure_logging
-from web.server import ActorSystemFailed, RunningServer, serve
+from web.server import ActorSystemFailed, RunningServer, freeze_import_time_objects, serve
 from web.simulate import SimulatedSite, simulated_site
 
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "build_parser", "main"]
@@ -181,6 +181,7 @@ def _simulation_banner(
 
 
 def _run_serve(args: argparse.Namespace, controller_factory: ControllerFactory) -> int:
+    freeze_import_time_objects()
     return trio.run(_serve_main, args, controller_factory)
 
 

@@ -12,92 +12,108 @@ namespace that merely shares the prefix is never touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import trio
-from kubernetes.client import V1ConfigMap, V1Namespace, V1Pod, V1ResourceQuota
 
 from actors.config import ControllerConfig
 from actors.kube import KUBERNETES_REQUEST_TIMEOUT, KubeClient
+from actors.kube.resources import CONFIG_MAPS, PODS, RESOURCE_QUOTAS, ResourceType
 from actors.labs.builder import IncompleteLabError, lab_username, reconstruct_lab_state
 from actors.labs.builder.labels import CATEGORY_LABEL, Category
 from actors.labs.builder.naming import env_config_map_name, lab_object_name
 from actors.labs.messages import Observation, ObservedKind
 
-__all__ = ["group_observations", "observe_labs"]
+T = TypeVar("T")
 
-T = TypeVar("T", V1ConfigMap, V1Pod, V1ResourceQuota)
+__all__ = ["group_observations", "observe_labs"]
 
 LAB_SELECTOR = {CATEGORY_LABEL: Category.LAB.value}
 
+RawObject = dict[str, Any]
+
 
 async def observe_labs(kube: KubeClient, config: ControllerConfig) -> dict[str, Observation]:
-    """Observations for every user with a lab namespace, keyed by username."""
-    started = trio.current_time()
-    results: dict[str, list[Any]] = {}
+    """Observations for every user with a lab namespace, keyed by username.
 
-    async def collect(key: str, lister: Any) -> None:
-        results[key] = await lister
+    The lists stay server JSON; each lab's objects become models only while that lab is
+    reconstructed. Decoding every listed pod up front held thousands of pod models at once
+    (tens of kilobytes each), a peak the allocator then kept for the life of the process.
+    """
+    started = trio.current_time()
+    results: dict[str, list[RawObject]] = {}
+
+    async def collect(key: str, lister: Awaitable[tuple[list[RawObject], str]]) -> None:
+        results[key], _ = await lister
 
     with trio.fail_after(KUBERNETES_REQUEST_TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(collect, "namespaces", kube.namespaces.list())
-            nursery.start_soon(
-                collect, "env", kube.config_maps.list(None, label_selector=LAB_SELECTOR)
-            )
-            nursery.start_soon(collect, "pods", kube.pods.list(None, label_selector=LAB_SELECTOR))
-            nursery.start_soon(
-                collect, "quotas", kube.resource_quotas.list(None, label_selector=LAB_SELECTOR)
-            )
+            nursery.start_soon(collect, "namespaces", kube.namespaces.list_raw(None))
+            for key, client in (
+                ("env", kube.config_maps),
+                ("pods", kube.pods),
+                ("quotas", kube.resource_quotas),
+            ):
+                nursery.start_soon(collect, key, client.list_raw(None, label_selector=LAB_SELECTOR))
     return group_observations(
         config,
         started,
-        namespaces=results["namespaces"],
-        config_maps=results["env"],
-        pods=results["pods"],
-        quotas=results["quotas"],
+        namespaces=results.pop("namespaces"),
+        config_maps=results.pop("env"),
+        pods=results.pop("pods"),
+        quotas=results.pop("quotas"),
     )
 
 
-def _by_namespace(objects: Iterable[T]) -> dict[tuple[str, str], T]:
-    grouped: dict[tuple[str, str], T] = {}
+def _by_namespace(objects: list[RawObject]) -> dict[tuple[str, str], RawObject]:
+    grouped: dict[tuple[str, str], RawObject] = {}
     for obj in objects:
-        metadata = obj.metadata
-        if metadata is not None and metadata.namespace and metadata.name:
-            grouped[(metadata.namespace, metadata.name)] = obj
+        metadata = obj.get("metadata") or {}
+        namespace, name = metadata.get("namespace"), metadata.get("name")
+        if isinstance(namespace, str) and namespace and isinstance(name, str) and name:
+            grouped[(namespace, name)] = obj
+    objects.clear()
     return grouped
+
+
+def _decode(resource: ResourceType[T], obj: RawObject | None) -> T | None:
+    return None if obj is None else resource.decode(obj)
 
 
 def group_observations(
     config: ControllerConfig,
     started: float,
     *,
-    namespaces: Iterable[V1Namespace],
-    config_maps: Iterable[V1ConfigMap],
-    pods: Iterable[V1Pod],
-    quotas: Iterable[V1ResourceQuota],
+    namespaces: list[RawObject],
+    config_maps: list[RawObject],
+    pods: list[RawObject],
+    quotas: list[RawObject],
 ) -> dict[str, Observation]:
-    """Turn listed objects into one observation per lab namespace (pure; easy to test)."""
+    """Turn listed objects (server JSON) into one observation per lab namespace (pure).
+
+    Consumes the lists: each lab's objects are dropped once its state is rebuilt.
+    """
     env_by_key = _by_namespace(config_maps)
     pod_by_key = _by_namespace(pods)
     quota_by_key = _by_namespace(quotas)
     observations: dict[str, Observation] = {}
-    for namespace in namespaces:
-        metadata = namespace.metadata
-        if metadata is None or not metadata.name:
+    while namespaces:
+        metadata = namespaces.pop().get("metadata") or {}
+        namespace = metadata.get("name")
+        if not isinstance(namespace, str) or not namespace:
             continue
-        username = lab_username(config, metadata.name)
+        username = lab_username(config, namespace)
         if username is None:
             continue
         name = lab_object_name(username)
-        env = env_by_key.get((metadata.name, env_config_map_name(username)))
-        pod = pod_by_key.get((metadata.name, name))
-        quota = quota_by_key.get((metadata.name, name))
+        env = _decode(CONFIG_MAPS, env_by_key.pop((namespace, env_config_map_name(username)), None))
+        pod = _decode(PODS, pod_by_key.pop((namespace, name), None))
+        quota = _decode(RESOURCE_QUOTAS, quota_by_key.pop((namespace, name), None))
         try:
-            state = reconstruct_lab_state(config, metadata.name, env, pod, quota)
+            state = reconstruct_lab_state(config, namespace, env, pod, quota)
         except IncompleteLabError:
-            labels = metadata.labels or {}
+            labels = metadata.get("labels") or {}
             if labels.get(CATEGORY_LABEL) == Category.LAB.value:
                 observations[username] = Observation(ObservedKind.INCOMPLETE, started)
             continue
