@@ -24,7 +24,7 @@ class RawServer:
         self._buffers: dict[int, bytes] = {}
         self._client_closed = trio.Event()
 
-    async def read_request(self, stream: trio.SocketStream) -> bool:
+    async def read_request(self, stream: trio.abc.Stream) -> bool:
         """Read one whole request (head and ``content-length`` body); ``False`` at EOF."""
         key = id(stream)
         buffer = self._buffers.get(key, b"")
