@@ -219,11 +219,14 @@ class Http11Connection:
         nor sent anything unsolicited (a readable idle socket means one of the two)."""
         if self._closed:
             return False
+        # poll, not select: a controller with thousands of watch connections has descriptors
+        # above select's limit of 1024, where select fails for every connection.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([self._socket.fileno()], [], [], 0)
+            poller.register(self._socket.fileno(), select.POLLIN)
+            return not poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable
 
     def close_now(self) -> None:
         """Close the connection at once (no TLS close-notify exchange); safe to call twice.

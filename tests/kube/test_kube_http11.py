@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import socket
+
 import pytest
 import trio
 
@@ -132,3 +136,26 @@ async def test_closing_wakes_a_reader_blocked_on_a_silent_stream() -> None:
 async def _expect_lost(lines: LineStream) -> None:
     with pytest.raises(ConnectionLost):
         await lines.next_line()
+
+
+async def test_liveness_check_works_above_select_descriptor_limit() -> None:
+    # A controller with thousands of watches has descriptors beyond select()'s 1024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 1500
+    assert hard == resource.RLIM_INFINITY or hard > high, "needs a descriptor above 1024"
+    if soft != resource.RLIM_INFINITY and soft <= high:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (high + 1, hard))
+    ours, theirs = socket.socketpair()
+    try:
+        os.dup2(ours.fileno(), high)
+        ours.close()
+        sock = trio.socket.from_stdlib_socket(socket.socket(fileno=high))
+        connection = Http11Connection(trio.SocketStream(sock), sock)
+        assert connection.looks_alive()
+        theirs.close()  # the peer hangs up: the idle socket turns readable (EOF)
+        assert not connection.looks_alive()
+        await connection.aclose()
+    finally:
+        theirs.close()
+        if soft != resource.RLIM_INFINITY and soft <= high:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
