@@ -146,16 +146,16 @@ async def test_liveness_check_works_above_select_descriptor_limit() -> None:
     if soft != resource.RLIM_INFINITY and soft <= high:
         resource.setrlimit(resource.RLIMIT_NOFILE, (high + 1, hard))
     ours, theirs = socket.socketpair()
+    os.dup2(ours.fileno(), high)
+    ours.close()
+    sock = trio.socket.from_stdlib_socket(socket.socket(fileno=high))
+    connection = Http11Connection(trio.SocketStream(sock), sock)
     try:
-        os.dup2(ours.fileno(), high)
-        ours.close()
-        sock = trio.socket.from_stdlib_socket(socket.socket(fileno=high))
-        connection = Http11Connection(trio.SocketStream(sock), sock)
         assert connection.looks_alive()
         theirs.close()  # the peer hangs up: the idle socket turns readable (EOF)
         assert not connection.looks_alive()
-        await connection.aclose()
     finally:
+        await connection.aclose()
         theirs.close()
         if soft != resource.RLIM_INFINITY and soft <= high:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
