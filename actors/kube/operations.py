@@ -225,26 +225,6 @@ class ResourceClient(Generic[T]):
             idle_timeout=idle_timeout,
         )
 
-    def raw_watch_in(
-        self,
-        namespace: str | None,
-        *,
-        label_selector: Selector = None,
-        field_selector: Selector = None,
-        resource_version: str | None = None,
-        reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
-    ) -> Watch[dict[str, Any]]:
-        """:meth:`watch_in` yielding server JSON instead of models."""
-        return self._watch(
-            self.resource.as_raw(),
-            namespace,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            resource_version=resource_version,
-            reconnect_timeout=reconnect_timeout,
-            idle_timeout=None,
-        )
-
     def _watch(
         self,
         resource: ResourceType[W],
@@ -403,12 +383,14 @@ class NamespacedResource(ResourceClient[T]):
     ) -> Watch[dict[str, Any]]:
         """:meth:`watch` yielding server JSON: for watchers that read one field of big objects
         (a lab follows its pod's phase; building a ``V1Pod`` per event cost more than that)."""
-        return self.raw_watch_in(
+        return self._watch(
+            self.resource.as_raw(),
             namespace,
             label_selector=label_selector,
             field_selector=field_selector,
             resource_version=resource_version,
             reconnect_timeout=reconnect_timeout,
+            idle_timeout=None,
         )
 
     async def wait_for_deletion(self, namespace: str, name: str) -> None:
