@@ -37,12 +37,15 @@ async def _spawn(nublado: RunningController, user: str) -> dict[str, Any]:
         return state
 
 
-async def _wait_for_restarts(admin: httpx.AsyncClient, prefix: str, user: str, count: int) -> Any:
-    """Poll the admin view of ``lab/<user>`` until it has restarted ``count`` times and runs."""
+async def _wait_for_restarts(
+    admin: httpx.AsyncClient, prefix: str, user: str, count: int, *, running: bool = True
+) -> Any:
+    """Poll the admin view of ``lab/<user>`` until it has restarted ``count`` times (and, with
+    ``running``, runs again: an actor that crashes at once may never be seen running)."""
     while True:
         snapshot = await actor(admin, prefix, f"lab/{user}")
         assert snapshot is not None, f"lab/{user} left the actor tree"
-        if snapshot["restarts"] >= count and snapshot["status"] == "running":
+        if snapshot["restarts"] >= count and (snapshot["status"] == "running" or not running):
             return snapshot
         await trio.sleep(POLL)
 
@@ -80,7 +83,7 @@ async def test_a_lab_actor_that_keeps_crashing_is_given_up_and_its_lab_reported_
         _refuse_pod_watches(nublado)
         assert nublado.site.faults.drop_watches("nublado-alice") == 1
         async with nublado.client("admin") as admin, nublado.client("hub") as hub:
-            crashing = await _wait_for_restarts(admin, prefix, "alice", 2)
+            crashing = await _wait_for_restarts(admin, prefix, "alice", 2, running=False)
             assert "403" in crashing["last_error"]
             while await actor(admin, prefix, "lab/alice") is not None:
                 await trio.sleep(POLL)
