@@ -12,6 +12,10 @@ registry outage at startup delays nothing: the controller serves with an empty c
 form offers the free-text dropdown; creates by reference or tag ask the registry directly)
 and the next refresh fills it in.
 
+A second child task watches the lab nodes (``node_watch.py``) and asks for a refresh when
+nodes join, leave or change taints, so a new node gets its images without waiting for the
+next periodic refresh.
+
 After every successful refresh the actor tells the prepuller (``CatalogChanged``), which then
 asks for the plan (:class:`GetPrepullPlan`) and reports each pulled image back
 (:class:`RecordPulled`), so the menu updates before the next refresh.
@@ -44,6 +48,7 @@ from actors.runtime import (
 
 from .catalog import ImageCatalog, MenuEntry, NeedsDigest, PrepullTarget, Resolution
 from .errors import UnknownTagError
+from .node_watch import watch_node_changes
 from .refresh import RefreshError, build_catalog
 from .source import ImageSource
 from .status import PrepullerOptions, PrepullerStatus, SpawnerImages
@@ -159,6 +164,12 @@ class ImagesActor(Actor):
 
     async def on_start(self) -> None:
         self.context.start_soon(self._refresh_forever)
+        self.context.start_soon(
+            watch_node_changes, self.kube, self.config.lab.node_selector, self._request_refresh
+        )
+
+    def _request_refresh(self) -> None:
+        self._wake.set()
 
     async def handle(self, message: object) -> object:
         catalog = self.catalog
@@ -178,7 +189,7 @@ class ImagesActor(Actor):
                 catalog.record_pulled(digest, node)
                 return None
             case RequestRefresh():
-                self._wake.set()
+                self._request_refresh()
                 return self._next_done
         return await super().handle(message)
 

@@ -461,6 +461,20 @@ class ClusterResource(ResourceClient[T]):
             idle_timeout=idle_timeout,
         )
 
+    def watch_raw(
+        self, *, label_selector: Selector = None, field_selector: Selector = None
+    ) -> Watch[dict[str, Any]]:
+        """:meth:`watch` yielding server JSON (for watchers that read a few fields)."""
+        return self._watch(
+            self.resource.as_raw(),
+            None,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            resource_version=None,
+            reconnect_timeout=DEFAULT_WATCH_RECONNECT_TIMEOUT,
+            idle_timeout=None,
+        )
+
     async def wait_for_deletion(self, name: str) -> None:
         """Wait (within the caller's deadline) until the object is gone."""
         await self.wait_for_deletion_in(None, name)

@@ -13,7 +13,8 @@ import httpx
 import pytest
 import trio
 
-from kubesim.registry import FakeRegistry
+from kubesim.nodes import NodeSpec, node_object
+from kubesim.registry import AuthConfig, FakeRegistry
 from tests.e2e.harness import RunningController, fast_site_config, serving_controller
 from web.simulate import simulated_cluster
 
@@ -134,3 +135,47 @@ async def test_prepull_pods_ran_on_eligible_nodes_only_and_were_deleted(
         assert "prepull-r28-0-0-node1" not in pods_seen  # already cached there
         while store.list(store.resource("pods"), "nublado")[0]:
             await trio.sleep(0.05)
+
+
+async def _wait_for_digests(nublado: RunningController, node: str, wanted: set[str]) -> None:
+    while not wanted <= _node_digests(nublado, node):
+        await trio.sleep(0.1)
+
+
+async def test_a_node_that_joins_gets_the_prepull_set_before_the_next_periodic_refresh() -> None:
+    site_config = fast_site_config()
+    site_config.controllers["nodes"] = NODES
+    async with simulated_cluster(site_config) as site:
+        registry = site.mounted("/v2")
+        assert isinstance(registry, FakeRegistry)
+        registry.data.auth = AuthConfig(mode="anonymous")
+        assert site.url is not None
+        images = {
+            "source": {
+                "type": "docker",
+                "registry": site.url.removeprefix("http://"),
+                "repository": REPOSITORY,
+            },
+            "dockerCredentialsPath": None,
+            "refreshInterval": "1h",  # only the node watch can explain a prompt prepull
+            "numReleases": 1,
+            "numWeeklies": 2,
+            "numDailies": 1,
+        }
+        async with serving_controller(site, config_overrides={"images": images}) as nublado:
+            await _fill_new_and_untainted_nodes(nublado)
+
+
+async def _fill_new_and_untainted_nodes(nublado: RunningController) -> None:
+    store = nublado.site.store
+    with trio.fail_after(30):
+        async with nublado.client("admin") as admin:
+            status = await _prepulls_settled(admin, nublado.prefix)
+        wanted = {image["digest"] for image in status["images"]["prepulled"]}
+        store.create(store.resource("nodes"), None, node_object(NodeSpec("node4"), 4))
+        await _wait_for_digests(nublado, "node4", wanted)
+        # node3 loses the taint that made it ineligible: it is filled too.
+        store.mutate(
+            store.resource("nodes"), None, "node3", lambda node: node["spec"].pop("taints")
+        )
+        await _wait_for_digests(nublado, "node3", wanted)
