@@ -17,6 +17,7 @@ import trio
 
 from actors.config import ControllerConfig
 from actors.controller import Controller
+from kubesim.registry import AuthConfig, FakeRegistry
 from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
 from web.app import create_app
@@ -70,6 +71,29 @@ class RunningController:
 
     def image(self, tag: str = "w_2026_46") -> str:
         return f"{self.registry}/lsstsqre/sciplat-lab:{tag}"
+
+
+def anonymous_registry_images(
+    site: Site, repository: str, *, refresh_interval: float | str
+) -> dict[str, Any]:
+    """An ``images`` config section for ``site``'s registry, opened to anonymous pulls (so
+    the controller needs no credentials file), refreshing every ``refresh_interval``."""
+    registry = site.mounted("/v2")
+    assert isinstance(registry, FakeRegistry)
+    registry.data.auth = AuthConfig(mode="anonymous")
+    assert site.url is not None
+    return {
+        "source": {
+            "type": "docker",
+            "registry": site.url.removeprefix("http://"),
+            "repository": repository,
+        },
+        "dockerCredentialsPath": None,
+        "refreshInterval": refresh_interval,
+        "numReleases": 1,
+        "numWeeklies": 2,
+        "numDailies": 1,
+    }
 
 
 @asynccontextmanager

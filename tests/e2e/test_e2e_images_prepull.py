@@ -14,8 +14,13 @@ import pytest
 import trio
 
 from kubesim.nodes import NodeSpec, node_object
-from kubesim.registry import AuthConfig, FakeRegistry
-from tests.e2e.harness import RunningController, fast_site_config, serving_controller
+from kubesim.registry import FakeRegistry
+from tests.e2e.harness import (
+    RunningController,
+    anonymous_registry_images,
+    fast_site_config,
+    serving_controller,
+)
 from web.simulate import simulated_cluster
 
 REPOSITORY = "lsstsqre/sciplat-lab"
@@ -146,22 +151,8 @@ async def test_a_node_that_joins_gets_the_prepull_set_before_the_next_periodic_r
     site_config = fast_site_config()
     site_config.controllers["nodes"] = NODES
     async with simulated_cluster(site_config) as site:
-        registry = site.mounted("/v2")
-        assert isinstance(registry, FakeRegistry)
-        registry.data.auth = AuthConfig(mode="anonymous")
-        assert site.url is not None
-        images = {
-            "source": {
-                "type": "docker",
-                "registry": site.url.removeprefix("http://"),
-                "repository": REPOSITORY,
-            },
-            "dockerCredentialsPath": None,
-            "refreshInterval": "1h",  # only the node watch can explain a prompt prepull
-            "numReleases": 1,
-            "numWeeklies": 2,
-            "numDailies": 1,
-        }
+        # A one-hour refresh: only the node watch can explain a prompt prepull.
+        images = anonymous_registry_images(site, REPOSITORY, refresh_interval="1h")
         async with serving_controller(site, config_overrides={"images": images}) as nublado:
             await _fill_new_and_untainted_nodes(nublado)
 

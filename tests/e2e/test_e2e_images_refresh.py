@@ -13,8 +13,13 @@ from typing import Any
 import pytest
 import trio
 
-from kubesim.registry import AuthConfig, FakeRegistry, Repository
-from tests.e2e.harness import RunningController, fast_site_config, serving_controller
+from kubesim.registry import FakeRegistry, Repository
+from tests.e2e.harness import (
+    RunningController,
+    anonymous_registry_images,
+    fast_site_config,
+    serving_controller,
+)
 from web.simulate import DEMO_REPOSITORY, simulated_cluster
 
 REFRESH_INTERVAL = 0.5
@@ -44,23 +49,10 @@ async def refreshing_controller(*, outage: bool = False) -> AsyncIterator[Runnin
     put back once the controller serves.
     """
     async with simulated_cluster(fast_site_config()) as site:
+        images = anonymous_registry_images(site, DEMO_REPOSITORY, refresh_interval=REFRESH_INTERVAL)
         registry = site.mounted("/v2")
         assert isinstance(registry, FakeRegistry)
-        registry.data.auth = AuthConfig(mode="anonymous")
         lost = registry.data.repositories.pop(DEMO_REPOSITORY) if outage else None
-        assert site.url is not None
-        images = {
-            "source": {
-                "type": "docker",
-                "registry": site.url.removeprefix("http://"),
-                "repository": DEMO_REPOSITORY,
-            },
-            "dockerCredentialsPath": None,
-            "refreshInterval": REFRESH_INTERVAL,
-            "numReleases": 1,
-            "numWeeklies": 2,
-            "numDailies": 1,
-        }
         async with serving_controller(site, config_overrides={"images": images}) as running:
             if lost is not None:
                 registry.data.repositories[DEMO_REPOSITORY] = lost
