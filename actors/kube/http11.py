@@ -151,10 +151,6 @@ class Http11Connection:
             raise
         return cls(tls, tcp.socket)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def send_request(
         self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
     ) -> ResponseHead:
