@@ -804,11 +804,7 @@ class Store:
         metadata["name"] = name
         current = self._lookup(res, namespace, name)
         self._check_precondition(res, current, metadata.get("resourceVersion"))
-        if res.kind == "Secret":
-            fold_string_data(proposed)
-        new = self._merge_subresource(current, proposed, res, subresource)
-        stored = self._store_update(res, current, new)
-        return json_copy(stored) if copy_ else stored
+        return self._write(res, current, proposed, subresource, copy_=copy_)
 
     def patch(
         self,
@@ -837,9 +833,22 @@ class Store:
             patched = json_copy(json_merge_patch(current, patch))
         patched = check_type(res, patched)
         patched.setdefault("metadata", {})["name"] = name
+        return self._write(res, current, patched, subresource, copy_=copy_)
+
+    def _write(
+        self,
+        res: ResourceType,
+        current: dict[str, Any],
+        proposed: dict[str, Any],
+        subresource: str | None,
+        *,
+        copy_: bool,
+    ) -> dict[str, Any]:
+        """The common end of replace and patch: fold Secret ``stringData``, keep the half of
+        the object the (sub)resource does not own, publish the new version."""
         if res.kind == "Secret":
-            fold_string_data(patched)
-        new = self._merge_subresource(current, patched, res, subresource)
+            fold_string_data(proposed)
+        new = self._merge_subresource(current, proposed, res, subresource)
         stored = self._store_update(res, current, new)
         return json_copy(stored) if copy_ else stored
 
