@@ -22,6 +22,7 @@ from actors.images.service import ImageService
 from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
+from web.access_log import AccessLog
 from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
 from web.errors import register_error_handlers
@@ -115,8 +116,9 @@ def create_app(
 def asgi_stack(app: QuartTrio) -> ASGIApp:
     """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
 
-    ``RequestContext`` binds the request id before anything logs; ``ShieldFinalBody`` fixes
+    ``RequestContext`` binds the request id before anything logs, ``AccessLog`` writes one
+    line per request with it; ``ShieldFinalBody`` fixes
     quart-trio's idle keep-alive bug and ``CloseAfterRefusedUpgrade`` a hypercorn crash after
     refused WebSocket upgrades (see ``web.asgi``).
     """
-    return RequestContext(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app))))
+    return RequestContext(AccessLog(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app)))))

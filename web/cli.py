@@ -5,7 +5,7 @@ arguments and sets ``run`` (a function of the parsed arguments returning the exi
 adding a subcommand is one such function plus one entry in ``COMMANDS``.
 
 Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the controller fails while
-running (its actor system fails, it cannot listen), 2 for a usage or configuration error
+running or cannot listen on its port (one line on stderr), 2 for a usage or configuration error
 (one paragraph on stderr naming the bad key and why, never a traceback).
 """
 
@@ -26,8 +26,15 @@ from actors.controller import Controller, ControllerSetupError, open_controller
 from actors.labs.builder import LabBuildError
 from kubesim.cli import main as kubesim_main
 from web.app import create_app
+from web.http_server import CannotListen, open_listeners
 from web.logging import configure_logging
-from web.server import ActorSystemFailed, RunningServer, freeze_import_time_objects, serve
+from web.server import (
+    LISTEN_BACKLOG,
+    ActorSystemFailed,
+    RunningServer,
+    freeze_import_time_objects,
+    serve,
+)
 from web.simulate import SimulatedSite, simulated_site
 
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "build_parser", "main"]
@@ -69,11 +76,10 @@ async def _serve_controller(
     config: ControllerConfig,
     controller: Controller,
     *,
-    host: str,
-    port: int,
+    listeners: list[trio.SocketListener],
     on_serving: Callable[[RunningServer], None] | None = None,
 ) -> int:
-    """Serve ``controller`` until SIGTERM/SIGINT; the exit code says how it ended.
+    """Serve ``controller`` on ``listeners`` until SIGTERM/SIGINT; the exit code says how.
 
     ``on_serving`` runs once the port is open (the simulated mode prints its URLs then).
     """
@@ -93,8 +99,7 @@ async def _serve_controller(
                 partial(
                     serve,
                     config,
-                    host=host,
-                    port=port,
+                    listeners=listeners,
                     system=controller.system,
                     app=app,
                     ready=controller.wait_ready,
@@ -132,17 +137,32 @@ async def _serve_main(args: argparse.Namespace, controller_factory: ControllerFa
         return EXIT_CONFIG
     configure_logging(level=config.log_level, profile=config.log_profile)
     host = args.host if args.host is not None else DEFAULT_HOST
+    listeners = await _bind(host, args.port)
+    if listeners is None:
+        return EXIT_FAILURE
     exit_code = EXIT_CONFIG
     try:
         async with controller_factory(config) as controller:
-            exit_code = await _serve_controller(config, controller, host=host, port=args.port)
+            exit_code = await _serve_controller(config, controller, listeners=listeners)
     except* (ControllerSetupError, LabBuildError) as group:
         _print_error(str(_first_leaf(group)))
     return exit_code
 
 
+async def _bind(host: str, port: int) -> list[trio.SocketListener] | None:
+    """Bind the HTTP port before anything slow starts, or say in one line why it cannot be."""
+    try:
+        return await open_listeners(host, port, LISTEN_BACKLOG)
+    except CannotListen as error:
+        _print_error(str(error))
+        return None
+
+
 async def _serve_simulated(args: argparse.Namespace) -> int:
     host = args.host if args.host is not None else SIMULATE_HOST
+    listeners = await _bind(host, args.port)
+    if listeners is None:
+        return EXIT_FAILURE
     async with simulated_site() as simulation:
         config = simulation.config
         configure_logging(level=config.log_level, profile=config.log_profile)
@@ -151,7 +171,7 @@ async def _serve_simulated(args: argparse.Namespace) -> int:
             print(_simulation_banner(args, server, simulation), flush=True)
 
         return await _serve_controller(
-            config, simulation.controller, host=host, port=args.port, on_serving=announce
+            config, simulation.controller, listeners=listeners, on_serving=announce
         )
 
 

@@ -10,10 +10,10 @@ Invariants:
 * Context bound with ``structlog.contextvars`` (the request id and user, see
   ``web.request_context``) is merged into every line, structlog or stdlib, because the merge
   runs in the formatter chain of both.
-* Hypercorn's access-log record carries every request header and the whole process
-  environment as its ``args``; only a fixed list of harmless fields is copied out of it and the
-  ``args`` themselves are never rendered, so ``Authorization`` / ``X-Auth-Request-Token`` never
-  reach a log line.
+* The access line is written by ``web.access_log`` from an allow-list of fields; hypercorn's
+  own access log (whose record carries every request header) is off. Foreign records'
+  ``args`` are never rendered, so ``Authorization`` / ``X-Auth-Request-Token`` never reach a
+  log line.
 * Only sync log methods are used: structlog's ``a*`` methods are asyncio-only.
 """
 
@@ -21,55 +21,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
 from typing import IO, Literal
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
-__all__ = ["ACCESS_LOGGER_NAME", "ERROR_LOGGER_NAME", "LogProfile", "configure_logging"]
+__all__ = ["ERROR_LOGGER_NAME", "LogProfile", "configure_logging"]
 
 LogProfile = Literal["production", "development"]
-
-ACCESS_LOGGER_NAME = "hypercorn.access"
-"""Logger hypercorn writes one record per response to (its ``accesslog``)."""
 
 ERROR_LOGGER_NAME = "hypercorn.error"
 """Logger hypercorn writes its own messages to (its ``errorlog``)."""
 
-ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s"
-"""The access record's message: short, the structured fields carry the rest."""
-
-_ACCESS_FIELDS: Mapping[str, str] = {
-    "m": "method",
-    "U": "path",
-    "s": "status",
-    "D": "duration_us",
-    "h": "client",
-    "{x-request-id}o": "request_id",
-    "{x-auth-request-user}i": "user",
-}
-"""Hypercorn access atoms copied into the event, and their names. Nothing else is copied."""
-
 _HANDLER_MARK = "_nublado_trio_handler"
 
 
-def _access_fields(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Turn a hypercorn access record's atoms into a few named fields (allow-list only).
-
-    The formatter passes every foreign record's arguments as ``positional_args``; they are
-    always removed here (already merged into the message) so they are never rendered.
-    """
-    atoms = event_dict.pop("positional_args", None)
-    record = event_dict.get("_record")
-    if record is None or record.name != ACCESS_LOGGER_NAME:
-        return event_dict
-    if not isinstance(atoms, Mapping):
-        return event_dict
-    for atom, field in _ACCESS_FIELDS.items():
-        value = atoms[atom]
-        if value not in (None, "-"):
-            event_dict.setdefault(field, value)
+def _drop_foreign_args(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Remove a foreign record's arguments: already merged into its message, never rendered."""
+    event_dict.pop("positional_args", None)
     return event_dict
 
 
@@ -117,7 +86,7 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _access_fields],
+        foreign_pre_chain=[*shared, _drop_foreign_args],
         pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -134,11 +103,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in (ACCESS_LOGGER_NAME, ERROR_LOGGER_NAME):
-        # Hypercorn gets these Logger objects; they must reach the root handler, not their own.
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+    # Hypercorn gets this Logger object; it must reach the root handler, not its own.
+    error_logger = logging.getLogger(ERROR_LOGGER_NAME)
+    error_logger.handlers.clear()
+    error_logger.propagate = True
     for name in QUIET_LOGGERS:
         # One INFO line per outbound request (every Kubernetes call) drowns the real events;
         # their failures still show at WARNING.

@@ -25,9 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
 
-import hypercorn.trio
 import structlog
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -37,11 +35,13 @@ from actors.config import ControllerConfig
 from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
-from web.logging import ACCESS_LOG_FORMAT, ACCESS_LOGGER_NAME, ERROR_LOGGER_NAME
+from web.http_server import CannotListen, open_listeners, serve_http
+from web.logging import ERROR_LOGGER_NAME
 from web.state import app_state
 
 __all__ = [
     "ActorSystemFailed",
+    "CannotListen",
     "RunningServer",
     "ServerTuning",
     "freeze_import_time_objects",
@@ -64,8 +64,18 @@ class ActorSystemFailed(Exception):
 class ServerTuning:
     """Timeouts of the HTTP server (seconds)."""
 
-    keep_alive_timeout: float = 5.0
-    """An idle keep-alive connection is closed after this long."""
+    keep_alive_timeout: float = 75.0
+    """An idle keep-alive connection is closed after this long.
+
+    Longer than the idle timeout of common HTTP clients (httpx, which JupyterHub uses, drops
+    idle connections after 5 s; browsers and proxies after 60 s or less), so that it is always
+    the client that drops an idle connection: a request sent just as the server closed the
+    connection would otherwise fail with "server disconnected without a response".
+    """
+
+    write_timeout: float = 10.0
+    """One write to a client may take this long; a client that reads nothing for so long is
+    disconnected (its connection is reset)."""
 
     graceful_timeout: float = 10.0
     """Open requests get this long to finish once the server shuts down."""
@@ -119,27 +129,27 @@ class RunningServer:
         await self._shutdown_requested.wait()
 
 
-def _bind_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 LISTEN_BACKLOG = 2048
+"""JupyterHub opens a connection per spawning user; a burst of spawns must queue in the
+kernel rather than be reset (hypercorn's default backlog is 100)."""
+
+WEBSOCKET_MAX_INBOUND_MESSAGE = 64 * 1024
+"""Bytes of one inbound WebSocket message; a larger one closes the socket with 1009."""
 
 
-def hypercorn_config(host: str, port: int, tuning: ServerTuning) -> HypercornConfig:
-    """Hypercorn settings: our bind and timeouts, and our Logger objects (not ``"-"``)."""
+def hypercorn_config(tuning: ServerTuning) -> HypercornConfig:
+    """Hypercorn's protocol settings: our timeouts, and our Logger objects (not ``"-"``)."""
     config = HypercornConfig()
-    config.bind = [_bind_address(host, port)]
     config.keep_alive_timeout = tuning.keep_alive_timeout
     config.graceful_timeout = tuning.graceful_timeout
-    # JupyterHub opens a connection per spawning user; a burst of spawns must queue in the
-    # kernel rather than be reset (hypercorn's default backlog is 100).
-    config.backlog = LISTEN_BACKLOG
-    # Logger objects are used as given; a string would make hypercorn add its own handler
-    # and every line would be logged twice, once outside our format.
+    # Inbound WebSocket messages are read and discarded (the feeds only send); a client has
+    # no reason to send more than a ping's worth.
+    config.websocket_max_message_size = WEBSOCKET_MAX_INBOUND_MESSAGE
+    # A Logger object is used as given; a string would make hypercorn add its own handler
+    # and every line would be logged twice, once outside our format. The access log is
+    # ``web.access_log``'s (one line per request).
     config.errorlog = logging.getLogger(ERROR_LOGGER_NAME)
-    config.accesslog = logging.getLogger(ACCESS_LOGGER_NAME)
-    config.access_log_format = ACCESS_LOG_FORMAT
+    config.accesslog = None
     return config
 
 
@@ -177,18 +187,21 @@ async def _run_actor_system(
 async def _serve_http(
     app: ASGIApp,
     config: HypercornConfig,
+    listeners: list[trio.SocketListener],
+    tuning: ServerTuning,
     lifecycle: _Lifecycle,
     server: RunningServer,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     try:
-        await hypercorn.trio.serve(
-            cast(Any, app),
+        await serve_http(
+            app,
             config,
+            listeners,
             shutdown_trigger=lifecycle.http_shutdown_trigger.wait,
+            write_timeout=tuning.write_timeout,
             task_status=task_status,
-            mode="asgi",
         )
     finally:
         lifecycle.http_done.set()
@@ -232,14 +245,15 @@ def freeze_import_time_objects() -> None:
 async def serve(
     config: ControllerConfig,
     *,
-    host: str,
-    port: int,
     system: ActorSystem,
+    host: str = "127.0.0.1",
+    port: int = 0,
     task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
     app: QuartTrio | None = None,
     tuning: ServerTuning | None = None,
     shutdown_signals: Sequence[signal.Signals] = DEFAULT_SIGNALS,
     ready: Callable[[], Awaitable[None]] | None = None,
+    listeners: list[trio.SocketListener] | None = None,
 ) -> None:
     """Run ``system`` and the HTTP server until a graceful shutdown completes.
 
@@ -247,11 +261,15 @@ async def serve(
     must have been built with the same ``system``). ``shutdown_signals`` are handled only
     while serving (pass ``()`` to leave signals alone, e.g. in tests). ``ready`` is awaited
     after the actors start and before the port opens (startup reconciliation: the controller
-    must know every lab before it answers about any).
+    must know every lab before it answers about any). ``listeners`` are sockets the caller
+    already bound (the CLI binds before it even connects to Kubernetes); without them
+    ``host:port`` is bound first thing, so a port in use raises ``CannotListen`` at once.
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
     tuning = tuning or ServerTuning()
+    if listeners is None:
+        listeners = await open_listeners(host, port, LISTEN_BACKLOG)
     app = app if app is not None else create_app(config, system)
     streams = app_state(app).streams
     lifecycle = _Lifecycle()
@@ -268,7 +286,9 @@ async def serve(
             partial(
                 _serve_http,
                 asgi_stack(app),
-                hypercorn_config(host, port, tuning),
+                hypercorn_config(tuning),
+                listeners,
+                tuning,
                 lifecycle,
                 server,
             )

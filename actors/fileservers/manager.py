@@ -22,6 +22,7 @@ import trio
 from actors.config import FileserverEnabled
 from actors.kube import KubeClient, KubernetesError
 from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
+from actors.runtime.snapshot import describe_error
 
 from .cluster import FileserverObservation, ObservedKind, observe_all_fileservers
 from .messages import Observe
@@ -119,7 +120,7 @@ class FileserverManager(Actor):
                 await self._reconcile()
             except (KubernetesError, trio.TooSlowError) as error:
                 self.last_pass_error = str(error)
-                log.warning("File server reconciliation failed", error=str(error))
+                log.warning("File server reconciliation failed", error=describe_error(error))
 
     async def _reconcile(self) -> int:
         started = trio.current_time()
@@ -141,7 +142,9 @@ class FileserverManager(Actor):
                 ref.tell(Observe(observation))
             except (MailboxFull, ActorStopped) as error:
                 log.warning(
-                    "Could not hand observation to file server", user=username, error=str(error)
+                    "Could not hand observation to file server",
+                    user=username,
+                    error=describe_error(error),
                 )
         self.passes += 1
         self.last_pass_error = None

@@ -31,6 +31,7 @@ from actors.runtime import (
     Supervisor,
 )
 from actors.runtime.node import Node
+from actors.runtime.snapshot import describe_error
 
 from .builder import fileserver_config
 from .cluster import FileserverObservation
@@ -117,7 +118,7 @@ class FileserverService:
             self.manager.tell(Report(username, running))
         except (MailboxFull, ActorStopped) as error:
             # The next reconciliation repairs the directory.
-            log.error("File server directory missed an update", error=str(error))
+            log.error("File server directory missed an update", error=describe_error(error))
 
     # -- calls for routes ------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from actors.config import ControllerConfig
 from actors.errors import InvalidPodPhaseError, PodNotFoundError
 from actors.kube import KubeClient, KubernetesError
 from actors.runtime import Actor, Request
+from actors.runtime.snapshot import describe_error
 
 from .builder import build_fsadmin
 from .errors import ControllerTimeoutError, KubernetesFailureError
@@ -98,7 +99,7 @@ class FSAdminActor(Actor):
             elapsed = trio.current_time() - started
             raise ControllerTimeoutError(f"{operation} timed out after {elapsed:.3f}") from None
         except KubernetesError as error:
-            log.error(f"{operation} failed", error=str(error))
+            log.error(f"{operation} failed", error=describe_error(error))
             raise KubernetesFailureError(f"{operation} failed: Kubernetes API error") from None
 
     def _answer(self, pod: V1Pod | None) -> FSAdminStatus:

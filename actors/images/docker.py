@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 import trio
 
+from actors.runtime.snapshot import describe_error
+
 from .credentials import DockerCredentials, DockerCredentialStore
 from .errors import DockerRegistryError, RegistryAuthError, UnknownTagError
 
@@ -205,7 +207,7 @@ class DockerRegistryClient:
             return await self._http.request(method, url, headers=headers, timeout=REQUEST_TIMEOUT)
         except httpx.HTTPError as exc:
             raise DockerRegistryError(
-                f"{self.registry}: {method} {url} failed: {type(exc).__name__}: {exc}"
+                f"{self.registry}: {method} {url} failed: {describe_error(exc)}"
             ) from None
 
     async def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
@@ -283,7 +285,7 @@ class DockerRegistryClient:
             )
         except httpx.HTTPError as exc:
             raise RegistryAuthError(
-                f"{self.registry}: token request to {realm} failed: {type(exc).__name__}"
+                f"{self.registry}: token request to {realm} failed: {describe_error(exc)}"
             ) from None
         if response.status_code != 200:
             raise RegistryAuthError(

@@ -29,6 +29,7 @@ import httpx
 import trio
 
 from actors.config.images import GARSource
+from actors.runtime.snapshot import describe_error
 
 from .docker import REQUEST_TIMEOUT
 from .errors import ArtifactRegistryError, UnknownTagError
@@ -184,7 +185,7 @@ class ArtifactRegistryClient:
             )
         except httpx.HTTPError as exc:
             raise ArtifactRegistryError(
-                f"{self.parent}: GET {url} failed: {type(exc).__name__}: {exc}"
+                f"{self.parent}: GET {url} failed: {describe_error(exc)}"
             ) from None
 
     async def _access_token(self) -> str:
@@ -199,7 +200,7 @@ class ArtifactRegistryClient:
             )
         except httpx.HTTPError as exc:
             raise ArtifactRegistryError(
-                f"cannot reach the metadata server at {self._metadata_url}: {type(exc).__name__}"
+                f"cannot reach the metadata server at {self._metadata_url}: {describe_error(exc)}"
             ) from None
         if response.status_code != 200:
             raise ArtifactRegistryError(

@@ -23,6 +23,7 @@ import structlog
 import trio
 
 from actors.kube import KubeClient, KubernetesError, WatchSync
+from actors.runtime.snapshot import describe_error
 
 __all__ = ["RETRY_AFTER_ERROR", "watch_node_changes"]
 
@@ -68,5 +69,5 @@ async def watch_node_changes(
                         log.info("Lab nodes changed; refreshing images")
                         on_change()
         except KubernetesError as error:
-            log.warning("Watching nodes failed; retrying later", error=str(error))
+            log.warning("Watching nodes failed; retrying later", error=describe_error(error))
             await trio.sleep(RETRY_AFTER_ERROR)

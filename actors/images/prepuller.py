@@ -29,6 +29,7 @@ from actors.config import ControllerConfig
 from actors.kube import KubeClient, KubernetesError
 from actors.kube.pods import PREPULL_PHASES
 from actors.runtime import Actor, ActorRef, ActorStopped, AskTimeout, MailboxFull
+from actors.runtime.snapshot import describe_error
 
 from .catalog import PrepullTarget
 from .prepull_pod import PodIdentity, prepull_pod, read_pod_identity
@@ -126,7 +127,7 @@ class PrepullerActor(Actor):
                 plan = await self.images.ask(GetPrepullPlan(), timeout=ASK_TIMEOUT)
             except (AskTimeout, MailboxFull, ActorStopped) as error:
                 self.last_error = f"could not get the prepull plan: {error}"
-                log.warning("Prepuller could not get its plan", error=str(error))
+                log.warning("Prepuller could not get its plan", error=describe_error(error))
                 await trio.sleep(pause)
                 self._changed.set()
                 continue
@@ -166,7 +167,7 @@ class PrepullerActor(Actor):
             self.images.tell(RecordPulled(target.digest, result.node))
         except (MailboxFull, ActorStopped) as error:
             # The next refresh reads the node status and sees the image anyway.
-            log.info("Could not record a prepull", error=str(error))
+            log.info("Could not record a prepull", error=describe_error(error))
 
     async def _pull(self, node: str, target: PrepullTarget) -> PrepullResult:
         """Create the pod, wait for it to end (within the deadline), delete it."""
@@ -199,5 +200,5 @@ class PrepullerActor(Actor):
             with trio.fail_after(CALL_TIMEOUT):
                 await self.kube.pods.delete(self.namespace, name)
         except (KubernetesError, trio.TooSlowError) as error:
-            log.warning("Could not delete prepull pod", pod=name, error=str(error))
+            log.warning("Could not delete prepull pod", pod=name, error=describe_error(error))
         return PrepullResult(node=node, tag=target.tag, outcome=outcome, at=time.time())

@@ -44,6 +44,7 @@ from actors.runtime import (
     MailboxFull,
     Request,
     RestartPolicy,
+    describe_error,
 )
 
 from .catalog import ImageCatalog, MenuEntry, NeedsDigest, PrepullTarget, Resolution
@@ -322,7 +323,7 @@ class ImageService:
             self.prepuller.tell(CatalogChanged())
         except (MailboxFull, ActorStopped) as error:
             # A full mailbox already holds a CatalogChanged; a stopped one needs none.
-            log.info("Prepuller not told about the refresh", error=str(error))
+            log.info("Prepuller not told about the refresh", error=describe_error(error))
 
     async def form_choices(self) -> FormChoices:
         return await self.actor.ask(GetFormChoices(), timeout=ASK_TIMEOUT)

@@ -40,6 +40,8 @@ from typing import Any, Generic, Literal, TypeVar
 import structlog
 import trio
 
+from actors.runtime.snapshot import describe_error
+
 from .backoff import Backoff
 from .errors import KubernetesError, ObjectRef
 from .http11 import HttpTransportError, LineStream
@@ -253,7 +255,11 @@ class Watch(Generic[T]):
             if not isinstance(obj, dict):
                 raise TypeError("object is not a dict")
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("Unparseable watch event; restarting", watch=str(self._ref), error=str(exc))
+            log.warning(
+                "Unparseable watch event; restarting",
+                watch=str(self._ref),
+                error=describe_error(exc),
+            )
             raise _Restart("unparseable event", failed=True) from None
         if kind == "ERROR":
             error = KubernetesError.from_status(None, obj, self._ref)

@@ -24,6 +24,7 @@ from actors.config import ControllerConfig
 from actors.fsadmin.errors import ControllerTimeoutError, KubernetesFailureError
 from actors.kube import KubeClient, KubernetesError, WatchSync
 from actors.runtime import Actor, Request
+from actors.runtime.snapshot import describe_error
 
 from .builder import build_migrator, migrator_pod_name
 from .errors import MigrationFailedError
@@ -163,7 +164,7 @@ class MigrationActor(Actor):
             elapsed = trio.current_time() - started
             raise ControllerTimeoutError(f"{operation} timed out after {elapsed:.3f}") from None
         except KubernetesError as error:
-            log.error(f"{operation} failed", error=str(error))
+            log.error(f"{operation} failed", error=describe_error(error))
             raise KubernetesFailureError(f"{operation} failed: Kubernetes API error") from None
 
     def _set_status(self, status: MigrationStatus | None) -> None:
@@ -247,7 +248,9 @@ class MigrationActor(Actor):
             with trio.fail_after(self.timeout):
                 await self._delete_objects()
         except (trio.TooSlowError, KubernetesError) as error:
-            log.warning("Could not clean up migration pod", pod=self.pod_name, error=str(error))
+            log.warning(
+                "Could not clean up migration pod", pod=self.pod_name, error=describe_error(error)
+            )
 
     # -- cancel ----------------------------------------------------------------------------
 

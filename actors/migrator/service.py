@@ -26,6 +26,7 @@ from actors.runtime import (
     RestartLimits,
     RestartPolicy,
     Supervisor,
+    describe_error,
 )
 
 from .builder import migration_key, pair_of_key
@@ -87,7 +88,7 @@ class MigratorService:
         try:
             self.manager.tell(Report(old_user, new_user, running))
         except (MailboxFull, ActorStopped) as error:
-            log.error("Migration directory missed an update", error=str(error))
+            log.error("Migration directory missed an update", error=describe_error(error))
 
     async def start(self, old_user: str, new_user: str) -> MigrationStatus:
         """Start (or join) a copy; the status once its pod left Pending.

@@ -22,7 +22,7 @@ from actors.runtime.errors import (
 from actors.runtime.events import EventStream, Subscription, SubscriptionDropped
 from actors.runtime.ref import ActorRef
 from actors.runtime.registry import Registry
-from actors.runtime.snapshot import ActorSnapshot, ActorStatus
+from actors.runtime.snapshot import ActorSnapshot, ActorStatus, describe_error
 from actors.runtime.supervisor import RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.system import ActorSystem, RootSupervisorFailed
 
@@ -50,4 +50,5 @@ __all__ = [
     "Supervisor",
     "SupervisorEscalation",
     "UnknownMessage",
+    "describe_error",
 ]

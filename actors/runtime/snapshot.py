@@ -52,11 +52,41 @@ def wall_clock(timestamp: float | None) -> datetime | None:
 
 
 def describe_error(error: BaseException) -> str:
-    """One line naming an error, unwrapping single-error groups that nurseries add.
+    """One line naming an error and what caused it, unwrapping single-error groups.
 
-    Only the type and the error's own message are kept; tracebacks stay in the logs.
+    Many transport errors say nothing themselves (``httpx.ConnectError`` often has an empty
+    message) and keep the reason in the exception they were raised from, so the chain of
+    causes is followed: ``ConnectError (caused by OSError: [Errno 111] Connection refused)``.
+    Only types and messages are kept; tracebacks stay in the logs.
     """
+    error = _unwrap(error)
+    text = _own_words(error)
+    seen = {id(error)}
+    cause = _cause_of(error)
+    while cause is not None and id(cause) not in seen and len(seen) <= MAX_CAUSES:
+        seen.add(id(cause))
+        cause = _unwrap(cause)
+        text += f" (caused by {_own_words(cause)})"
+        cause = _cause_of(cause)
+    return text
+
+
+MAX_CAUSES = 3
+"""Causes named at most in one description (chains are short; this only bounds a cycle)."""
+
+
+def _unwrap(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
+    return error
+
+
+def _own_words(error: BaseException) -> str:
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _cause_of(error: BaseException) -> BaseException | None:
+    if error.__cause__ is not None:
+        return error.__cause__
+    return None if error.__suppress_context__ else error.__context__

@@ -71,8 +71,8 @@ async def test_route_and_access_log_lines_carry_request_id_and_user(
     headers = {"X-Request-Id": "req-1", "X-Auth-Request-User": "alice"}
     with trio.fail_after(5):
         await client.get("/test/log", headers=headers)
-        # Hypercorn writes the access line just after the response has gone out.
-        access = await logs.wait_for(lambda r: r["logger"] == "hypercorn.access")
+        # The access line is written once the response has gone out.
+        access = await logs.wait_for(lambda r: r["logger"] == "web.access")
     route = next(r for r in logs.records() if r["event"] == "Handling the request")
     assert (route["request_id"], route["user"]) == ("req-1", "alice")
     assert (access["request_id"], access["user"]) == ("req-1", "alice")
