@@ -27,6 +27,7 @@ from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
 from web.errors import register_error_handlers
 from web.metadata import package_metadata
+from web.proxy_headers import ProxyHeaders
 from web.request_context import RequestContext
 from web.routes.admin_actors import admin_actors
 from web.routes.fileservers import files_entry, fileserver_admin
@@ -37,7 +38,7 @@ from web.routes.lab_events import lab_events
 from web.routes.lab_form import lab_form
 from web.routes.labs import labs as lab_routes
 from web.routes.migrator import migrator_routes
-from web.state import AppState
+from web.state import AppState, app_state
 
 __all__ = ["asgi_stack", "create_app", "gafaelfawr_client"]
 
@@ -117,8 +118,14 @@ def asgi_stack(app: QuartTrio) -> ASGIApp:
     """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
 
     ``RequestContext`` binds the request id before anything logs, ``AccessLog`` writes one
-    line per request with it; ``ShieldFinalBody`` fixes
-    quart-trio's idle keep-alive bug and ``CloseAfterRefusedUpgrade`` a hypercorn crash after
-    refused WebSocket upgrades (see ``web.asgi``).
+    line per request with it; ``ProxyHeaders`` applies forwarded headers from trusted proxies
+    only; ``ShieldFinalBody`` fixes quart-trio's idle keep-alive bug and
+    ``CloseAfterRefusedUpgrade`` a hypercorn crash after refused WebSocket upgrades (see
+    ``web.asgi``).
     """
-    return RequestContext(AccessLog(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app)))))
+    trusted = app_state(app).config.server.trusted_networks()
+    return RequestContext(
+        AccessLog(
+            ProxyHeaders(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app))), trusted)
+        )
+    )

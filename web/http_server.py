@@ -42,6 +42,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import wrap_app
 
+from actors.runtime import describe_error
 from web.asgi import ASGIApp
 
 __all__ = [
@@ -186,17 +187,6 @@ def _peer(stream: trio.SocketStream) -> str:
     return f"{host}:{port}"
 
 
-def _one_line(error: BaseException) -> str:
-    """``Type: message`` of the first real error, with its cause, for a single log line."""
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    cause = error.__cause__ or error.__context__
-    if cause is not None and not isinstance(cause, BaseExceptionGroup):
-        text += f" (caused by {type(cause).__name__}: {cause})"
-    return text
-
-
 async def serve_http(
     app: ASGIApp,
     config: HypercornConfig,
@@ -228,7 +218,7 @@ async def serve_http(
             )
         except Exception as error:
             # One connection's failure is that connection's alone.
-            _log.warning("Connection failed, closed it", client=peer, error=_one_line(error))
+            _log.warning("Connection failed, closed it", client=peer, error=describe_error(error))
         finally:
             open_connections.remove()
             await trio.aclose_forcefully(stream)

@@ -23,8 +23,12 @@ import logging
 import sys
 from typing import IO, Literal
 
+import h11
 import structlog
+import wsproto.utilities
 from structlog.types import EventDict, Processor, WrappedLogger
+
+from actors.runtime import describe_error
 
 __all__ = ["ERROR_LOGGER_NAME", "LogProfile", "configure_logging"]
 
@@ -59,6 +63,50 @@ def _renderer(profile: LogProfile) -> Processor:
 
 
 QUIET_LOGGERS = ("httpx", "httpcore")
+
+_PROTOCOL_ERRORS: tuple[type[BaseException], ...] = (
+    h11.ProtocolError,
+    wsproto.utilities.ProtocolError,
+)
+
+
+class ClientProtocolErrors(logging.Filter):
+    """Hypercorn's "Error in ASGI Framework" records caused by a client breaking the protocol
+    become one warning line.
+
+    A client that, say, pipelines a request behind a WebSocket upgrade makes hypercorn's
+    protocol state machine refuse what the app sends next; hypercorn logs that as an app error
+    with a long traceback of exception groups. It is the client's fault and ends only its own
+    connection, so it is reported as such, with its one-line cause and no traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        protocol_error = _first_protocol_error(error) if error is not None else None
+        if protocol_error is None:
+            return True
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "Client broke the HTTP protocol; its connection was closed: %s"
+        record.args = (describe_error(protocol_error),)
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def _first_protocol_error(error: BaseException) -> BaseException | None:
+    if isinstance(error, _PROTOCOL_ERRORS):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _first_protocol_error(inner)
+            if found is not None:
+                return found
+    for linked in (error.__cause__, error.__context__):
+        if linked is not None and linked is not error:
+            found = _first_protocol_error(linked)
+            if found is not None:
+                return found
+    return None
 
 
 def configure_logging(
@@ -107,6 +155,9 @@ def configure_logging(
     error_logger = logging.getLogger(ERROR_LOGGER_NAME)
     error_logger.handlers.clear()
     error_logger.propagate = True
+    for old_filter in [f for f in error_logger.filters if isinstance(f, ClientProtocolErrors)]:
+        error_logger.removeFilter(old_filter)
+    error_logger.addFilter(ClientProtocolErrors())
     for name in QUIET_LOGGERS:
         # One INFO line per outbound request (every Kubernetes call) drowns the real events;
         # their failures still show at WARNING.

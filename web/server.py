@@ -32,6 +32,7 @@ from hypercorn.config import Config as HypercornConfig
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.config.server import ServerConfig
 from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
@@ -85,6 +86,15 @@ class ServerTuning:
 
     actor_stop_timeout: float = 10.0
     """Actors get this long to stop after the HTTP server is done; then they are cancelled."""
+
+    @classmethod
+    def from_config(cls, server: ServerConfig) -> ServerTuning:
+        """The tuning the configuration's ``server`` section asks for."""
+        return cls(
+            keep_alive_timeout=server.keep_alive_timeout.total_seconds(),
+            graceful_timeout=server.graceful_timeout.total_seconds(),
+            write_timeout=server.write_timeout.total_seconds(),
+        )
 
 
 @dataclass
@@ -267,7 +277,7 @@ async def serve(
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
-    tuning = tuning or ServerTuning()
+    tuning = tuning or ServerTuning.from_config(config.server)
     if listeners is None:
         listeners = await open_listeners(host, port, LISTEN_BACKLOG)
     app = app if app is not None else create_app(config, system)

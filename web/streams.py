@@ -9,33 +9,55 @@ returns. The server calls ``close_all()`` on SIGTERM before it triggers hypercor
 frames in a sibling task (quart-trio buffers only a few; a send-only handler whose client
 talks would wedge the close handshake), stops on shutdown with close code 1001 ("going
 away"), and bounds every send so that a client that stops reading cannot hold the task.
+``push_subscription`` relays an actor's event subscription over it.
+
+Close codes, so that a client can tell why its stream ended:
+
+* 1000: the stream is complete (the operation ended);
+* 1001: the server is shutting down;
+* 1008: the client did not accept a message within ``SEND_TIMEOUT`` (it stopped reading);
+* 1013: the client fell so far behind the events that the actor dropped its subscription
+  ("try again later": reconnecting replays the operation's events from the start).
+
+The last two are logged as warnings. The server's own bound on writes (``web.http_server``)
+resets a connection that reads nothing at all, which may come before the 1008 close.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeVar
 
 import structlog
 import trio
 from quart import websocket
 
+from actors.runtime import Subscription, SubscriptionDropped
+
 __all__ = [
     "GOING_AWAY",
     "SEND_TIMEOUT",
+    "TRY_AGAIN_LATER",
     "SlowClientError",
     "StreamRegistry",
+    "push_subscription",
     "send_text",
     "serve_websocket_stream",
 ]
 
 _log = structlog.stdlib.get_logger(__name__)
 
+E = TypeVar("E")
+
 GOING_AWAY = 1001
 """WebSocket close code sent when the server shuts down."""
 
 POLICY_VIOLATION = 1008
 """WebSocket close code sent to a client that stopped reading."""
+
+TRY_AGAIN_LATER = 1013
+"""WebSocket close code sent to a client whose event subscription was dropped."""
 
 SEND_TIMEOUT = 10.0
 """Seconds one outbound message may take before the client counts as not reading."""
@@ -117,6 +139,25 @@ async def send_text(text: str) -> None:
         raise SlowClientError
 
 
+async def push_subscription(
+    subscription: Subscription[E] | None, render: Callable[[E], str]
+) -> None:
+    """Send every event of ``subscription`` as ``render(event)`` until the operation ends.
+
+    ``None`` (a user with no operation yet) waits for the server or the client to end the
+    stream. ``SubscriptionDropped`` propagates, so ``serve_websocket_stream`` closes with 1013.
+    The subscription is released however this ends.
+    """
+    if subscription is None:
+        await trio.sleep_forever()
+    assert subscription is not None
+    try:
+        while (event := await subscription.next()) is not None:
+            await send_text(render(event))
+    finally:
+        subscription.close()
+
+
 async def _discard_inbound() -> None:
     while True:
         await websocket.receive()
@@ -128,7 +169,8 @@ async def serve_websocket_stream(
     """Accept the current WebSocket and run ``push`` until it returns or the server closes.
 
     ``push`` sends messages with ``send_text``. The socket is closed with 1000 when ``push``
-    returns, 1001 when the server shuts down, 1008 when the client stops reading. A client
+    returns, 1001 when the server shuts down, 1008 when the client stops reading (``push``
+    raised ``SlowClientError``) and 1013 when ``push`` raised ``SubscriptionDropped``. A client
     disconnect cancels the whole handler (quart-trio does that), which is also clean.
     """
     await websocket.accept()
@@ -144,8 +186,16 @@ async def serve_websocket_stream(
         try:
             await push()
         except SlowClientError:
-            _log.warning("WebSocket client stopped reading, closing it")
+            _log.warning(
+                "WebSocket client stopped reading, closing it", close_code=POLICY_VIOLATION
+            )
             close_code = POLICY_VIOLATION
+        except SubscriptionDropped:
+            _log.warning(
+                "WebSocket client fell behind the events and was dropped, closing it",
+                close_code=TRY_AGAIN_LATER,
+            )
+            close_code = TRY_AGAIN_LATER
         nursery.cancel_scope.cancel()
     if registry.closing:
         close_code = GOING_AWAY

@@ -23,6 +23,7 @@ from .images import DropdownMenuConfig, ImagesConfig
 from .kubernetes import ContainerImage, PullPolicy
 from .lab import LabConfig
 from .metrics import MetricsConfig
+from .server import ServerConfig
 from .units import PositiveDuration
 
 __all__ = [
@@ -89,6 +90,7 @@ class ControllerConfig(ConfigModel):
     lab: LabConfig
     watch_reconnect_timeout: PositiveDuration = timedelta(minutes=3)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     controller_image: ContainerImage = DEFAULT_CONTROLLER_IMAGE
     """Image of the controller itself, used for init containers, file servers, fsadmin and

@@ -3,7 +3,8 @@ admin WebSocket with every lab's events.
 
 Both user protocols read one actor subscription, so they see identical sequences: the replay
 of the current (or last) operation, then live events, then the end. The SSE stream ends by
-finishing its body; the WebSocket closes with 1000 after the final event. A WebSocket upgrade
+finishing its body; the WebSocket closes with 1000 after the final event (see
+``web.streams`` for the other close codes). A WebSocket upgrade
 request on the events path gets the WebSocket; any other request gets SSE.
 
 The WebSocket messages are JSON objects ``{"event": ..., "message": ..., "progress": ...}``
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+import structlog
 import trio
 from quart import Blueprint, Response
 
@@ -24,9 +26,11 @@ from web.auth import RouteGroup, header_identity, require_group
 from web.routes.labs import lab_service
 from web.sse import ServerSentEvent, event_stream_response
 from web.state import current_state
-from web.streams import send_text, serve_websocket_stream
+from web.streams import push_subscription, serve_websocket_stream
 
 __all__ = ["lab_events"]
+
+_log = structlog.stdlib.get_logger(__name__)
 
 lab_events = Blueprint("lab_events", __name__)
 """Registered with ``url_prefix=config.path_prefix``."""
@@ -36,14 +40,18 @@ def _message(event: LabEvent) -> dict[str, object]:
     return {"event": event.type.value, **event.data()}
 
 
-async def _next(subscription: Subscription[LabEvent] | None) -> LabEvent | None:
-    """The next event, ``None`` at the end; a registered user with no operation waits."""
+async def _next_sse(subscription: Subscription[LabEvent] | None) -> LabEvent | None:
+    """The next event, ``None`` at the end; a registered user with no operation waits.
+
+    A subscriber dropped for falling behind ends its stream (logged); reconnecting replays.
+    """
     if subscription is None:
         await trio.sleep_forever()
     assert subscription is not None
     try:
         return await subscription.next()
     except SubscriptionDropped:
+        _log.warning("Event stream client fell behind the events and was dropped")
         return None
 
 
@@ -54,7 +62,7 @@ async def lab_events_sse(username: str) -> Response:
     subscription = await lab_service().subscribe(username)
 
     async def next_event() -> ServerSentEvent | None:
-        event = await _next(subscription)
+        event = await _next_sse(subscription)
         if event is None:
             return None
         return ServerSentEvent(event.type.value, event.data())
@@ -74,18 +82,12 @@ async def lab_events_ws(username: str) -> None:
     await header_identity(path_username=username)
     subscription = await lab_service().subscribe(username)
 
-    async def push() -> None:
-        try:
-            while True:
-                event = await _next(subscription)
-                if event is None:
-                    return
-                await send_text(json.dumps(_message(event)))
-        finally:
-            if subscription is not None:
-                subscription.close()
+    def render(event: LabEvent) -> str:
+        return json.dumps(_message(event))
 
-    await serve_websocket_stream(current_state().streams, push)
+    await serve_websocket_stream(
+        current_state().streams, lambda: push_subscription(subscription, render)
+    )
 
 
 @lab_events.websocket("/admin/labs/events")
@@ -94,18 +96,10 @@ async def all_lab_events_ws() -> None:
     await require_group(RouteGroup.ADMIN)
     subscription = lab_service().all_events.subscribe()
 
-    async def push() -> None:
-        try:
-            while True:
-                try:
-                    item = await subscription.next()
-                except SubscriptionDropped:
-                    return
-                if item is None:
-                    return
-                username, event = item
-                await send_text(json.dumps({"user": username, **_message(event)}))
-        finally:
-            subscription.close()
+    def render(item: tuple[str, LabEvent]) -> str:
+        username, event = item
+        return json.dumps({"user": username, **_message(event)})
 
-    await serve_websocket_stream(current_state().streams, push)
+    await serve_websocket_stream(
+        current_state().streams, lambda: push_subscription(subscription, render)
+    )
