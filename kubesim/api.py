@@ -8,6 +8,11 @@ Paths served (``{p}`` = a plural such as ``pods``; ``/api/v1`` for the core grou
 * discovery: ``/api``, ``/api/v1``, ``/apis``, ``/apis/{group}``, ``/apis/{group}/{version}``,
   ``/version``; health: ``/healthz``, ``/livez``, ``/readyz``.
 
+The path is split at its literal slashes before each segment is percent-decoded, so a
+namespace or name sent encoded (``nb-a%3Fx``, ``a%2Fb``) is exactly that one string. Names a
+path cannot carry (``.``, ``..``, anything with ``/`` or ``%``) are 400 ``BadRequest``, as on
+a real API server; other names that no object has are the usual 404.
+
 Verbs: GET (get / list / watch with ``watch=1|true``), POST (create, 201), PUT (update),
 PATCH (merge, strategic-merge -- served as merge -- and JSON patch), DELETE (delete; on a
 collection, deletecollection). Anything else is 405. Injected faults (see
@@ -30,6 +35,7 @@ from kubesim.errors import (
 )
 from kubesim.http import Request, Response, StreamingResponse
 from kubesim.resources import RESOURCES, ResourceType
+from kubesim.validation import path_segment_problem
 from kubesim.watch import WatchStream
 
 if TYPE_CHECKING:
@@ -70,7 +76,8 @@ class KubeApi:
 
     async def handle(self, request: Request) -> Response | StreamingResponse:
         path = request.path.rstrip("/") or "/"
-        parts = path.strip("/").split("/")
+        # Split before decoding: an encoded "/" or "?" in a name stays part of that name.
+        parts = request.segments
         head = parts[0]
         if head == "api":
             if len(parts) == 1:
@@ -118,6 +125,9 @@ class KubeApi:
             raise path_not_found(request.path)
         if name is not None and res.namespaced and namespace is None:
             raise path_not_found(request.path)
+        for label, value in (("Namespace", namespace), ("Name", name)):
+            if value is not None and (problem := path_segment_problem(value)) is not None:
+                raise bad_request(f"{label} parameter invalid: {value!r}: {problem}")
         verb = self._verb(request, name, subresource)
         delay = self.faults.latency_for(verb, res.plural)
         if delay:

@@ -52,13 +52,30 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 @dataclass
 class Request:
-    """One parsed HTTP request."""
+    """One parsed HTTP request.
+
+    ``path`` is percent-decoded as a whole (what prefix routing and the fakes compare);
+    ``raw_path`` is the path as it arrived, for handlers that must split it before decoding
+    (:attr:`segments`).
+    """
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    raw_path: str | None = None
+
+    @property
+    def segments(self) -> list[str]:
+        """The path's segments, split at its literal ``/`` and only then percent-decoded.
+
+        So an encoded ``/`` (``%2F``) or ``?`` (``%3F``) stays inside the one segment it was
+        sent in: a name can only ever be a name, never more path. Leading and trailing
+        slashes are ignored (``/api/v1/`` is ``["api", "v1"]``).
+        """
+        raw = self.raw_path if self.raw_path is not None else self.path
+        return [unquote(segment) for segment in raw.strip("/").split("/")]
 
     def json(self) -> Any:
         """Parse the body as JSON; raises ``ValueError`` for an empty or malformed body."""
@@ -97,10 +114,11 @@ class DropConnection(Exception):
     """Raised by a chunk iterator to make the server cut the connection abruptly."""
 
 
-def _parse_target(target: bytes) -> tuple[str, dict[str, str]]:
+def _parse_target(target: bytes) -> tuple[str, str, dict[str, str]]:
+    """The decoded path, the raw path and the query of a request target."""
     raw = target.decode("latin-1")
     path, _, query = raw.partition("?")
-    return unquote(path), dict(parse_qsl(query, keep_blank_values=True))
+    return unquote(path), path, dict(parse_qsl(query, keep_blank_values=True))
 
 
 async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Request | None:
@@ -125,9 +143,10 @@ async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Requ
                 raise h11.RemoteProtocolError("request body too large", error_status_hint=413)
         elif isinstance(event, h11.EndOfMessage):
             assert request is not None
-            path, query = _parse_target(request.target)
+            path, raw_path, query = _parse_target(request.target)
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-            return Request(request.method.decode("ascii"), path, query, headers, bytes(body))
+            method = request.method.decode("ascii")
+            return Request(method, path, query, headers, bytes(body), raw_path)
         elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
             return None
 

@@ -45,6 +45,21 @@ def name_problem(rule: str, name: str) -> str | None:
     return None
 
 
+def path_segment_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a namespace or name in an API path, or ``None``.
+
+    As a real API server answers (400 ``BadRequest``) before looking anything up: ``.`` and
+    ``..`` would be path navigation, ``/`` a separator and ``%`` an escape once decoded. Any
+    other string is a legal *path* name; if no object has it, the answer is a plain 404.
+    """
+    if name in (".", ".."):
+        return f"may not be '{name}'"
+    for forbidden in ("/", "%"):
+        if forbidden in name:
+            return f"may not contain '{forbidden}'"
+    return None
+
+
 def _label_key_problem(key: str) -> str | None:
     prefix, _, name = key.rpartition("/")
     if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):

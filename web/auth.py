@@ -17,9 +17,17 @@ call                                        ingress mode (spec)    direct mode (
 ==========================================  =====================  ==========================
 
 ``delegated_user`` and ``files_user`` return a :class:`Caller`; a route with a ``{username}``
-path parameter then calls ``caller.ensure_owns(username)`` *after* validating its body (that
-check is a route check in §2.3). ``header_identity`` is only used by routes without a body, so
+path parameter then checks it with ``web.usernames.path_username`` and calls
+``caller.ensure_owns(username)`` *after* validating its body (that check is a route check in
+§2.3). ``header_identity`` is only used by routes without a body, so
 it checks the path username itself.
+
+Every username these functions return or compare is first checked against the platform's
+username rule (``web.usernames``): the identity as soon as it is known (before Gafaelfawr is
+asked about a delegated token behind the ingress), then ``path_username``, and only then
+are the two compared. A broken name is a 422 ``invalid_username`` located at the identity
+(``["header", "x-auth-request-user"]``, or ``["header", "authorization"]`` for a direct-mode
+token) or at ``["path", "username"]``.
 
 Failures are :mod:`actors.errors` refusals rendered by ``web.errors``: 422 for missing headers,
 401 ``invalid_token``, 403 ``permission_denied``. In direct mode the 401 also carries a
@@ -55,6 +63,7 @@ from actors.gafaelfawr import (
 from actors.labs.models import UserInfo
 from web.errors import RequestValidationError, error_body
 from web.state import current_state
+from web.usernames import INGRESS_IDENTITY, PATH, TOKEN_IDENTITY, require_username
 
 __all__ = [
     "SCOPE_BY_GROUP",
@@ -218,26 +227,33 @@ async def require_group(group: RouteGroup) -> None:
 async def header_identity(path_username: str | None = None) -> str:
     """Mechanism (B): the caller's username, equal to ``path_username`` when one is given.
 
-    Behind the ingress it is ``X-Auth-Request-User`` (422 when absent), not validated further;
-    in direct mode it is the owner of a bearer token with the ``exec:notebook`` scope.
+    Behind the ingress it is ``X-Auth-Request-User`` (422 when absent or not a valid
+    username), not validated further; in direct mode it is the owner of a bearer token with
+    the ``exec:notebook`` scope.
     """
     if _mode() is AuthMode.DIRECT:
         _, info = await _scoped_token(RouteGroup.USER)
-        username = info.username
+        username = require_username(info.username, TOKEN_IDENTITY)
     else:
         [username] = _required_headers(USER_HEADER)
-    if path_username is not None and path_username != username:
-        _log.info("Permission denied", caller=username, path_username=path_username)
-        raise PermissionDeniedError()
+        require_username(username, INGRESS_IDENTITY)
+    if path_username is not None:
+        require_username(path_username, PATH)
+        if path_username != username:
+            _log.info("Permission denied", caller=username, path_username=path_username)
+            raise PermissionDeniedError()
     return username
 
 
 async def _delegated(group: RouteGroup) -> Caller:
     if _mode() is AuthMode.DIRECT:
-        token, _ = await _scoped_token(group)
+        token, info = await _scoped_token(group)
+        require_username(info.username, TOKEN_IDENTITY)
         user = await _user_info(token, direct=True)
-        return Caller(username=user.username, token=token, user=user)
+        username = require_username(user.username, TOKEN_IDENTITY)
+        return Caller(username=username, token=token, user=user)
     username, token = _required_headers(USER_HEADER, TOKEN_HEADER)
+    require_username(username, INGRESS_IDENTITY)
     user = await _user_info(token, direct=False)
     if user.username != username:
         _log.info("Delegated token belongs to another user", header_username=username)

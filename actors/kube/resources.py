@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import quote
 
 from kubernetes.client import (
     CoreV1Event,
@@ -28,6 +29,8 @@ from kubernetes.client import (
 )
 from pydantic import BaseModel
 
+from .errors import KubernetesError
+
 __all__ = [
     "CONFIG_MAPS",
     "EVENTS",
@@ -44,12 +47,42 @@ __all__ = [
     "SERVICES",
     "SERVICE_ACCOUNTS",
     "ResourceType",
+    "path_segment",
 ]
 
 T = TypeVar("T")
 
 CustomObject = dict[str, Any]
 """Custom resources (GafaelfawrIngress) have no official model and travel as JSON dicts."""
+
+_UNSENDABLE_SEGMENTS = frozenset({"", ".", ".."})
+
+
+def path_segment(value: str, *, kind: str, namespace: str | None, name: str | None) -> str:
+    """``value`` (a namespace or object name) as one percent-encoded URL path segment.
+
+    Names come from users (a lab namespace is ``<prefix>-<username>``), so a name must never
+    reach past its own segment: unencoded, ``a?x`` would end the path at ``a`` (and the
+    request would address object ``a``), ``#`` would cut it, ``/`` or ``..`` would walk to
+    another path. Every character outside the unreserved set is percent-encoded.
+
+    Some names cannot be sent safely whatever the encoding, and are refused before any
+    request: an empty name, ``.`` and ``..`` (HTTP clients and proxies resolve dot segments),
+    and names containing ``/`` or ``%`` (an API server decodes the whole path before splitting
+    it, so ``%2F`` becomes a separator there; ``%`` invites double decoding). No Kubernetes
+    object can have such a name, so the refusal is a 400 ``BadRequest`` like the API server's
+    own answer for them; the message says the request was not sent.
+    """
+    if value in _UNSENDABLE_SEGMENTS or "/" in value or "%" in value:
+        raise KubernetesError(
+            status=400,
+            reason="BadRequest",
+            message=f"{value!r} cannot be a path segment of the API; request not sent",
+            kind=kind,
+            namespace=namespace,
+            name=name,
+        )
+    return quote(value, safe="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +111,22 @@ class ResourceType(Generic[T]):
 
         A namespaced kind without a namespace addresses the cluster-wide collection (used for
         list and watch across namespaces); a cluster-scoped kind refuses a namespace because
-        sending one would silently address the wrong URL.
+        sending one would silently address the wrong URL. The namespace and the name are each
+        one percent-encoded segment (:func:`path_segment`): no name can address another
+        object.
         """
         prefix = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if namespace is not None:
             if not self.namespaced:
                 raise ValueError(f"{self.kind} is cluster-scoped; no namespace allowed")
-            prefix = f"{prefix}/namespaces/{namespace}"
+            segment = path_segment(namespace, kind=self.kind, namespace=namespace, name=name)
+            prefix = f"{prefix}/namespaces/{segment}"
         elif name is not None and self.namespaced:
             raise ValueError(f"{self.kind} is namespaced; a namespace is required")
         path = f"{prefix}/{self.plural}"
-        return f"{path}/{name}" if name is not None else path
+        if name is None:
+            return path
+        return f"{path}/{path_segment(name, kind=self.kind, namespace=namespace, name=name)}"
 
     def as_raw(self) -> ResourceType[dict[str, Any]]:
         """The same kind with objects left as server JSON (for callers that need one field

@@ -24,13 +24,13 @@ from actors.fsadmin.builder import (
 from actors.labs.builder.labels import Category
 from actors.labs.builder.naming import home_directory
 from actors.labs.builder.storage import config_volume
+from actors.usernames import is_valid_username
 
 __all__ = [
     "MAX_POD_NAME_LENGTH",
     "MIGRATOR_COMMAND",
     "NEW_USER_ENV",
     "OLD_USER_ENV",
-    "USERNAME_PATTERN",
     "build_migrator",
     "migration_key",
     "migrator_pod_name",
@@ -42,9 +42,6 @@ __all__ = [
 MIGRATOR_COMMAND = ["nublado", "migrator"]
 OLD_USER_ENV = "NUBLADO_OLD_USER"
 NEW_USER_ENV = "NUBLADO_NEW_USER"
-
-USERNAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9]|-[a-z0-9])*[a-z](?:[a-z0-9]|-[a-z0-9])*$")
-"""Valid platform usernames (``api.md`` §1.3)."""
 
 _SEPARATOR = re.compile(r"(?=-to-)")
 """Every (overlapping) occurrence of the separator of ``<old>-to-<new>``."""
@@ -69,10 +66,13 @@ def migration_key(old_user: str, new_user: str) -> str:
 
 
 def validate_pair(old_user: str, new_user: str) -> list[tuple[str, str]]:
-    """Problems with a pair as ``(field, message)``; empty when valid (``api.md`` §12.2)."""
+    """Problems with a pair as ``(field, message)``; empty when valid (``api.md`` §12.2).
+
+    Usernames follow the platform rule of :mod:`actors.usernames`, like every other route's.
+    """
     problems: list[tuple[str, str]] = []
     for field, value in (("old_user", old_user), ("new_user", new_user)):
-        if not USERNAME_PATTERN.match(value):
+        if not is_valid_username(value):
             problems.append((field, f"{value!r} is not a valid username"))
     if not problems and old_user == new_user:
         problems.append(("new_user", "must differ from old_user"))

@@ -2,7 +2,9 @@
 
 ``GET {files}`` lives outside ``{prefix}`` at a configured path, so its blueprint is made per
 app by :func:`files_entry`. When file servers are disabled every route here answers 404
-``not_supported`` (the entry route after authenticating the caller, as §8 requires).
+``not_supported`` (the entry route after authenticating the caller, as §8 requires). A path's
+username is checked against the platform rule (``web.usernames``) before the service sees it,
+since it names Kubernetes objects.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from actors.errors import NotConfiguredError, UnknownUserError
 from actors.fileservers.service import FileserverService
 from web.auth import RouteGroup, files_user, header_identity, require_group
 from web.state import current_state
+from web.usernames import path_username
 
 __all__ = ["files_entry", "fileserver_admin"]
 
@@ -89,6 +92,7 @@ async def list_file_servers() -> Response:
 async def file_server_status(username: str) -> Response:
     """``{"running": true}`` or 404 (§8.3)."""
     await require_group(RouteGroup.ADMIN)
+    path_username(username)
     if not await fileserver_service().is_running(username):
         raise UnknownUserError(NOT_RUNNING_MESSAGE)
     return _json(json.dumps({"running": True}))
@@ -98,6 +102,7 @@ async def file_server_status(username: str) -> Response:
 async def delete_file_server(username: str) -> Response:
     """Remove a file server and wait for its objects to go (§8.4)."""
     await require_group(RouteGroup.ADMIN)
+    path_username(username)
     await fileserver_service().delete(username)
     return Response("", status=204)
 

@@ -7,6 +7,7 @@ from quart import Blueprint, Response
 from web.auth import delegated_user
 from web.lab_form import MenuImage, offered_sizes, render_lab_form, render_unavailable
 from web.state import current_state
+from web.usernames import path_username
 
 __all__ = ["lab_form"]
 
@@ -20,6 +21,7 @@ HTML = "text/html; charset=utf-8"
 async def get_lab_form(username: str) -> Response:
     """The form fragment, or the "unavailable" fragment when the user may not spawn."""
     caller = await delegated_user()
+    path_username(username)
     caller.ensure_owns(username)
     state = current_state()
     lab = state.config.lab

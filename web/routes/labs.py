@@ -1,7 +1,9 @@
 """Lab routes of ``api.md`` §5: list, status, create, delete, and the caller's own status.
 
-Each handler authenticates first (``web.auth``, in the order §2.3 requires), then hands the
-request to the lab service, which only sends messages to actors. Refusals come back as
+Each handler authenticates first (``web.auth``, in the order §2.3 requires), checks the path's
+username against the platform rule (``web.usernames``: the name becomes part of Kubernetes
+paths and object names), then hands the request to the lab service, which only sends
+messages to actors. Refusals come back as
 ``actors.errors`` exceptions and are rendered by ``web.errors``.
 """
 
@@ -19,6 +21,7 @@ from actors.labs.service import LabService
 from web.auth import RouteGroup, delegated_user, header_identity, require_group
 from web.errors import parse_body
 from web.state import current_state
+from web.usernames import path_username
 
 __all__ = ["labs"]
 
@@ -60,6 +63,7 @@ async def list_labs() -> Response:
 async def get_lab(username: str) -> Response:
     """One user's lab state, from memory (hub)."""
     await require_group(RouteGroup.HUB)
+    path_username(username)
     state = await lab_service().state(username)
     if state is None:
         raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])
@@ -70,6 +74,7 @@ async def get_lab(username: str) -> Response:
 async def create_lab(username: str) -> Response:
     """Start a spawn (user); progress follows on the events route."""
     caller = await delegated_user()
+    path_username(username)
     spec = await parse_body(LabSpecification)
     caller.ensure_owns(username)
     await lab_service().create(caller.user, caller.token, spec)
@@ -83,6 +88,7 @@ async def create_lab(username: str) -> Response:
 async def delete_lab(username: str) -> Response:
     """Delete the lab and wait until it is gone (hub)."""
     await require_group(RouteGroup.HUB)
+    path_username(username)
     try:
         await lab_service().delete(username)
     except trio.TooSlowError:

@@ -2,7 +2,10 @@
 
 All admin (mechanism A). Usernames are validated as §12.2 proposes, plus one rule of ours:
 the pair's name ``<old>-to-<new>`` must contain ``-to-`` exactly once, since otherwise two
-pairs would share one pod name (422 either way). Migrator refusals carry their own HTTP
+pairs would share one pod name (422 either way). Each username is checked first, on its own,
+with the platform rule every other route uses (``web.usernames``: 422 ``invalid_username``
+at ``["body"|"query", "old_user"|"new_user"]``), so a bad name is refused the same way
+whichever route it is sent to; the pair rules follow. Migrator refusals carry their own HTTP
 status (404/406/403/409/500, §12.3) and are rendered by this blueprint's error handler.
 """
 
@@ -22,11 +25,22 @@ from actors.migrator.service import MigrationStatus, MigratorService
 from web.auth import RouteGroup, require_group
 from web.errors import RequestValidationError, error_body, parse_body
 from web.state import current_state
+from web.usernames import require_username
 
 __all__ = ["MigratorCommand", "migrator_routes"]
 
 migrator_routes = Blueprint("migrator", __name__)
 """Registered with ``url_prefix=config.path_prefix``."""
+
+
+class _UserPair(BaseModel):
+    """The shape of a migrator body before any rule is checked: two JSON strings, strictly
+    (a number is not a username). :class:`MigratorCommand` then validates the pair."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    old_user: str
+    new_user: str
 
 
 class MigratorCommand(BaseModel):
@@ -79,6 +93,16 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), status=200, content_type="application/json")
 
 
+def _command(old_user: str, new_user: str, location: str) -> MigratorCommand:
+    """The validated pair: each username on its own first, then the pair rules (422)."""
+    require_username(old_user, (location, "old_user"))
+    require_username(new_user, (location, "new_user"))
+    try:
+        return MigratorCommand(old_user=old_user, new_user=new_user)
+    except ValidationError as error:
+        raise RequestValidationError.from_pydantic(error, location) from None
+
+
 def _pair_from_query() -> MigratorCommand:
     """Both query parameters, required and validated like the POST body (422 otherwise)."""
     missing = [
@@ -88,10 +112,7 @@ def _pair_from_query() -> MigratorCommand:
     ]
     if missing:
         raise RequestValidationError(missing)
-    try:
-        return MigratorCommand(old_user=request.args["old_user"], new_user=request.args["new_user"])
-    except ValidationError as error:
-        raise RequestValidationError.from_pydantic(error, "query") from None
+    return _command(request.args["old_user"], request.args["new_user"], "query")
 
 
 @migrator_routes.errorhandler(MigratorError)
@@ -104,7 +125,8 @@ async def _migrator_error(error: MigratorError) -> Response:
 async def start_migration() -> Response:
     """Start (or join) a copy; 200 with its status, or the exit code's refusal."""
     await require_group(RouteGroup.ADMIN)
-    command = await parse_body(MigratorCommand)
+    pair = await parse_body(_UserPair)
+    command = _command(pair.old_user, pair.new_user, "body")
     status = await _service().start(command.old_user, command.new_user)
     return _json(_status_body(status))
 
