@@ -582,9 +582,15 @@ def _phase(pod: V1Pod) -> str:
 
 
 def _describe(error: BaseException) -> str:
-    """Text of a failure for the event stream: the error's own message, never a traceback."""
+    """Text of a failure for the event stream: the error's own message, never a traceback.
+
+    Steps that run concurrently (a lab's objects are created at once) can fail together: when
+    a second failure arrives before the first has cancelled its siblings, the nursery raises
+    a group of several errors. Each distinct failure is named, never the group's own text
+    ("Exceptions from Trio nursery (2 sub-exceptions)"), which tells the user nothing.
+    """
     if isinstance(error, ControllerError):
         return error.msg
-    if isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        return _describe(error.exceptions[0])
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(dict.fromkeys(_describe(inner) for inner in error.exceptions))
     return str(error) or type(error).__name__
