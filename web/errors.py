@@ -15,29 +15,49 @@
   answer in time is the spec's "controller timeout", a 500.
 * Anything else is a 500 whose body says only ``Internal Server Error``: exception text may
   contain internal detail (or a token), so it goes to the log, never to the client.
+* Other framework errors (413 body too large, 408 body too slow, any other 4xx werkzeug
+  raises) use the §3.1 list shape with a snake_case ``type`` (``request_too_large``,
+  ``request_timeout`` ...): the spec only fixes the string form for 404 and 405.
+
+Request bodies and error bodies are bounded (:mod:`web.bounds`, ``docs/limits.md``): a body
+is at most 1 MiB (413 beyond, decided from ``Content-Length`` before anything is read, or as
+soon as a chunked body passes the limit) and must be UTF-8 JSON without ``NaN`` or
+``Infinity`` (422 ``json_invalid`` otherwise). Every error body is strict JSON (written with
+``allow_nan=False``) and at most 32 KiB whatever the request was.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
+import pydantic_core
 import structlog
 from pydantic import BaseModel, ValidationError
 from quart import Response, request
 from quart_trio import QuartTrio
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from actors.errors import ControllerError
 from actors.runtime import ActorStopped, AskTimeout, MailboxFull
+from web.bounds import (
+    BODY_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_CHARS,
+    bounded_detail,
+    bounded_loc,
+    cut,
+)
 
 __all__ = [
     "STATUS_BY_ERROR_TYPE",
     "ControllerError",
     "RequestValidationError",
     "UnknownActorError",
+    "configure_request_limits",
     "error_body",
     "parse_body",
     "register_error_handlers",
@@ -53,11 +73,15 @@ BUSY_MESSAGE = "Controller is busy, retry later"
 
 
 def error_body(msg: str, error_type: str, loc: Sequence[str | int] | None = None) -> dict[str, Any]:
-    """The §3.1 body with one detail element; ``loc`` is left out entirely when ``None``."""
+    """The §3.1 body with one detail element; ``loc`` is left out entirely when ``None``.
+
+    ``msg`` is cut at :data:`~web.bounds.MAX_MESSAGE_CHARS`: controller messages may quote what
+    the client sent (an image reference, say), which can be as large as the body limit.
+    """
     detail: dict[str, Any] = {}
     if loc is not None:
-        detail["loc"] = list(loc)
-    detail["msg"] = msg
+        detail["loc"] = bounded_loc(loc)
+    detail["msg"] = cut(msg, MAX_MESSAGE_CHARS)
     detail["type"] = error_type
     return {"detail": [detail]}
 
@@ -113,27 +137,61 @@ class RequestValidationError(Exception):
     def from_pydantic(cls, error: ValidationError, location: str) -> RequestValidationError:
         """Prefix each error's ``loc`` with ``location`` (``body``, ``query`` ...).
 
-        The errors go through pydantic's JSON rendering so that ``ctx`` values (exception
-        objects for ``value_error``) and ``input`` are always JSON-safe.
+        The items keep pydantic's raw ``input`` and ``ctx`` (exception objects, non-finite
+        floats, values of any size); ``to_body`` makes them strict JSON and small.
         """
-        items: list[dict[str, Any]] = json.loads(error.json(include_url=False))
-        for item in items:
-            item["loc"] = [location, *item.get("loc", [])]
+        items: list[dict[str, Any]] = [
+            {**item, "loc": [location, *item.get("loc", ())]}
+            for item in error.errors(include_url=False)
+        ]
         return cls(items)
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body of the response."""
-        return {"detail": self.errors}
+        """The JSON body of the response: bounded and strict-JSON whatever the errors hold."""
+        return {"detail": bounded_detail(self.errors)}
+
+
+def _json_invalid(reason: str, text: str) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "type": "json_invalid",
+                "loc": ["body"],
+                "msg": f"Invalid JSON: {reason}",
+                "input": text,
+                "ctx": {"error": reason},
+            }
+        ]
+    )
 
 
 async def parse_body(model: type[M]) -> M:
-    """Validate the current request's JSON body as ``model``, or raise a 422.
+    """Validate the current request's JSON body as ``model``, or raise a 4xx.
 
-    Malformed JSON (including an empty body) yields a single ``json_invalid`` error.
+    The body must be UTF-8 JSON text (RFC 8259: no ``NaN``/``Infinity``, no bytes that are not
+    UTF-8); anything else, including an empty body and nesting deeper than the parser's limit,
+    is one 422 ``json_invalid`` error. A JSON value that is not an object is the model's own
+    422. A body beyond :data:`MAX_BODY_BYTES` is a 413 raised by quart (from ``Content-Length``
+    before anything is read, or as soon as a chunked body passes the limit), and a body that
+    takes longer than :data:`BODY_TIMEOUT_SECONDS` a 408.
+
+    The text is parsed once and validated in Python mode, which is what the models are written
+    for: their field types say how strict each value is.
     """
-    data = await request.get_data(as_text=False)
+    data = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
-        return model.model_validate_json(data)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _json_invalid(
+            f"body is not UTF-8 (invalid byte at offset {error.start})",
+            data.decode("utf-8", "replace"),
+        ) from None
+    try:
+        parsed = pydantic_core.from_json(text, allow_inf_nan=False)
+    except ValueError as error:
+        raise _json_invalid(str(error) or "cannot parse", text) from None
+    try:
+        return model.model_validate(parsed)
     except ValidationError as error:
         raise RequestValidationError.from_pydantic(error, "body") from None
 
@@ -156,7 +214,10 @@ def require_header(name: str) -> str:
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    # allow_nan=False: a NaN that slipped through must fail here (and become a 500 with a
+    # fixed body) rather than reach a client as invalid JSON.
+    text = json.dumps(body, allow_nan=False)
+    return Response(text, status=status, content_type="application/json")
 
 
 def _internal_error() -> Response:
@@ -174,14 +235,34 @@ async def _validation_error(error: RequestValidationError) -> Response:
     return _json(error.to_body(), error.status_code)
 
 
+_TYPE_BY_STATUS = {413: "request_too_large"}
+"""``type`` of framework errors whose snake-cased HTTP reason would be unclear."""
+
+
+def _framework_type(error: HTTPException, status: int) -> str:
+    if status in _TYPE_BY_STATUS:
+        return _TYPE_BY_STATUS[status]
+    return re.sub(r"[^a-z0-9]+", "_", (error.name or "error").lower()).strip("_")
+
+
 async def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
         return _internal_error()
-    response = _json({"detail": error.name}, status)
-    if isinstance(error, MethodNotAllowed) and error.valid_methods:
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
+    if isinstance(error, (NotFound, MethodNotAllowed)) and status in (404, 405):
+        # api.md §3.3 fixes these two as a string detail.
+        response = _json({"detail": error.name}, status)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+    if isinstance(error, RequestEntityTooLarge):
+        limit = request.max_content_length or MAX_BODY_BYTES
+        msg = f"Request body is larger than {limit} bytes"
+        # The client may still be sending; close the connection rather than read the rest.
+        response = _json(error_body(msg, "request_too_large", ["body"]), status)
+        response.headers["Connection"] = "close"
+        return response
+    return _json(error_body(error.name or "Error", _framework_type(error, status)), status)
 
 
 async def _mailbox_full(error: MailboxFull) -> Response:
@@ -208,8 +289,19 @@ async def _unhandled(error: Exception) -> Response:
     return _internal_error()
 
 
+def configure_request_limits(app: QuartTrio) -> None:
+    """Set quart's body limits explicitly instead of relying on its defaults (16 MiB, 60 s)."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["BODY_TIMEOUT"] = BODY_TIMEOUT_SECONDS
+
+
 def register_error_handlers(app: QuartTrio) -> None:
-    """Install the handlers that give every error response a §3 body."""
+    """Install the handlers that give every error response a §3 body, and the body limits.
+
+    The limits are set here because they are half of the same contract: what a request may
+    send, and what the refusal looks like (the 413 message names the limit).
+    """
+    configure_request_limits(app)
     app.register_error_handler(ControllerError, _controller_error)
     app.register_error_handler(RequestValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)

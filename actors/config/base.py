@@ -4,7 +4,11 @@ Invariants of all configuration models:
 
 * camelCase keys are canonical (that is how they are serialised); the snake_case field name
   is accepted too, because upstream allows it and configs built in Python often use it;
-* unknown keys are rejected unless a model explicitly says otherwise (``LenientConfigModel``);
+* unknown keys are rejected, everywhere. A model may name keys it *accepts and never reads*
+  (``accepted_unused_keys``): keys the deployment tooling (Phalanx) writes into sections
+  where they mean nothing, and the keys of a switched-off shape of a section. Those are
+  dropped before validation, whatever their value; any other unknown key is an error, so a
+  typo inside a disabled section is reported instead of being silently discarded;
 * models are frozen: the configuration is shared by many actors and must never change under
   them. Use ``model_copy(update=...)`` to derive a variant.
 
@@ -16,10 +20,10 @@ pydantic attributes a model validator's error to the model as a whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -28,7 +32,6 @@ __all__ = [
     "ConfigModel",
     "FalseFlag",
     "Issue",
-    "LenientConfigModel",
     "TrueFlag",
     "cross_field_error",
     "discriminate",
@@ -36,6 +39,7 @@ __all__ = [
     "lax_bool",
     "raise_issues",
     "tag_name",
+    "unused_key_spellings",
 ]
 
 CROSS_FIELD_ERROR = "config_cross_field"
@@ -57,11 +61,24 @@ class ConfigModel(BaseModel):
         frozen=True,
     )
 
+    accepted_unused_keys: ClassVar[frozenset[str]] = frozenset()
+    """camelCase keys this section accepts (in either spelling) and ignores, value unchecked.
 
-class LenientConfigModel(ConfigModel):
-    """Configuration model whose unknown keys are silently ignored (spec: fsadmin and co)."""
+    Only for keys that are known to be harmless here; everything else stays an error."""
 
-    model_config = ConfigDict(extra="ignore")
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_accepted_unused_keys(cls, data: Any) -> Any:
+        # Dropped before validation so that `extra="forbid"` still catches every other key.
+        if not cls.accepted_unused_keys or not isinstance(data, Mapping):
+            return data
+        spellings = unused_key_spellings(cls.accepted_unused_keys)
+        return {key: value for key, value in data.items() if key not in spellings}
+
+
+def unused_key_spellings(keys: frozenset[str]) -> frozenset[str]:
+    """Both spellings (camelCase and snake_case) of each accepted-and-unused key."""
+    return keys | {to_snake(key) for key in keys}
 
 
 def cross_field_error(issues: Sequence[Issue]) -> PydanticCustomError:

@@ -1,23 +1,25 @@
 """The ``fileserver`` section: per-user WebDAV file servers, enabled or not.
 
 The section is a union selected by ``enabled``. Disabled, only ``pathPrefix`` matters (the
-route still exists and answers "not supported") and every other key is ignored, so a
-half-written section can be switched off without deleting it. Enabled, unknown keys are
-rejected like everywhere else.
+route still exists and answers "not supported"). The other keys of the enabled shape are
+accepted and not read (not even checked), so a section can be switched off without deleting
+it and the deployment tooling (Phalanx), which always writes them, keeps working. Any other
+key is an error in both shapes: a typo such as ``enabeld: true`` would otherwise turn file
+servers silently off.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Discriminator, Field, Tag
+from pydantic.alias_generators import to_camel
 
 from .base import (
     MISSING,
     ConfigModel,
     FalseFlag,
-    LenientConfigModel,
     TrueFlag,
     discriminate,
     lax_bool,
@@ -48,13 +50,6 @@ def url_path_prefix(value: str) -> str:
 UrlPathPrefix = Annotated[str, AfterValidator(url_path_prefix)]
 
 
-class FileserverDisabled(LenientConfigModel):
-    """File servers are off; requests to ``pathPrefix`` are answered as not supported."""
-
-    enabled: FalseFlag = False
-    path_prefix: UrlPathPrefix = "/files"
-
-
 class FileserverEnabled(ConfigModel):
     """File servers are on: one WebDAV server per user, on demand, in ``namespace``."""
 
@@ -72,6 +67,17 @@ class FileserverEnabled(ConfigModel):
     resources: Resources | None = None
     tolerations: list[Toleration] = Field(default_factory=list)
     volume_mounts: list[VolumeMount] = Field(default_factory=list)
+
+
+class FileserverDisabled(ConfigModel):
+    """File servers are off; requests to ``pathPrefix`` are answered as not supported."""
+
+    accepted_unused_keys: ClassVar[frozenset[str]] = frozenset(
+        to_camel(name) for name in FileserverEnabled.model_fields
+    ) - {"enabled", "pathPrefix"}
+
+    enabled: FalseFlag = False
+    path_prefix: UrlPathPrefix = "/files"
 
 
 def _enabled_tag(value: Any) -> str | None:

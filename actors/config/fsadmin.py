@@ -1,19 +1,22 @@
 """The ``fsadmin`` section: the privileged filesystem-administration pod (and migrator).
 
-Unknown keys are ignored here because the deployment tooling passes keys meant for itself
-(for example ``application``). The fsadmin pod mounts every lab mount (read-write) plus
-``extraVolumeMounts``; whether those name a lab volume or one of ``extraVolumes`` is checked
-by ``ControllerConfig``, which sees both sections.
+Unknown keys are errors, as everywhere. The one exception is ``application``: the deployment
+tooling (Phalanx) writes it into this section for its own use; it is accepted and never read,
+so that such a file loads while a typo such as ``timout`` is still reported.
+
+The fsadmin pod mounts every lab mount (read-write) plus ``extraVolumeMounts``; whether those
+name a lab volume or one of ``extraVolumes`` is checked by ``ControllerConfig``, which sees
+both sections.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import Field, model_validator
 
-from .base import Issue, LenientConfigModel, raise_issues
+from .base import ConfigModel, Issue, raise_issues
 from .kubernetes import Affinity, Resources, Toleration
 from .units import AbsPath, K8sName, PositiveDuration
 from .volumes import Volume, VolumeMount
@@ -21,8 +24,10 @@ from .volumes import Volume, VolumeMount
 __all__ = ["FSAdminConfig"]
 
 
-class FSAdminConfig(LenientConfigModel):
+class FSAdminConfig(ConfigModel):
     """Configuration of the fsadmin pod; also governs migrator pods."""
+
+    accepted_unused_keys: ClassVar[frozenset[str]] = frozenset({"application"})
 
     affinity: Affinity | None = None
     extra_annotations: dict[str, str] = Field(default_factory=dict)

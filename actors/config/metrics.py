@@ -2,8 +2,10 @@
 
 Three shapes, selected in this order: *mock* (``enabled: false`` and ``mock: true``, for
 tests: events are kept in memory), *disabled* (``enabled: false``: events are dropped), and
-*Kafka* (otherwise; ``enabled`` defaults to true). Disabled and mock ignore keys they do not
-use, so a Kafka block can be switched off in place; the Kafka shape rejects unknown keys.
+*Kafka* (otherwise; ``enabled`` defaults to true). Disabled and mock accept, and do not read,
+the Kafka shape's ``kafka`` and ``schemaManager`` blocks, so a Kafka block can be switched off
+in place (and ``KAFKA_*`` variables left in the environment do no harm). Any other unknown
+key is an error in every shape: ``kafak`` is a typo, not something to ignore.
 
 The environment (``METRICS_*``, ``KAFKA_*``, ``SCHEMA_MANAGER_*``) can supply any of these
 values; ``actors.config.loading`` merges it under the YAML before validation.
@@ -12,7 +14,7 @@ values; ``actors.config.loading`` merges it under the YAML before validation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, AliasChoices, Discriminator, Field, Tag, model_validator
 
@@ -20,7 +22,6 @@ from .base import (
     ConfigModel,
     FalseFlag,
     Issue,
-    LenientConfigModel,
     TrueFlag,
     find_key,
     lax_bool,
@@ -54,8 +55,14 @@ class MetricsEvents(ConfigModel):
     topic_prefix: str = Field(DEFAULT_TOPIC_PREFIX, min_length=1)
 
 
-class MetricsDisabled(LenientConfigModel):
+_KAFKA_ONLY_KEYS = frozenset({"kafka", "schemaManager"})
+"""Keys only the Kafka shape reads; the other shapes accept them unread."""
+
+
+class MetricsDisabled(ConfigModel):
     """No metrics: events are dropped."""
+
+    accepted_unused_keys: ClassVar[frozenset[str]] = _KAFKA_ONLY_KEYS
 
     enabled: FalseFlag = False
     mock: FalseFlag = False
@@ -63,8 +70,10 @@ class MetricsDisabled(LenientConfigModel):
     events: MetricsEvents = Field(default_factory=MetricsEvents)
 
 
-class MetricsMock(LenientConfigModel):
+class MetricsMock(ConfigModel):
     """Test metrics: events are recorded in memory for assertions, never sent."""
+
+    accepted_unused_keys: ClassVar[frozenset[str]] = _KAFKA_ONLY_KEYS
 
     enabled: FalseFlag = False
     mock: TrueFlag = True

@@ -5,13 +5,19 @@ JSON values. Both are accepted: the ``before`` validator turns form lists into v
 pydantic checks types, and the ``after`` validator enforces "exactly one way to name the
 image". Every failure is a pydantic validation error, which the web layer answers with 422
 and ``loc`` starting at ``["body", ...]``.
+
+No value is coerced into another JSON type: strings must be JSON strings (``StrictStr``: a
+number is not an image tag, nor an environment value), the two flags take a JSON boolean or
+exactly ``"true"``/``"false"`` (what a form submits), and the enums take their string values.
+Unknown keys are ignored (api.md §1.2), which for ``options`` includes the form-list
+unwrapping: an unknown key with several values is still "too many values" (§5.3.2, step 1).
 """
 
 from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 from actors.config import LabSize
 from actors.labs.models import ImageClass
@@ -52,10 +58,10 @@ class LabRequestOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    image_list: str | None = None
-    image_dropdown: str | None = None
+    image_list: StrictStr | None = None
+    image_dropdown: StrictStr | None = None
     image_class: ImageClass | None = None
-    image_tag: str | None = None
+    image_tag: StrictStr | None = None
     size: LabSize
     enable_debug: bool = False
     reset_user_env: bool = False
@@ -120,7 +126,7 @@ class LabSpecification(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     options: LabRequestOptions
-    env: dict[str, str] = Field(description="Environment from JupyterHub")
+    env: dict[StrictStr, StrictStr] = Field(description="Environment from JupyterHub")
 
     @field_validator("env")
     @classmethod

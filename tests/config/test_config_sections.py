@@ -139,16 +139,20 @@ def test_unknown_keys_are_rejected_in_strict_sections(
     assert _error_locations(caught.value) == [expected]
 
 
-def test_fsadmin_ignores_unknown_keys(minimal: dict[str, Any]) -> None:
+def test_fsadmin_accepts_the_phalanx_application_key(minimal: dict[str, Any]) -> None:
     minimal["fsadmin"] = {"application": "nublado-fsadmin", "timeout": "3m"}
     config = ControllerConfig.model_validate(minimal)
     assert config.fsadmin.timeout == timedelta(minutes=3)
 
 
-def test_disabled_fileserver_ignores_everything_but_path_prefix(minimal: dict[str, Any]) -> None:
-    minimal["fileserver"] = {"enabled": False, "pathPrefix": "/webdav", "image": "old"}
+def test_disabled_fileserver_reads_only_path_prefix(minimal: dict[str, Any]) -> None:
+    minimal["fileserver"] = {"enabled": False, "pathPrefix": "/webdav", "namespace": "unused"}
     fileserver = ControllerConfig.model_validate(minimal).fileserver
     assert fileserver == FileserverDisabled(path_prefix="/webdav")
+    minimal["fileserver"]["image"] = "old"  # obsolete key: an error even when disabled
+    with pytest.raises(ValidationError) as caught:
+        ControllerConfig.model_validate(minimal)
+    assert [loc[-1] for loc in _error_locations(caught.value)] == ["image"]
 
 
 def test_enabled_fileserver_rejects_unknown_keys_and_needs_namespace(

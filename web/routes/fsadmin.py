@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
 from quart import Blueprint, Response
 
 from actors.fsadmin.service import FSAdminService, FSAdminStatus
@@ -21,11 +22,24 @@ fsadmin_routes = Blueprint("fsadmin", __name__)
 
 
 class FSAdminCommand(BaseModel):
-    """The POST body: ``{"start": true}``; anything else is a 422."""
+    """The POST body: ``{"start": true}``; anything else is a 422.
+
+    ``start`` is strict: it starts a privileged pod, so only the JSON literal ``true`` will
+    do (lax validation would take ``1``, ``1.0`` as well). Other keys are ignored, as in every
+    request body (api.md §1.2).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     start: Literal[True]
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _json_boolean_only(cls, value: Any) -> Any:
+        # Literal validation is lax (1 == True); refuse every non-boolean before it runs.
+        if not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        return value
 
 
 def _service() -> FSAdminService:
