@@ -44,9 +44,13 @@ class _UserPair(BaseModel):
 
 
 class MigratorCommand(BaseModel):
-    """``{"old_user": ..., "new_user": ...}``: copy ``old_user``'s home into ``new_user``'s."""
+    """``{"old_user": ..., "new_user": ...}``: copy ``old_user``'s home into ``new_user``'s.
 
-    model_config = ConfigDict(extra="ignore")
+    Strict: both must be JSON strings (no coercion of numbers); other keys are ignored, as in
+    every request body (api.md §1.2).
+    """
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     old_user: str
     new_user: str
