@@ -24,6 +24,10 @@ __all__ = ["ACCESS_LOGGER_NAME", "AccessLog"]
 
 ACCESS_LOGGER_NAME = "web.access"
 
+MAX_LOGGED_PATH = 256
+"""Characters of the path written to the access line (the controller's own paths are shorter;
+a hostile client's may be 8 KiB)."""
+
 _log = structlog.stdlib.get_logger(ACCESS_LOGGER_NAME)
 
 
@@ -84,7 +88,7 @@ class AccessLog:
     @staticmethod
     def _write(scope: Scope, outcome: _Outcome, elapsed: float) -> None:
         method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
-        path = scope.get("path", "")
+        path = scope.get("path", "")[:MAX_LOGGED_PATH]
         status = "-" if outcome.status is None else str(outcome.status)
         fields: dict[str, object] = {
             "method": method,

@@ -29,6 +29,7 @@ from web.errors import register_error_handlers
 from web.metadata import package_metadata
 from web.proxy_headers import ProxyHeaders
 from web.request_context import RequestContext
+from web.request_head import RequestHeadLimits
 from web.routes.admin_actors import admin_actors
 from web.routes.fileservers import files_entry, fileserver_admin
 from web.routes.fsadmin import fsadmin_routes
@@ -118,14 +119,12 @@ def asgi_stack(app: QuartTrio) -> ASGIApp:
     """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
 
     ``RequestContext`` binds the request id before anything logs, ``AccessLog`` writes one
-    line per request with it; ``ProxyHeaders`` applies forwarded headers from trusted proxies
+    line per request with it; ``RequestHeadLimits`` refuses oversized heads before anything
+    reads them; ``ProxyHeaders`` applies forwarded headers from trusted proxies
     only; ``ShieldFinalBody`` fixes quart-trio's idle keep-alive bug and
     ``CloseAfterRefusedUpgrade`` a hypercorn crash after refused WebSocket upgrades (see
     ``web.asgi``).
     """
     trusted = app_state(app).config.server.trusted_networks()
-    return RequestContext(
-        AccessLog(
-            ProxyHeaders(CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app))), trusted)
-        )
-    )
+    inner = CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app)))
+    return RequestContext(AccessLog(RequestHeadLimits(ProxyHeaders(inner, trusted))))

@@ -146,6 +146,7 @@ class BoundedWriteStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if self.aborted:
+            await trio.lowlevel.checkpoint()  # a Trio send always checkpoints, even failing
             raise trio.BrokenResourceError("connection aborted: the client stopped reading")
         with self._aborts.bounded(self._write_timeout) as scope:
             await self._inner.send_all(data)

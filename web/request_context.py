@@ -26,6 +26,9 @@ __all__ = ["REQUEST_ID_HEADER", "USER_HEADER", "RequestContext", "current_reques
 REQUEST_ID_HEADER = "x-request-id"
 USER_HEADER = "x-auth-request-user"
 
+MAX_LOGGED_USER = 128
+"""Characters of ``X-Auth-Request-User`` bound to the log context (real names are shorter)."""
+
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 """Incoming ids we reuse; anything else (control characters, huge values) is replaced."""
 
@@ -64,7 +67,7 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         user = _header(scope, USER_HEADER)
         if user:
-            structlog.contextvars.bind_contextvars(user=user)
+            structlog.contextvars.bind_contextvars(user=user[:MAX_LOGGED_USER])
         id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
         async def send_with_request_id(message: Message) -> None:

@@ -137,6 +137,10 @@ async def send_text(text: str) -> None:
         await websocket.send(text)
     if scope.cancelled_caught:
         raise SlowClientError
+    # Once the connection is gone, quart and hypercorn drop sends without ever yielding; a
+    # sender with messages ready would then spin and starve every other task, including the
+    # one that is about to cancel it. A checkpoint per message keeps it cancellable.
+    await trio.lowlevel.checkpoint()
 
 
 async def push_subscription(
