@@ -45,10 +45,12 @@ def _state_response(state: LabState) -> Response:
 
 
 def _absolute_url(path: str) -> str:
-    """``path`` on the host the client used, honouring the proxy's forwarded headers."""
-    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    return f"{scheme}://{host}{path}"
+    """``path`` on the host the client used.
+
+    Behind a trusted proxy the scheme and host are the forwarded ones: ``web.proxy_headers``
+    has applied them to the request (and dropped them from anyone else).
+    """
+    return f"{request.scheme}://{request.host}{path}"
 
 
 @labs.get("/spawner/v1/labs")
