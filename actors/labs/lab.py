@@ -5,9 +5,22 @@ The actor owns everything the controller knows about one user's lab (``api.md`` 
 * ``state`` — the ``LabState`` answered to status reads (never from Kubernetes directly);
 * ``operation`` — at most one spawn, delete or monitor at a time, run in the actor's nursery
   so that the actor keeps answering while it works;
-* ``events`` — the progress events of the current (or last) operation, with replay;
+* ``events`` — the progress events of the current (or last) operation, with replay. The
+  stream belongs to the user, not to one incarnation (the service keeps it): it is tied to the
+  running incarnation, so a crash ends an open operation with ``error`` + ``failed`` instead of
+  leaving subscribers waiting forever, and the restarted actor carries on with the same stream;
 * a watch of the lab pod that keeps ``state`` true when the pod exits, fails, is evicted or is
   deleted behind the controller's back.
+
+A new incarnation (first start, restart after a crash, revival after being given up) rebuilds
+its state from what Kubernetes shows and reports it to the directory, even when that is "no
+lab": status reads never keep answering from a previous incarnation's memory.
+
+Leftovers of a spawn nobody remembers (a namespace without a complete lab, found at startup)
+are removed by a ``cleanup`` operation that is invisible in the API: status and delete answer
+404 (there is no lab), and a create is accepted at once and takes the cleanup over as the
+first step of its spawn, as it replaces a dead lab. So status, create and delete agree at every
+moment, and JupyterHub's spawner never meets a 409 it cannot clear with a delete.
 
 Invariants: only this actor changes its state, and background work changes it only in
 synchronous sections (no ``await`` between reading and writing), so every change is atomic
@@ -39,11 +52,9 @@ from actors.errors import (
 )
 from actors.kube import PENDING_PHASES, KubeClient, KubernetesError, WatchSync
 from actors.labs.builder import (
-    LabBuildError,
     build_lab,
     internal_url,
     lab_namespace,
-    reconstruct_lab_state,
 )
 from actors.labs.builder.naming import env_config_map_name, lab_object_name
 from actors.labs.cluster import (
@@ -66,7 +77,8 @@ from actors.labs.messages import (
 from actors.labs.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
 from actors.labs.models import SpawnRequest as SpawnRequest
 from actors.labs.operation import Operation, OperationKind
-from actors.runtime import Actor, EventStream
+from actors.labs.reconcile import observe_lab
+from actors.runtime import Actor, EventStream, describe_error
 
 log = structlog.get_logger(__name__)
 
@@ -79,15 +91,16 @@ class LabDependencies:
     """What every lab actor shares: configuration, cluster access and where to report.
 
     ``report`` tells the lab directory about every state change (``None``: no lab), so that
-    listing running labs never has to ask each actor; ``broadcast`` copies every progress
-    event to the all-labs feed operators watch.
+    listing running labs never has to ask each actor; ``event_stream`` is the user's progress
+    stream, which outlives the actor's incarnations (and copies every event to the all-labs
+    feed operators watch).
     """
 
     config: ControllerConfig
     kube: KubeClient
     controller_namespace: str
     report: Callable[[str, LabState | None], None]
-    broadcast: Callable[[str, LabEvent], None]
+    event_stream: Callable[[str], EventStream[LabEvent]]
     discovery: Mapping[str, Any]
     environ: Mapping[str, str]
 
@@ -108,7 +121,7 @@ class LabActor(Actor):
         self.pod_name = lab_object_name(username)
         self.state: LabState | None = None
         self.operation: Operation | None = None
-        self.events: EventStream[LabEvent] = EventStream()
+        self.events = deps.event_stream(username)
         self.changed_at = -math.inf
         self._initial = initial
         self._pod_watch: trio.CancelScope | None = None
@@ -122,17 +135,25 @@ class LabActor(Actor):
     # -- life cycle ------------------------------------------------------------------------
 
     async def on_start(self) -> None:
-        """Rebuild from what reconciliation saw, or (after a crash) from Kubernetes."""
+        """Rebuild from what reconciliation saw, or (after a crash) from Kubernetes.
+
+        The event stream is tied to this incarnation before anything can fail, so that a
+        crash from here on ends an open operation for its subscribers. Whatever was rebuilt,
+        "no lab" included, is reported: the directory may still hold what the previous
+        incarnation said.
+        """
+        self.context.own_events(self.events, self._last_words)
         observation = self._initial
         self._initial = None
         if observation is None:
             observation = await self._observe_from_cluster()
         await self._apply(observation, adopting=True)
+        self.deps.report(self.username, self.state)
 
     async def _observe_from_cluster(self) -> Observation:
         now = trio.current_time()
         with trio.fail_after(KUBERNETES_PROBE_TIMEOUT):
-            namespace = await self.kube.namespaces.read(self.namespace)
+            namespace = await self.kube.namespaces.read_raw(None, self.namespace)
             if namespace is None:
                 return Observation(ObservedKind.ABSENT, now)
             env = await self.kube.config_maps.read(
@@ -140,13 +161,28 @@ class LabActor(Actor):
             )
             pod = await self.kube.pods.read(self.namespace, self.pod_name)
             quota = await self.kube.resource_quotas.read(self.namespace, self.pod_name)
+        metadata = namespace.get("metadata") or {}
         try:
-            state = reconstruct_lab_state(self.config, self.namespace, env, pod, quota)
-        except LabBuildError:
-            return Observation(ObservedKind.INCOMPLETE, now)
+            observed = observe_lab(
+                self.config, now, namespace=metadata, env=env, pod=pod, quota=quota
+            )
         except Exception:
-            return Observation(ObservedKind.INCOMPLETE, now)
-        return Observation(ObservedKind.COMPLETE, now, state)
+            # Objects that cannot be read back: as reconciliation would, count them as
+            # leftovers, but only in a namespace that says it is a lab's (quirk Q8).
+            observed = observe_lab(
+                self.config, now, namespace=metadata, env=None, pod=None, quota=None
+            )
+        return observed or Observation(ObservedKind.ABSENT, now)
+
+    def _last_words(self, error: BaseException | None) -> list[LabEvent]:
+        """How an operation this incarnation leaves unfinished ends for its subscribers."""
+        if error is None:
+            return [LabEvent.failed("Operation cancelled")]
+        deleting = self.operation is not None and self.operation.kind is OperationKind.DELETE
+        return [
+            LabEvent.error(f"Lab controller error: {describe_error(error)}"),
+            LabEvent.failed("Lab delete failed" if deleting else "Lab spawn failed"),
+        ]
 
     # -- messages --------------------------------------------------------------------------
 
@@ -200,11 +236,17 @@ class LabActor(Actor):
 
     def _publish(self, event: LabEvent) -> None:
         self.events.publish(event)
-        self.deps.broadcast(self.username, event)
 
     @property
     def _busy(self) -> bool:
         return self.operation is not None and self.operation.running
+
+    def _running(self, kind: OperationKind) -> Operation | None:
+        """The running operation if it is of this kind."""
+        operation = self.operation
+        if operation is not None and operation.running and operation.kind is kind:
+            return operation
+        return None
 
     def _start(
         self, kind: OperationKind, work: Callable[[Operation], Awaitable[None]]
@@ -216,6 +258,12 @@ class LabActor(Actor):
             try:
                 with operation.cancel_scope:
                     await work(operation)
+            except BaseException:
+                # The incarnation died under the operation (a crash, or a stop): whoever
+                # waits for a deletion must not hear that it succeeded.
+                if kind is OperationKind.DELETE and operation.error is None:
+                    operation.error = DeleteFailedError()
+                raise
             finally:
                 operation.finish(operation.error)
                 self.context.changed()
@@ -228,13 +276,19 @@ class LabActor(Actor):
     async def _create(self, spawn: SpawnRequest) -> None:
         if self.state is not None and not self._busy:
             await self._probe()
-        if self._busy:
+        cleanup = self._running(OperationKind.CLEANUP)
+        if self._busy and cleanup is None:
             raise OperationConflictError(
                 f"Conflicting operation for {self.username} already in progress"
             )
         if self.state is not None and not self.state.status.is_dead:
             raise LabExistsError(f"Lab already exists for {self.username}")
-        replace = self.state is not None
+        # Leftovers being removed are no lab (status and delete say 404): the spawn takes
+        # their removal over, as it replaces a dead lab, instead of refusing with a 409 that
+        # no delete could clear.
+        if cleanup is not None:
+            cleanup.cancel()
+        replace = self.state is not None or cleanup is not None
         user = spawn.user
         quota = user.notebook_quota
         self.events.begin()
@@ -518,8 +572,9 @@ class LabActor(Actor):
         match observation.kind:
             case ObservedKind.INCOMPLETE:
                 if self.state is None:
-                    # Debris of a half-done spawn nobody remembers: remove it quietly.
-                    self._start(OperationKind.DELETE, self._cleanup_incomplete)
+                    # Debris of a half-done spawn nobody remembers: remove it quietly (a
+                    # create takes the removal over; see the module docstring).
+                    self._start(OperationKind.CLEANUP, self._cleanup_incomplete)
                     return
                 if self.state.status is not LabStatus.FAILED:
                     self._set_status(LabStatus.FAILED)
@@ -536,6 +591,11 @@ class LabActor(Actor):
                     and observed.status is not self.state.status
                 ):
                     self._set_status(observed.status)
+                if self.state is not None and self.state.status is LabStatus.TERMINATING:
+                    # Its namespace is already going (a delete that an earlier controller or
+                    # incarnation started): finish it as a delete that requests can join.
+                    self._delete()
+                    return
                 if self.state is not None and self.state.status is LabStatus.PENDING:
                     self._start(OperationKind.MONITOR, self._monitor)
                     return

@@ -6,6 +6,13 @@ which users are *registered* (``api.md`` §5.5: a user whose create passed the i
 or whose lab was discovered), and the last state of any lab whose actor was given up after
 crashing repeatedly, which is then reported as ``failed``.
 
+A given-up lab is not left to the next reconciliation (minutes away): the manager revives it
+with a fresh actor, which rebuilds from Kubernetes, after ``revive_after`` seconds, doubling
+the wait each time the revived actor is given up again within ``healthy_after`` seconds, up to
+the reconcile interval. When what made it crash was outside the lab (an API server refusing
+watches for a while), the status is true again shortly after the cause is gone; a lab that is
+broken for good costs no more than reconciliation already spends on it.
+
 Reconciliation runs once before the controller is ready, then every
 ``lab.reconcileInterval``: it lists every lab in the cluster (``reconcile.py``) and tells each
 lab actor what was seen; the actors decide what to do with it, because only they know
@@ -14,6 +21,7 @@ whether an operation is running or their state changed since the pass began.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,24 +92,36 @@ class LabManager(Actor):
         *,
         lab_ref: Callable[[str], ActorRef | None],
         start_lab: Callable[[str, Observation], ActorRef],
+        revive_lab: Callable[[str], None],
+        revive_after: float,
+        healthy_after: float,
         ready: trio.Event,
     ) -> None:
         self.config = config
         self.kube = kube
         self._lab_ref = lab_ref
         self._start_lab = start_lab
+        self._revive_lab = revive_lab
+        self._revive_after = revive_after
+        self._healthy_after = healthy_after
         self._ready = ready
         self.states: dict[str, LabState] = {}
         self.registered: set[str] = set()
         self.abandoned: dict[str, LabState] = {}
         self.passes = 0
         self.last_pass_error: str | None = None
+        self._revivals_due: dict[str, tuple[float, int]] = {}
+        """Given-up labs to revive: when, and how many revivals in a row failed before."""
+        self._revived: dict[str, tuple[float, int]] = {}
+        """Recent revivals: when, and their number in the current run of failures."""
+        self._reviver_wakeup = trio.Event()
 
     async def on_start(self) -> None:
         # Before the controller serves requests, know every lab (api.md §6.4).
         await self._reconcile()
         self._ready.set()
         self.context.start_soon(self._reconcile_forever)
+        self.context.start_soon(self._revive_forever)
 
     async def handle(self, message: object) -> object:
         match message:
@@ -134,10 +154,42 @@ class LabManager(Actor):
         state = self.states.pop(username, None)
         if state is None:
             return
-        # The last state we were told, marked failed: what the user's poll now sees.
+        # The last state we were told, marked failed: what the user's poll now sees, until a
+        # revived actor has rebuilt the truth.
         self.abandoned[username] = state.model_copy(
             update={"status": LabStatus.FAILED, "internal_url": None}
         )
+        now = trio.current_time()
+        revived_at, failures = self._revived.pop(username, (-math.inf, -1))
+        failures = failures + 1 if now - revived_at < self._healthy_after else 0
+        cap = self.config.lab.reconcile_interval.total_seconds()
+        delay = min(cap, self._revive_after * 2.0**failures)
+        self._revivals_due[username] = (now + delay, failures)
+        self._reviver_wakeup.set()
+        log.info("Lab actor will be revived", user=username, delay=delay)
+
+    async def _revive_forever(self) -> None:
+        """Start a fresh actor for each given-up lab when its revival is due."""
+        while True:
+            now = trio.current_time()
+            for username, (due, failures) in list(self._revivals_due.items()):
+                if due > now:
+                    continue
+                del self._revivals_due[username]
+                if username in self.abandoned and self._lab_ref(username) is None:
+                    self._revived[username] = (now, failures)
+                    self._revive_lab(username)
+            # Forget revivals that lasted: the next give-up starts the backoff over.
+            for username, (revived_at, _) in list(self._revived.items()):
+                if now - revived_at >= self._healthy_after:
+                    del self._revived[username]
+            self._reviver_wakeup = trio.Event()
+            next_due = min((due for due, _ in self._revivals_due.values()), default=math.inf)
+            if self._revived:
+                next_due = min(next_due, now + self._healthy_after)
+            # Nothing due: wait for the next give-up, however long that takes.
+            with trio.move_on_at(next_due):
+                await self._reviver_wakeup.wait()
 
     @property
     def phase(self) -> str:
@@ -149,6 +201,7 @@ class LabManager(Actor):
             "running": sum(1 for s in self.states.values() if s.status is LabStatus.RUNNING),
             "registered": len(self.registered),
             "reconcile_passes": self.passes,
+            "revivals_due": len(self._revivals_due),
             "last_pass_error": self.last_pass_error,
         }
 

@@ -18,6 +18,8 @@ class OperationKind(StrEnum):
     SPAWN = "spawn"
     DELETE = "delete"
     MONITOR = "monitor"
+    CLEANUP = "cleanup"
+    """Removal of a namespace nobody remembers (a spawn's leftovers); no lab state, no events."""
 
 
 class Operation:

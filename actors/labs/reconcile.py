@@ -8,14 +8,22 @@ whatever the number of labs (``kubernetes-objects.md`` §2.18).
 Deviation from the reference, following its own recommendation (quirk Q8): an incomplete
 namespace is only reported (and so deleted) when it carries the lab category label, so a
 namespace that merely shares the prefix is never touched.
+
+A namespace Kubernetes is already terminating (a controller stopped in the middle of a
+delete) holds a lab that is going away: its state reads ``terminating``, never what its
+leftover pod says, so that status, create and delete agree while it goes.
+
+:func:`observe_lab` is the one judgement of what a namespace's objects mean; a pass applies it
+to every lab at once, a restarted lab actor to its own objects (``lab.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 import trio
+from kubernetes.client import V1ConfigMap, V1Pod, V1ResourceQuota
 
 from actors.config import ControllerConfig
 from actors.kube import KUBERNETES_REQUEST_TIMEOUT, KubeClient
@@ -24,10 +32,11 @@ from actors.labs.builder import IncompleteLabError, lab_username, reconstruct_la
 from actors.labs.builder.labels import CATEGORY_LABEL, Category
 from actors.labs.builder.naming import env_config_map_name, lab_object_name
 from actors.labs.messages import Observation, ObservedKind
+from actors.labs.models import LabStatus
 
 T = TypeVar("T")
 
-__all__ = ["group_observations", "observe_labs"]
+__all__ = ["group_observations", "observe_lab", "observe_labs"]
 
 LAB_SELECTOR = {CATEGORY_LABEL: Category.LAB.value}
 
@@ -107,15 +116,44 @@ def group_observations(
         if username is None:
             continue
         name = lab_object_name(username)
-        env = _decode(CONFIG_MAPS, env_by_key.pop((namespace, env_config_map_name(username)), None))
-        pod = _decode(PODS, pod_by_key.pop((namespace, name), None))
-        quota = _decode(RESOURCE_QUOTAS, quota_by_key.pop((namespace, name), None))
-        try:
-            state = reconstruct_lab_state(config, namespace, env, pod, quota)
-        except IncompleteLabError:
-            labels = metadata.get("labels") or {}
-            if labels.get(CATEGORY_LABEL) == Category.LAB.value:
-                observations[username] = Observation(ObservedKind.INCOMPLETE, started)
-            continue
-        observations[username] = Observation(ObservedKind.COMPLETE, started, state)
+        observation = observe_lab(
+            config,
+            started,
+            namespace=metadata,
+            env=_decode(
+                CONFIG_MAPS, env_by_key.pop((namespace, env_config_map_name(username)), None)
+            ),
+            pod=_decode(PODS, pod_by_key.pop((namespace, name), None)),
+            quota=_decode(RESOURCE_QUOTAS, quota_by_key.pop((namespace, name), None)),
+        )
+        if observation is not None:
+            observations[username] = observation
     return observations
+
+
+def observe_lab(
+    config: ControllerConfig,
+    started: float,
+    *,
+    namespace: Mapping[str, Any],
+    env: V1ConfigMap | None,
+    pod: V1Pod | None,
+    quota: V1ResourceQuota | None,
+) -> Observation | None:
+    """What one lab namespace (its server JSON ``metadata``) and its objects say (pure).
+
+    ``None`` for a namespace that is not a lab's: incomplete and without the lab category
+    label. Raises what rebuilding the state raises, ``IncompleteLabError`` excepted.
+    """
+    name = namespace.get("name")
+    assert isinstance(name, str)
+    try:
+        state = reconstruct_lab_state(config, name, env, pod, quota)
+    except IncompleteLabError:
+        labels = namespace.get("labels") or {}
+        if labels.get(CATEGORY_LABEL) != Category.LAB.value:
+            return None
+        return Observation(ObservedKind.INCOMPLETE, started)
+    if namespace.get("deletionTimestamp"):
+        state = state.model_copy(update={"status": LabStatus.TERMINATING, "internal_url": None})
+    return Observation(ObservedKind.COMPLETE, started, state)

@@ -3,9 +3,14 @@
 ``LabService`` owns the ``labs`` subtree of the actor system::
 
     labs                (supervisor; escalates)
-    ├── lab-manager     (directory of lab states, reconciliation)
+    ├── lab-manager     (directory of lab states, reconciliation, revival of given-up labs)
     └── lab-users       (supervisor; gives up on a lab actor that keeps crashing)
         └── lab/<user>  (one per registered user, started on demand)
+
+Each user's progress stream lives here, not in an actor incarnation: a lab actor fills it and
+the runtime ends its open operation when the incarnation dies, so a subscriber hears
+``failed`` after a crash, one arriving while the actor restarts (or after it was given up)
+gets the replay of that operation, and the restarted actor carries on with the same stream.
 
 Its methods run in the request's task and talk to actors with ``tell``/``ask``; the only
 work they do themselves is the pure part of a create (identity, size and quota checks, in the
@@ -15,6 +20,7 @@ order of ``api.md`` §5.3.3), so that the lab actor's mailbox never waits on a r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import structlog
@@ -103,12 +109,15 @@ class LabService:
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self._initial: dict[str, Observation] = {}
+        self._streams: dict[str, EventStream[LabEvent]] = {}
+        """Every registered user's progress stream (as long as the process lives, like the
+        registration itself)."""
         self._deps = LabDependencies(
             config=config,
             kube=kube,
             controller_namespace=controller_namespace,
             report=self._report,
-            broadcast=self._broadcast,
+            event_stream=self._event_stream,
             discovery=dict(discovery or {}),
             environ=dict(environ or {}),
         )
@@ -127,6 +136,9 @@ class LabService:
                 kube,
                 lab_ref=self.registry.get,
                 start_lab=self._start_observed,
+                revive_lab=self._revive,
+                revive_after=LAB_ACTOR_LIMITS.backoff_max,
+                healthy_after=LAB_ACTOR_LIMITS.window,
                 ready=self.ready,
             ),
             mailbox_size=MANAGER_MAILBOX,
@@ -144,6 +156,18 @@ class LabService:
     def _start_observed(self, username: str, observation: Observation) -> ActorRef:
         self._initial[username] = observation
         return self.registry.get_or_start(username)
+
+    def _revive(self, username: str) -> None:
+        """Start a fresh actor for a given-up lab; it rebuilds its state from Kubernetes."""
+        if self.registry.get(username) is None:
+            self.registry.get_or_start(username)
+
+    def _event_stream(self, username: str) -> EventStream[LabEvent]:
+        stream = self._streams.get(username)
+        if stream is None:
+            stream = EventStream(observer=partial(self._broadcast, username))
+            self._streams[username] = stream
+        return stream
 
     def _lab_exited(self, username: str, node: Node) -> None:
         if node.status is ActorStatus.FAILED:
@@ -221,7 +245,10 @@ class LabService:
     async def state(self, username: str) -> LabState | None:
         """The lab state from memory; ``None`` when the user has no lab."""
         lab = self.registry.get(username)
-        if lab is not None and lab.status is ActorStatus.RUNNING:
+        if lab is not None and lab.status in (ActorStatus.STARTING, ActorStatus.RUNNING):
+            # A lab actor just started (by reconciliation, say) has reported nothing yet: the
+            # directory would answer 404 for a lab it is about to show, and a create would
+            # then meet that lab. It answers as soon as it has rebuilt its state.
             return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
         # No actor, or one between crashes (its next start may be seconds of backoff away):
         # the directory has the last state the lab reported, so polls never wait on a restart.
@@ -237,8 +264,14 @@ class LabService:
         Raises ``UnknownUserError`` for a user the controller never registered.
         """
         lab = self.registry.get(username)
-        if lab is not None:
+        if lab is not None and lab.status is ActorStatus.RUNNING:
             return await lab.ask(Subscribe(), timeout=ASK_TIMEOUT)
+        stream = self._streams.get(username)
+        if stream is not None:
+            # The actor is restarting or was given up: never wait on it. Its last incarnation
+            # ended any operation it left open, so this is a replay that ends (or, with no
+            # operation yet, a wait for the next incarnation's).
+            return stream.subscribe()
         if await self.manager.ask(IsRegistered(username), timeout=ASK_TIMEOUT):
             return None
         raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])

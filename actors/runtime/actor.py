@@ -8,17 +8,25 @@ source of truth (Kubernetes), which is what makes restarts safe.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+import structlog
 import trio
 
 from actors.runtime.errors import DomainError
+from actors.runtime.events import EventStream
 
 if TYPE_CHECKING:
     from actors.runtime.ref import ActorRef
 
 R = TypeVar("R")
+E = TypeVar("E")
+
+log = structlog.get_logger(__name__)
+
+ExitHook = Callable[[BaseException | None], None]
+"""Called once when an incarnation ends: with the crash, or ``None`` for a stop."""
 
 
 class Request(Generic[R]):
@@ -46,11 +54,12 @@ class ActorContext:
     crashes the actor, a stop cancels it.
     """
 
-    __slots__ = ("_nursery", "ref")
+    __slots__ = ("_exit_hooks", "_nursery", "ref")
 
     def __init__(self, ref: ActorRef, nursery: trio.Nursery) -> None:
         self.ref = ref
         self._nursery = nursery
+        self._exit_hooks: list[ExitHook] | None = None
 
     @property
     def name(self) -> str:
@@ -64,6 +73,42 @@ class ActorContext:
     async def start(self, fn: Callable[..., Awaitable[object]], *args: Any) -> Any:
         """Start background work and wait until it reports itself started."""
         return await self._nursery.start(fn, *args)
+
+    def on_exit(self, hook: ExitHook) -> None:
+        """Run ``hook(error)`` once this incarnation has ended, whatever ended it.
+
+        The runtime calls it after the incarnation's background work is over, with the crash
+        (``None`` after a stop or a cancellation), before any restart. Hooks are synchronous:
+        they settle what others wait on (streams, waiters), they do not do work. A hook that
+        raises is logged and the others still run.
+        """
+        if self._exit_hooks is None:
+            self._exit_hooks = []
+        self._exit_hooks.append(hook)
+
+    def own_events(
+        self, stream: EventStream[E], last_words: Callable[[BaseException | None], Iterable[E]]
+    ) -> None:
+        """Tie ``stream`` to this incarnation: if it dies with an operation open, the operation
+        ends with ``last_words(error)`` (e.g. ``error`` + ``failed``) and every subscriber's
+        stream ends. Without this a crash would leave subscribers waiting forever on events
+        that no one will ever publish.
+        """
+
+        def abandon(error: BaseException | None) -> None:
+            if stream.in_operation:
+                stream.abandon(last_words(error))
+
+        self.on_exit(abandon)
+
+    def run_exit_hooks(self, error: BaseException | None) -> None:
+        """Called by the runtime when the incarnation has ended (see :meth:`on_exit`)."""
+        hooks, self._exit_hooks = self._exit_hooks or [], None
+        for hook in reversed(hooks):
+            try:
+                hook(error)
+            except Exception:
+                log.exception("Actor exit hook failed", actor=self.ref.name)
 
     def changed(self) -> None:
         """Tell inspectors that the actor's phase or details changed outside a message."""

@@ -154,9 +154,12 @@ class ActorRef(Node):
         self._actor = None
         self._exit_requested = False
         self._current = actor
+        context: ActorContext | None = None
+        ended_by: BaseException | None = None
         try:
             async with trio.open_nursery() as nursery:
-                actor.bind(ActorContext(self, nursery))
+                context = ActorContext(self, nursery)
+                actor.bind(context)
                 self.set_status(ActorStatus.RUNNING)
                 task_status.started()
                 await actor.on_start()
@@ -165,12 +168,20 @@ class ActorRef(Node):
                 nursery.cancel_scope.cancel()
         except BaseException as error:
             envelope, self._inflight = self._inflight, None
-            if envelope is not None:
-                if _is_cancellation(error):
+            if _is_cancellation(error):
+                if envelope is not None:
                     envelope.fail(ActorStopped(self.name))
-                else:
+            else:
+                ended_by = error
+                if envelope is not None:
                     envelope.fail(ActorCrashed(self.name, error))
             raise
+        finally:
+            # The incarnation's background work is over (its nursery has closed): settle what
+            # others wait on before the supervisor decides about a restart.
+            if context is not None:
+                context.run_exit_hooks(ended_by)
+            del ended_by
 
     async def _process(self, actor: Actor) -> None:
         receive = self._receive
