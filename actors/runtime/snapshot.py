@@ -54,25 +54,35 @@ def wall_clock(timestamp: float | None) -> datetime | None:
 def describe_error(error: BaseException) -> str:
     """One line naming an error and what caused it, unwrapping single-error groups.
 
-    Many transport errors say nothing themselves (``httpx.ConnectError`` often has an empty
-    message) and keep the reason in the exception they were raised from, so the chain of
-    causes is followed: ``ConnectError (caused by OSError: [Errno 111] Connection refused)``.
-    Only types and messages are kept; tracebacks stay in the logs.
+    Many transport errors say little themselves (``httpx.ConnectError`` may have an empty
+    message, or repeat its cause's) and keep the reason in the exception they were raised
+    from, so the chain of causes is followed and each cause that adds words is named:
+    ``ConnectError: all attempts to connect to h:1 failed (caused by ConnectionRefusedError:
+    [Errno 111] Connect call failed)``. Only types and messages are kept; tracebacks stay in
+    the logs.
     """
     error = _unwrap(error)
     text = _own_words(error)
+    said = {str(error)}
     seen = {id(error)}
+    named = 0
     cause = _cause_of(error)
-    while cause is not None and id(cause) not in seen and len(seen) <= MAX_CAUSES:
+    while cause is not None and id(cause) not in seen and len(seen) <= MAX_CHAIN:
         seen.add(id(cause))
         cause = _unwrap(cause)
-        text += f" (caused by {_own_words(cause)})"
+        if str(cause) not in said and named < MAX_CAUSES:
+            text += f" (caused by {_own_words(cause)})"
+            said.add(str(cause))
+            named += 1
         cause = _cause_of(cause)
     return text
 
 
-MAX_CAUSES = 3
-"""Causes named at most in one description (chains are short; this only bounds a cycle)."""
+MAX_CAUSES = 2
+"""Causes named at most in one description."""
+
+MAX_CHAIN = 10
+"""Links of a cause chain followed at most (chains are short; this bounds a pathological one)."""
 
 
 def _unwrap(error: BaseException) -> BaseException:
@@ -87,6 +97,15 @@ def _own_words(error: BaseException) -> str:
 
 
 def _cause_of(error: BaseException) -> BaseException | None:
+    """The explicit cause, else the context, unless the raiser suppressed it on purpose.
+
+    A suppressed context is still followed when the error says nothing beyond it (an empty
+    message, or the very same one): wrappers such as httpcore's exception mapping re-raise
+    ``from None`` with the message only, and the reason is one link further down.
+    """
     if error.__cause__ is not None:
         return error.__cause__
-    return None if error.__suppress_context__ else error.__context__
+    context = error.__context__
+    if context is None or not error.__suppress_context__:
+        return context
+    return context if str(error) in ("", str(context)) else None

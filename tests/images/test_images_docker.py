@@ -258,8 +258,10 @@ async def test_unreachable_registry_is_a_registry_error() -> None:
         async with serving(paginated("/")) as url:
             pass  # the port is closed again
         async with http_client() as http:
-            with pytest.raises(DockerRegistryError, match="ConnectError"):
+            with pytest.raises(DockerRegistryError, match="ConnectError") as caught:
                 await client_for(http, url).list_tags(REPO)
+    # httpx's ConnectError says nothing itself; the reason is in its cause.
+    assert "(caused by ConnectionRefusedError" in str(caught.value)
 
 
 async def test_empty_repository_lists_no_tags() -> None:

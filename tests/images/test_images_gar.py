@@ -170,8 +170,9 @@ async def test_unreachable_metadata_server_is_a_clear_error() -> None:
                 sim.http, SOURCE, api_url=f"{sim.url}/artifactregistry",
                 metadata_url="http://127.0.0.1:9", retry_delay=0,
             )  # fmt: skip
-            with pytest.raises(ArtifactRegistryError, match="metadata server"):
+            with pytest.raises(ArtifactRegistryError, match="metadata server") as caught:
                 await client.list_images()
+    assert "(caused by " in str(caught.value), "the connect error's reason is missing"
 
 
 async def test_resolve_tag() -> None:

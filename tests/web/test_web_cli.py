@@ -249,3 +249,37 @@ async def test_serve_simulate_prints_its_urls_serves_demo_tokens_and_stops_on_si
             assert process.stdout is not None
             await process.stdout.aclose()
     assert returncode == 0
+
+
+async def test_a_port_in_use_is_one_line_before_anything_else_starts(tmp_path: Path) -> None:
+    """The port is bound first: no credentials are even looked for (this config has none)."""
+    config = write_config(tmp_path / "config.yaml", minimal_config_data())
+    with trio.socket.socket() as taken:
+        await taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        with trio.fail_after(30):
+            result = await run_to_completion(
+                [
+                    CONSOLE_SCRIPT,
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    port,
+                ],
+                KUBECONFIG=str(tmp_path / "no-such-kubeconfig"),
+            )
+            simulated = await run_to_completion(
+                [CONSOLE_SCRIPT, "serve", "--simulate", "--port", port]
+            )
+    for outcome in (result, simulated):
+        assert outcome.returncode == 1
+        # The configuration's own warnings (fallback image) may come before it.
+        assert outcome.stderr.decode().splitlines()[-1] == (
+            f"nublado-trio: cannot listen on 127.0.0.1:{port}: the address is already in use"
+            " (is another controller running?)"
+        )
+        assert b"Traceback" not in outcome.stdout + outcome.stderr

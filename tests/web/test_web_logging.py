@@ -116,3 +116,19 @@ def test_development_profile_writes_readable_lines_with_the_same_context() -> No
     assert "request_id=req-dev" in first
     assert "lab=alice" in first
     assert "Running on somewhere" in second
+
+
+async def test_one_access_line_per_request_each_with_its_status(
+    logs: LogCapture, client: httpx.AsyncClient
+) -> None:
+    paths = ["/", "/no/such/route", "/test/log", "/test/crash", "/"]
+    with trio.fail_after(5):
+        statuses = [(await client.get(path)).status_code for path in paths]
+        while len([r for r in logs.records() if r["logger"] == "web.access"]) < len(paths):
+            await trio.sleep(0.01)
+        await trio.sleep(0.2)  # room for a second line, were one to come
+    access = [r for r in logs.records() if r["logger"].endswith(".access")]
+    assert [(r["path"], r["status"]) for r in access] == [
+        (path, str(status)) for path, status in zip(paths, statuses, strict=True)
+    ]
+    assert all("outcome" not in r for r in access), "every response was completed"
