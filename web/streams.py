@@ -7,20 +7,21 @@ returns. The server calls ``close_all()`` on SIGTERM before it triggers hypercor
 
 ``serve_websocket_stream`` is the one way a WebSocket handler streams: it drains inbound
 frames in a sibling task (quart-trio buffers only a few; a send-only handler whose client
-talks would wedge the close handshake), stops on shutdown with close code 1001 ("going
-away"), and bounds every send so that a client that stops reading cannot hold the task.
+talks would wedge the close handshake) and stops on shutdown with close code 1001 ("going
+away"). A client that stops reading cannot hold the task: the server bounds every write to a
+socket (``web.http_server``) and resets the connection of a client that reads nothing, which
+ends the handler.
 ``push_subscription`` relays an actor's event subscription over it.
 
 Close codes, so that a client can tell why its stream ended:
 
 * 1000: the stream is complete (the operation ended);
 * 1001: the server is shutting down;
-* 1008: the client did not accept a message within ``SEND_TIMEOUT`` (it stopped reading);
 * 1013: the client fell so far behind the events that the actor dropped its subscription
   ("try again later": reconnecting replays the operation's events from the start).
 
-The last two are logged as warnings. The server's own bound on writes (``web.http_server``)
-resets a connection that reads nothing at all, which may come before the 1008 close.
+The last one is logged as a warning. (A client that reads nothing gets no close code: it
+would never read it. Its connection is reset.)
 """
 
 from __future__ import annotations
@@ -37,9 +38,7 @@ from actors.runtime import Subscription, SubscriptionDropped
 
 __all__ = [
     "GOING_AWAY",
-    "SEND_TIMEOUT",
     "TRY_AGAIN_LATER",
-    "SlowClientError",
     "StreamRegistry",
     "push_subscription",
     "send_text",
@@ -53,18 +52,11 @@ E = TypeVar("E")
 GOING_AWAY = 1001
 """WebSocket close code sent when the server shuts down."""
 
-POLICY_VIOLATION = 1008
-"""WebSocket close code sent to a client that stopped reading."""
-
 TRY_AGAIN_LATER = 1013
 """WebSocket close code sent to a client whose event subscription was dropped."""
 
-SEND_TIMEOUT = 10.0
-"""Seconds one outbound message may take before the client counts as not reading."""
-
-
-class SlowClientError(Exception):
-    """The client did not accept a message within ``SEND_TIMEOUT``."""
+CLOSE_TIMEOUT = 5.0
+"""Seconds the final close frame may take to go out (normally instant)."""
 
 
 class StreamRegistry:
@@ -132,14 +124,13 @@ class StreamRegistry:
 
 
 async def send_text(text: str) -> None:
-    """Send one WebSocket text message, or raise ``SlowClientError`` after ``SEND_TIMEOUT``."""
-    with trio.move_on_after(SEND_TIMEOUT) as scope:
-        await websocket.send(text)
-    if scope.cancelled_caught:
-        raise SlowClientError
-    # Once the connection is gone, quart and hypercorn drop sends without ever yielding; a
-    # sender with messages ready would then spin and starve every other task, including the
-    # one that is about to cancel it. A checkpoint per message keeps it cancellable.
+    """Send one WebSocket text message.
+
+    Once the connection is gone, quart and hypercorn drop sends without ever yielding; a
+    sender with messages ready would then spin and starve every other task, including the
+    one that is about to cancel it. A checkpoint per message keeps it cancellable.
+    """
+    await websocket.send(text)
     await trio.lowlevel.checkpoint()
 
 
@@ -173,9 +164,9 @@ async def serve_websocket_stream(
     """Accept the current WebSocket and run ``push`` until it returns or the server closes.
 
     ``push`` sends messages with ``send_text``. The socket is closed with 1000 when ``push``
-    returns, 1001 when the server shuts down, 1008 when the client stops reading (``push``
-    raised ``SlowClientError``) and 1013 when ``push`` raised ``SubscriptionDropped``. A client
-    disconnect cancels the whole handler (quart-trio does that), which is also clean.
+    returns, 1001 when the server shuts down and 1013 when ``push`` raised
+    ``SubscriptionDropped``. A client disconnect (or a reset of a client that stopped
+    reading) cancels the whole handler (quart-trio does that), which is also clean.
     """
     await websocket.accept()
     close_code = 1000
@@ -189,11 +180,6 @@ async def serve_websocket_stream(
         nursery.start_soon(end_on_shutdown)
         try:
             await push()
-        except SlowClientError:
-            _log.warning(
-                "WebSocket client stopped reading, closing it", close_code=POLICY_VIOLATION
-            )
-            close_code = POLICY_VIOLATION
         except SubscriptionDropped:
             _log.warning(
                 "WebSocket client fell behind the events and was dropped, closing it",
@@ -203,5 +189,5 @@ async def serve_websocket_stream(
         nursery.cancel_scope.cancel()
     if registry.closing:
         close_code = GOING_AWAY
-    with trio.move_on_after(SEND_TIMEOUT):
+    with trio.move_on_after(CLOSE_TIMEOUT):
         await websocket.close(close_code)
