@@ -104,7 +104,7 @@ class WriteAborts:
 
     @contextmanager
     def bounded(self, timeout: float) -> Any:
-        """A cancel scope for one write: its deadline is ``timeout``; ``abort_all`` cancels it."""
+        """A cancel scope for one write, first due in ``timeout``; ``abort_all`` cancels it."""
         scope = trio.CancelScope(deadline=trio.current_time() + timeout)
         if self._aborting:
             scope.cancel()
@@ -122,8 +122,12 @@ class WriteAborts:
             scope.cancel()
 
 
+WRITE_SLICE = 64 * 1024
+"""Bytes written under one deadline: a client must accept this much per ``write_timeout``."""
+
+
 class BoundedWriteStream(trio.abc.HalfCloseableStream):
-    """A plain TCP stream whose writes give up after ``write_timeout`` seconds.
+    """A plain TCP stream whose writes give up after ``write_timeout`` seconds without progress.
 
     A write that gives up resets the connection (``SO_LINGER`` 0, then close): the bytes a
     stuck client has not read are worthless, and a reset frees the socket at once instead of
@@ -148,8 +152,13 @@ class BoundedWriteStream(trio.abc.HalfCloseableStream):
         if self.aborted:
             await trio.lowlevel.checkpoint()  # a Trio send always checkpoints, even failing
             raise trio.BrokenResourceError("connection aborted: the client stopped reading")
+        view = memoryview(data)
         with self._aborts.bounded(self._write_timeout) as scope:
-            await self._inner.send_all(data)
+            # The bound is on progress, not on the whole write: a large response to a slow
+            # but reading client may take long; each slice renews the deadline.
+            for start in range(0, max(len(view), 1), WRITE_SLICE):
+                scope.deadline = trio.current_time() + self._write_timeout
+                await self._inner.send_all(view[start : start + WRITE_SLICE])
         if scope.cancelled_caught:
             await self._abort()
             raise trio.BrokenResourceError("connection aborted: the client stopped reading")

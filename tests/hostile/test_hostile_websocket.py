@@ -29,6 +29,7 @@ from web.state import current_state
 from web.streams import push_subscription, send_text, serve_websocket_stream
 
 FLOOD_MESSAGE = "x" * 65536
+BIG_BODY = b"y" * (2 * 1024 * 1024)
 CEILING = 30
 
 
@@ -60,6 +61,10 @@ def app(config: ControllerConfig, system: ActorSystem, routes: Routes) -> QuartT
             await serve_websocket_stream(current_state().streams, push)
         finally:
             routes.flood_ended.set()
+
+    @app.get("/test/big")
+    async def big() -> bytes:
+        return BIG_BODY
 
     @app.websocket("/test/feed")
     async def feed() -> None:
@@ -97,6 +102,27 @@ async def test_a_websocket_client_that_never_reads_is_disconnected(
                 await routes.flood_ended.wait()
             assert await still_serving(server.base_url)
     assert any(r["event"] == "Client stopped reading, connection reset" for r in logs.records())
+
+
+async def test_a_slow_client_that_keeps_reading_gets_the_whole_response(
+    config: ControllerConfig, system: ActorSystem, app: QuartTrio, logs: LogCapture
+) -> None:
+    """The write bound is on progress: 2 MiB read 16 KiB at a time with pauses outlasts it."""
+    tuning = ServerTuning(write_timeout=0.3)
+    received = b""
+    with trio.fail_after(CEILING):
+        async with run_server(config, system, app=app, tuning=tuning) as server:
+            stream = await open_stream(server.port, receive_buffer=16384)
+            async with stream:
+                await stream.send_all(
+                    b"GET /test/big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                )
+                while chunk := await stream.receive_some(65536):
+                    received += chunk
+                    await trio.sleep(0.02)
+    assert received.startswith(b"HTTP/1.1 200")
+    assert received.endswith(BIG_BODY)
+    assert not any("stopped reading" in r["event"] for r in logs.records())
 
 
 async def test_shutdown_ends_within_its_bounds_while_a_client_never_reads(
