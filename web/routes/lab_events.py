@@ -5,7 +5,9 @@ Both user protocols read one actor subscription, so they see identical sequences
 of the current (or last) operation, then live events, then the end. The SSE stream ends by
 finishing its body; the WebSocket closes with 1000 after the final event (see
 ``web.streams`` for the other close codes). A WebSocket upgrade
-request on the events path gets the WebSocket; any other request gets SSE.
+request on the events path gets the WebSocket; any other request gets SSE (``HEAD`` gets
+its headers only). A subscription is released however its request ends, including a client
+that leaves while the lab actor is asked for it or before the stream's first byte.
 
 The WebSocket messages are JSON objects ``{"event": ..., "message": ..., "progress": ...}``
 (``progress`` only where the SSE data has it). The admin feed adds ``"user"`` and is live
@@ -15,16 +17,17 @@ only (no replay): it is meant for dashboards watching everything as it happens.
 from __future__ import annotations
 
 import json
+import weakref
 
 import structlog
 import trio
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from actors.labs.events import LabEvent
 from actors.runtime import Subscription, SubscriptionDropped
 from web.auth import RouteGroup, header_identity, require_group
 from web.routes.labs import lab_service
-from web.sse import ServerSentEvent, event_stream_response
+from web.sse import SSE_HEADERS, ServerSentEvent, event_stream_response
 from web.state import current_state
 from web.streams import push_subscription, serve_websocket_stream
 
@@ -55,11 +58,31 @@ async def _next_sse(subscription: Subscription[LabEvent] | None) -> LabEvent | N
         return None
 
 
+async def _subscribe(username: str) -> Subscription[LabEvent] | None:
+    """The user's subscription, also when the client leaves while the actor is asked.
+
+    The lab actor makes the subscription whether or not anyone still waits for its reply, so
+    a wait cancelled by a client that left would leave it registered for good. The ask is
+    bounded (the lab service's ask timeout), so it runs shielded; the caller releases the
+    subscription however the request then ends.
+    """
+    with trio.CancelScope(shield=True):
+        subscription = await lab_service().subscribe(username)
+    return subscription  # noqa: RET504 (a return inside the scope reads as possibly missing)
+
+
 @lab_events.get("/spawner/v1/labs/<username>/events")
 async def lab_events_sse(username: str) -> Response:
     """Spawn progress as server-sent events, JupyterHub's spawner's format (user)."""
     await header_identity(path_username=username)
-    subscription = await lab_service().subscribe(username)
+    subscription = await _subscribe(username)
+    if request.method == "HEAD":
+        # The GET's headers without its stream: hypercorn drops a HEAD response's body, so
+        # a streamed one would hold the connection (and the subscription) for the whole
+        # operation, or forever, while the client already has its complete answer.
+        if subscription is not None:
+            subscription.close()
+        return _head_response()
 
     async def next_event() -> ServerSentEvent | None:
         event = await _next_sse(subscription)
@@ -73,6 +96,21 @@ async def lab_events_sse(username: str) -> Response:
         on_close=subscription.close if subscription is not None else None,
     )
     response.headers["Connection"] = "keep-alive"
+    if subscription is not None:
+        # The body releases the subscription when it ends, but a body that never started
+        # never ends: a client that leaves between this return and the first byte of the
+        # body cancels the request where quart still holds the response. Releasing it with
+        # the response covers that (closing twice is harmless).
+        weakref.finalize(response, subscription.close)
+    return response
+
+
+def _head_response() -> Response:
+    response = Response(b"", status=200, content_type="text/event-stream; charset=utf-8")
+    # No length: the GET's body is a stream of unknown length, not an empty one.
+    del response.headers["Content-Length"]
+    response.headers.update(SSE_HEADERS)
+    response.headers["Connection"] = "keep-alive"
     return response
 
 
@@ -80,14 +118,19 @@ async def lab_events_sse(username: str) -> Response:
 async def lab_events_ws(username: str) -> None:
     """Spawn progress over a WebSocket (user); closes normally after the final event."""
     await header_identity(path_username=username)
-    subscription = await lab_service().subscribe(username)
+    subscription = await _subscribe(username)
 
     def render(event: LabEvent) -> str:
         return json.dumps(_message(event))
 
-    await serve_websocket_stream(
-        current_state().streams, lambda: push_subscription(subscription, render)
-    )
+    try:
+        await serve_websocket_stream(
+            current_state().streams, lambda: push_subscription(subscription, render)
+        )
+    finally:
+        # Released by the stream when it runs; not if the client left before the handshake.
+        if subscription is not None:
+            subscription.close()
 
 
 @lab_events.websocket("/admin/labs/events")
@@ -100,6 +143,9 @@ async def all_lab_events_ws() -> None:
         username, event = item
         return json.dumps({"user": username, **_message(event)})
 
-    await serve_websocket_stream(
-        current_state().streams, lambda: push_subscription(subscription, render)
-    )
+    try:
+        await serve_websocket_stream(
+            current_state().streams, lambda: push_subscription(subscription, render)
+        )
+    finally:
+        subscription.close()  # the feed never ends: a stray subscriber would stay forever
