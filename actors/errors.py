@@ -30,7 +30,23 @@ __all__ = [
     "PodNotFoundError",
     "UnknownDockerImageError",
     "UnknownUserError",
+    "failure_text",
 ]
+
+
+def failure_text(error: BaseException) -> str:
+    """Text of a failure for users (events, error bodies): its own message, no traceback.
+
+    Steps that run concurrently (a lab's objects are created at once) can fail together: when
+    a second failure arrives before the first has cancelled its siblings, the nursery raises
+    a group of several errors. Each distinct failure is named, never the group's own text
+    ("Exceptions from Trio nursery (2 sub-exceptions)"), which tells the user nothing.
+    """
+    if isinstance(error, ControllerError):
+        return error.msg
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(dict.fromkeys(failure_text(inner) for inner in error.exceptions))
+    return str(error) or type(error).__name__
 
 
 class ControllerError(DomainError):

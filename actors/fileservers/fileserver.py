@@ -29,11 +29,11 @@ from kubernetes.client import V1Pod
 
 from actors.config import ControllerConfig, FileserverEnabled
 from actors.errors import (
-    ControllerError,
     FileServerCreateFailedError,
     FileServerDeleteFailedError,
     PermissionDeniedError,
     UnknownUserError,
+    failure_text,
 )
 from actors.kube import PENDING_PHASES, KubeClient, WatchSync
 from actors.labs.builder.labels import Category, selector_labels
@@ -212,7 +212,7 @@ class FileserverActor(Actor):
             reason = f"File server creation timed out after {trio.current_time() - started:.1f}"
         except Exception as error:
             log.exception("File server creation failed", user=self.username)
-            reason = _describe(error)
+            reason = failure_text(error)
         if reason is None:
             log.info("File server running", user=self.username)
             self._set_running(True)
@@ -227,7 +227,7 @@ class FileserverActor(Actor):
             try:
                 await delete_fileserver_objects(self.kube, self.namespace, self.username)
             except Exception as error:
-                log.warning("Cleanup after failed creation failed", error=_describe(error))
+                log.warning("Cleanup after failed creation failed", error=failure_text(error))
         if scope.cancelled_caught:
             log.warning("Cleanup after failed creation timed out", user=self.username)
 
@@ -311,7 +311,7 @@ class FileserverActor(Actor):
             reason = f"File server deletion timed out after {elapsed:.1f}"
         except Exception as error:
             log.exception("File server deletion failed", user=self.username)
-            reason = _describe(error)
+            reason = failure_text(error)
         else:
             log.info("File server removed", user=self.username)
             self._set_running(False)
@@ -342,12 +342,3 @@ class FileserverActor(Actor):
 
 def _pod_name(pod: V1Pod) -> str:
     return (pod.metadata.name if pod.metadata else None) or ""
-
-
-def _describe(error: BaseException) -> str:
-    """A failure's own message for the error body, never a traceback."""
-    if isinstance(error, ControllerError):
-        return error.msg
-    if isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        return _describe(error.exceptions[0])
-    return str(error) or type(error).__name__

@@ -44,11 +44,11 @@ from kubernetes.client import V1Pod
 
 from actors.config import ControllerConfig
 from actors.errors import (
-    ControllerError,
     DeleteFailedError,
     LabExistsError,
     OperationConflictError,
     UnknownUserError,
+    failure_text,
 )
 from actors.kube import PENDING_PHASES, KubeClient, KubernetesError, WatchSync
 from actors.labs.builder import (
@@ -360,7 +360,7 @@ class LabActor(Actor):
             raise
         except Exception as error:
             log.exception("Lab spawn failed", user=self.username)
-            self._fail_spawn(_describe(error))
+            self._fail_spawn(failure_text(error))
             return
         finally:
             if operation.cancel_scope.cancel_called:
@@ -543,7 +543,7 @@ class LabActor(Actor):
             return
         except Exception as error:
             log.exception("Lab deletion failed", user=self.username)
-            self._fail_delete(operation, _describe(error))
+            self._fail_delete(operation, failure_text(error))
             return
         self._publish(LabEvent.info(f"Lab for {self.username} deleted", 100))
         self._set_state(None)
@@ -639,18 +639,3 @@ class LabActor(Actor):
 def _phase(pod: V1Pod) -> str:
     """The pod's phase; a pod without one yet is ``Pending``, as the API server defaults it."""
     return (pod.status.phase if pod.status is not None else None) or "Pending"
-
-
-def _describe(error: BaseException) -> str:
-    """Text of a failure for the event stream: the error's own message, never a traceback.
-
-    Steps that run concurrently (a lab's objects are created at once) can fail together: when
-    a second failure arrives before the first has cancelled its siblings, the nursery raises
-    a group of several errors. Each distinct failure is named, never the group's own text
-    ("Exceptions from Trio nursery (2 sub-exceptions)"), which tells the user nothing.
-    """
-    if isinstance(error, ControllerError):
-        return error.msg
-    if isinstance(error, BaseExceptionGroup):
-        return "; ".join(dict.fromkeys(_describe(inner) for inner in error.exceptions))
-    return str(error) or type(error).__name__

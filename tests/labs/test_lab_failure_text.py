@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import trio
 
-from actors.errors import DeleteFailedError
+from actors.errors import DeleteFailedError, failure_text
 from actors.kube import KubernetesError
-from actors.labs.lab import _describe
 
 NAMESPACE = "nublado-alice"
 
@@ -48,7 +47,7 @@ async def test_concurrent_failures_are_each_named() -> None:
     group = await _fail_together(nss, files)
     assert len(group.exceptions) == 2
 
-    text = _describe(group)
+    text = failure_text(group)
 
     assert "sub-exceptions" not in text
     assert sorted(text.split("; ")) == sorted([str(nss), str(files)])
@@ -57,10 +56,10 @@ async def test_concurrent_failures_are_each_named() -> None:
 
 async def test_one_failure_in_a_group_reads_as_itself() -> None:
     error = _create_failed("alice-nb-env")
-    assert _describe(await _fail_together(error)) == str(error)
+    assert failure_text(await _fail_together(error)) == str(error)
 
 
 def test_nested_groups_and_repeated_failures_name_each_failure_once() -> None:
     env = _create_failed("alice-nb-env")
     nested = ExceptionGroup("outer", [ExceptionGroup("inner", [env, env]), DeleteFailedError()])
-    assert _describe(nested) == f"{env}; {DeleteFailedError().msg}"
+    assert failure_text(nested) == f"{env}; {DeleteFailedError().msg}"
