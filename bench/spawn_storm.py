@@ -11,9 +11,16 @@ asserts nothing: shared machines are noisy.
 Figures:
 * single-spawn latency (create request → ``complete`` event), p50/p99, one at a time;
 * a storm of concurrent spawns: errors, spawns/s, latency p50/p99, controller CPU s/spawn;
-* controller RSS per running lab, once all labs run;
+  the Kubernetes API requests the storm cost per spawn, by verb and resource, and kubesim's
+  CPU per spawn (its whole process: API server and simulated kubelet);
+* controller RSS per running lab, and the watch connections open on the API server, once all
+  labs run;
 * time from starting a new controller process to serving, with every lab already running
-  (the startup reconciliation rebuilds them all).
+  (the startup reconciliation rebuilds them all), and the API requests that took.
+
+The API figures come from kubesim's own counters (``/_kubesim/stats``, docs/kubesim.md), so
+they count only Kubernetes API requests: not the fake Gafaelfawr or registry mounted on the
+same server.
 """
 
 from __future__ import annotations
@@ -100,6 +107,33 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+
+
+async def api_stats(kube: httpx.AsyncClient, *, reset: bool = False) -> dict[str, Any]:
+    """kubesim's request counters; with ``reset``, as they were just before zeroing them."""
+    if reset:
+        response = await kube.post("/_kubesim/stats/reset")
+    else:
+        response = await kube.get("/_kubesim/stats")
+    response.raise_for_status()
+    stats: dict[str, Any] = response.json()
+    return stats
+
+
+def request_breakdown(
+    stats: dict[str, Any], per: int, unit: str = "spawn", limit: int = 10
+) -> list[str]:
+    """One line per (verb, resource), most frequent first, summed over every client."""
+    totals: dict[str, int] = {}
+    for entry in stats["requests"]:
+        key = f"{entry['verb']} {entry['resource']}"
+        totals[key] = totals.get(key, 0) + entry["count"]
+    ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    lines = [f"  {key}: {count} ({count / per:.2f} per {unit})" for key, count in ordered[:limit]]
+    if len(ordered) > limit:
+        rest = sum(count for _, count in ordered[limit:])
+        lines.append(f"  others: {rest} (over {len(ordered) - limit} more verb/resource pairs)")
+    return lines
 
 
 def summarize_warnings(log: Path) -> None:
@@ -189,12 +223,13 @@ async def main(args: argparse.Namespace) -> None:
             [sys.executable, "-m", "kubesim", "--port", "0", "--config", str(config_path)]
         )
         controller: Process | None = None
+        kube: httpx.AsyncClient | None = None
         try:
             site_url = (await kubesim.first_line()).split(" on ", 1)[1].split()[0]
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
             timeout = httpx.Timeout(120.0)
-            async with httpx.AsyncClient(base_url=site_url, timeout=timeout) as kube:
-                await kube.post("/api/v1/namespaces", json={"metadata": {"name": "nublado"}})
+            kube = httpx.AsyncClient(base_url=site_url, timeout=timeout)
+            await kube.post("/api/v1/namespaces", json={"metadata": {"name": "nublado"}})
             image = f"{site_url.removeprefix('http://')}/lsstsqre/sciplat-lab:w_2026_46"
             controller_log = Path(scratch) / "controller.log"
             controller, url, _ = await start_controller(site_url, controller_log)
@@ -207,16 +242,28 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 rss_before = controller.rss_bytes()
                 cpu_before = controller.cpu_seconds()
+                await api_stats(kube, reset=True)
                 latencies, errors, elapsed = await storm(
                     client, [user(i) for i in range(burst)], image
                 )
                 cpu = controller.cpu_seconds() - cpu_before
+                during = await api_stats(kube)
                 print(
                     f"storm of {burst} concurrent spawns: {errors} errors, "
                     f"{burst / elapsed:.1f} spawns/s (target >= {TARGET_RATE:.0f}), "
                     f"latency p50 {percentile(latencies, 0.5) * 1000:.0f} ms / "
                     f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
                     f"controller CPU {cpu / burst * 1000:.1f} ms per spawn"
+                )
+                print(
+                    f"requests per spawn: {during['requests_total'] / burst:.1f} "
+                    f"({during['requests_total']} Kubernetes API requests for {burst} spawns)"
+                )
+                print("\n".join(request_breakdown(during, burst)))
+                print(
+                    "API-server CPU per spawn: "
+                    f"{during['cpu_seconds_since_reset'] / burst * 1000:.1f} ms "
+                    "(kubesim's process: API server and simulated kubelet)"
                 )
                 remaining = [user(i) for i in range(burst, total)]
                 for start in range(0, len(remaining), burst):
@@ -235,17 +282,33 @@ async def main(args: argparse.Namespace) -> None:
                     f"controller RSS per running lab: {per_lab / 1024:.1f} KB with {running} labs "
                     f"running (target <= {TARGET_RSS_KB:.0f} KB)"
                 )
+                watches = (await api_stats(kube))["watches"]
+                by_resource = ", ".join(f"{r} {n}" for r, n in watches["open"].items())
+                print(
+                    f"watch connections: {watches['open_total']} open on the API server with "
+                    f"{running} labs running ({by_resource or 'none'}; "
+                    f"peak {watches['peak_total']} since the storm began)"
+                )
             controller.stop()
             summarize_warnings(controller_log)
+            await api_stats(kube, reset=True)
             controller, url, ready = await start_controller(site_url)
+            restart = await api_stats(kube)
             print(
                 f"restart: new controller serving after {ready:.2f} s with {running} existing"
                 " labs (process start, imports and reconciliation;"
                 f" target <= {TARGET_READY_S:.0f} s)"
             )
+            print(
+                f"restart requests: {restart['requests_total']} Kubernetes API requests until "
+                f"serving ({restart['requests_total'] / max(1, running):.2f} per running lab)"
+            )
+            print("\n".join(request_breakdown(restart, max(1, running), "lab", limit=6)))
         finally:
             if controller is not None:
                 controller.stop()
+            if kube is not None:
+                await kube.aclose()
             kubesim.stop()
 
 

@@ -16,7 +16,9 @@ a real API server; other names that no object has are the usual 404.
 Verbs: GET (get / list / watch with ``watch=1|true``), POST (create, 201), PUT (update),
 PATCH (merge, strategic-merge -- served as merge -- and JSON patch), DELETE (delete; on a
 collection, deletecollection). Anything else is 405. Injected faults (see
-:mod:`kubesim.faults`) apply to these paths only.
+:mod:`kubesim.faults`) apply to these paths only. Every request reaching this handler is
+counted in ``site.stats`` first (:mod:`kubesim.stats`), so that errors, including 404s and
+injected faults, are load on the server like any other request.
 """
 
 from __future__ import annotations
@@ -73,11 +75,13 @@ class KubeApi:
         self.site = site
         self.store = site.store
         self.faults = site.faults
+        self.stats = site.stats
 
     async def handle(self, request: Request) -> Response | StreamingResponse:
         path = request.path.rstrip("/") or "/"
         # Split before decoding: an encoded "/" or "?" in a name stays part of that name.
         parts = request.segments
+        self.stats.record(request, parts, path)
         head = parts[0]
         if head == "api":
             if len(parts) == 1:
@@ -241,6 +245,7 @@ class KubeApi:
             timeout=float(timeout) if timeout and timeout > 0 else config.watch_default_timeout,
             bookmarks=query.get("allowWatchBookmarks") in _TRUE,
             bookmark_interval=config.bookmark_interval,
+            stats=self.stats,
         )
         return StreamingResponse(200, [("content-type", "application/json")], stream)
 

@@ -16,8 +16,11 @@ Extension points for the simulated controllers and fakes:
   prefix wins) go to ``handler(request)`` with the full, unmodified path.
 * ``site.config.controllers``: a free-form mapping (from the config file's ``controllers``
   section) that each controller reads its own settings from.
+* ``site.stats``: request counters, open watches and CPU (:mod:`kubesim.stats`).
 
-Routing order: ``/_kubesim/faults`` (fault API), mounts, then the Kubernetes API.
+Routing order: the admin API under ``/_kubesim`` (``faults``, ``stats``), mounts, then the
+Kubernetes API. Only the last is counted in ``site.stats``: the admin API and the mounted
+fakes are not load on an API server.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import yaml
 from kubesim.api import KubeApi
 from kubesim.faults import ADMIN_PREFIX, Faults, admin_handler
 from kubesim.http import Handler, Request, Response, StreamingResponse, serve_http
+from kubesim.stats import STATS_PREFIX, ApiStats, stats_handler
 from kubesim.store import Store, StoreConfig
 
 Controller = Callable[[], Awaitable[None]]
@@ -50,6 +54,9 @@ class SiteConfig:
     seed: int = 0
     #: Per-controller settings, e.g. ``{"kubelet": {"start_delay": 0.5}}``.
     controllers: dict[str, Any] = field(default_factory=dict)
+    #: Bearer token -> user name, only to name clients in the request statistics (kubesim
+    #: authenticates nobody; an unknown token is reported by a fingerprint).
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> SiteConfig:
@@ -62,6 +69,11 @@ class SiteConfig:
         unknown |= set(data) - site_keys
         if unknown:
             raise ValueError(f"unknown kubesim config keys: {sorted(unknown)}")
+        tokens = data.get("tokens") or {}
+        if not isinstance(tokens, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tokens.items()
+        ):
+            raise ValueError("kubesim config key tokens must map token strings to user names")
         return cls(store=StoreConfig(**store_data), **data)
 
     @classmethod
@@ -80,6 +92,7 @@ class Site:
             self.config.seed = seed
         self.store = Store(self.config.store, seed=self.config.seed)
         self.faults = Faults(self.store, seed=self.config.seed)
+        self.stats = ApiStats(self.config.tokens)
         self.api = KubeApi(self)
         self.url: str | None = None
         self.host = "127.0.0.1"
@@ -110,8 +123,11 @@ class Site:
 
     async def handle(self, request: Request) -> Response | StreamingResponse:
         path = request.path
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
-            return await admin_handler(self.faults, request)
+        if path.startswith("/_kubesim"):
+            if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+                return await admin_handler(self.faults, request)
+            if path == STATS_PREFIX or path.startswith(STATS_PREFIX + "/"):
+                return await stats_handler(self.stats, request)
         for prefix, handler in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 return await handler(request)

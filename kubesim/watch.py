@@ -10,6 +10,9 @@ then the stream ends -- inside a 200 response, exactly as a real server does).
 
 The stream ends cleanly at ``timeoutSeconds``; a dropped watcher (fault injection, or a
 consumer that fell too far behind) cuts the connection instead.
+
+A stream given ``stats`` counts itself as an open watch connection from its creation until
+:meth:`WatchStream.aclose`, which the HTTP server calls however the connection ends.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import trio
 from kubesim.errors import ApiError
 from kubesim.http import DropConnection
 from kubesim.resources import ResourceType
+from kubesim.stats import ApiStats
 from kubesim.store import Store, Watcher
 
 
@@ -45,6 +49,7 @@ class WatchStream:
         timeout: float,
         bookmarks: bool,
         bookmark_interval: float,
+        stats: ApiStats | None = None,
     ) -> None:
         self._store = store
         self._res = res
@@ -55,6 +60,9 @@ class WatchStream:
         self._interval = bookmark_interval
         self._next_bookmark = trio.current_time() + bookmark_interval
         self._done = False
+        self._stats = stats
+        if stats is not None:
+            stats.watch_opened(res.plural)
 
     def __aiter__(self) -> WatchStream:
         return self
@@ -102,3 +110,6 @@ class WatchStream:
         self._done = True
         if self._watcher is not None:
             self._watcher.close()
+        stats, self._stats = self._stats, None
+        if stats is not None:  # once, however often aclose is called
+            stats.watch_closed(self._res.plural)
