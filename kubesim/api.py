@@ -35,6 +35,7 @@ from kubesim.errors import (
     path_not_found,
     unsupported_media_type,
 )
+from kubesim.faults import CORRUPT_OBJECT
 from kubesim.http import Request, Response, StreamingResponse
 from kubesim.resources import RESOURCES, ResourceType
 from kubesim.validation import path_segment_problem
@@ -138,6 +139,8 @@ class KubeApi:
             await trio.sleep(delay)
         if (error := self.faults.pick_error(verb, res.plural)) is not None:
             raise error
+        if self.faults.pick_corruption(verb, res.plural):
+            return Response.json(200, CORRUPT_OBJECT)
         handler = getattr(self, f"_{verb}")
         result: Response | StreamingResponse = await handler(
             request, res, namespace, name, subresource

@@ -59,6 +59,28 @@ class ErrorRule:
 
 
 @dataclass
+class CorruptionRule:
+    """Answer matching requests with a 200 whose object has fields of the wrong types."""
+
+    verb: str = "*"
+    resource: str = "*"
+    count: int | None = None
+
+    def matches(self, verb: str, resource: str) -> bool:
+        return self.verb in ("*", verb) and self.resource in ("*", resource)
+
+
+CORRUPT_OBJECT: dict[str, Any] = {
+    "metadata": "corrupted by kubesim",
+    "spec": "corrupted by kubesim",
+    "status": "corrupted by kubesim",
+}
+"""What a corruption fault answers: JSON, but not an object any client can read. It stands for
+a broken proxy or an API server of an incompatible version; a client must treat it as a bug
+in what it talks to, not as a Kubernetes status."""
+
+
+@dataclass
 class LatencyRule:
     seconds: float
     verb: str = "*"
@@ -77,6 +99,7 @@ class Faults:
         self.rng = random.Random(seed)
         self.errors: list[ErrorRule] = []
         self.latencies: list[LatencyRule] = []
+        self.corruptions: list[CorruptionRule] = []
         #: Read by the simulated kubelet: while True it makes no progress on any pod.
         self.kubelet_frozen = False
 
@@ -102,6 +125,22 @@ class Faults:
         self.errors.append(rule)
         return rule
 
+    def add_corruption(
+        self, *, verb: str = "*", resource: str = "*", count: int | None = None
+    ) -> CorruptionRule:
+        rule = CorruptionRule(verb, resource, count)
+        self.corruptions.append(rule)
+        return rule
+
+    def pick_corruption(self, verb: str, resource: str) -> bool:
+        """Whether this request gets :data:`CORRUPT_OBJECT` (a rule fires)."""
+        for rule in self.corruptions:
+            if rule.matches(verb, resource) and rule.count != 0:
+                if rule.count is not None:
+                    rule.count -= 1
+                return True
+        return False
+
     def add_latency(self, seconds: float, *, verb: str = "*", resource: str = "*") -> LatencyRule:
         if seconds < 0:
             raise ValueError("latency must not be negative")
@@ -113,6 +152,7 @@ class Faults:
         """Remove every error and latency rule and unfreeze the kubelet."""
         self.errors.clear()
         self.latencies.clear()
+        self.corruptions.clear()
         self.kubelet_frozen = False
 
     def drop_watches(self, namespace: str | None = None) -> int:
@@ -156,6 +196,7 @@ class Faults:
             "seed": self.seed,
             "errors": [asdict(rule) for rule in self.errors],
             "latencies": [asdict(rule) for rule in self.latencies],
+            "corruptions": [asdict(rule) for rule in self.corruptions],
             "kubeletFrozen": self.kubelet_frozen,
             "oldestResourceVersion": str(self._store.oldest_resource_version),
         }
@@ -186,9 +227,9 @@ def _rule_args(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
 async def admin_handler(faults: Faults, request: Request) -> Response:
     """Serve the fault-injection API under ``/_kubesim/faults``.
 
-    ``GET`` the state; ``DELETE`` clears all rules; ``POST .../errors`` and
-    ``POST .../latency`` add rules; ``POST .../drop-watches``, ``POST .../expire``,
-    ``PUT .../kubelet`` ``{"frozen": bool}``, ``PUT .../seed`` ``{"seed": int}``.
+    ``GET`` the state; ``DELETE`` clears all rules; ``POST .../errors``,
+    ``POST .../latency`` and ``POST .../corruptions`` add rules; ``POST .../drop-watches``,
+    ``POST .../expire``, ``PUT .../kubelet`` ``{"frozen": bool}``, ``PUT .../seed`` ``{"seed": int}``.
     """
     sub = request.path[len(ADMIN_PREFIX) :].strip("/")
     method = request.method
@@ -204,6 +245,9 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
                 _body(request), {"verb", "resource", "rate", "status", "retryAfter", "count"}
             )
             return Response.json(201, asdict(faults.add_error(**args)))
+        elif sub == "corruptions" and method == "POST":
+            args = _rule_args(_body(request), {"verb", "resource", "count"})
+            return Response.json(201, asdict(faults.add_corruption(**args)))
         elif sub == "latency" and method == "POST":
             args = _rule_args(_body(request), {"verb", "resource", "seconds"})
             return Response.json(201, asdict(faults.add_latency(**args)))
@@ -225,7 +269,15 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
             faults.reseed(seed)
             return Response.json(200, faults.snapshot())
         else:
-            if sub in ("errors", "latency", "drop-watches", "expire", "kubelet", "seed"):
+            if sub in (
+                "errors",
+                "latency",
+                "corruptions",
+                "drop-watches",
+                "expire",
+                "kubelet",
+                "seed",
+            ):
                 raise method_not_allowed(method, request.path)
             raise path_not_found(request.path)
         raise method_not_allowed(method, request.path)
@@ -233,4 +285,12 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
         raise bad_request(str(exc)) from None
 
 
-__all__ = ["ADMIN_PREFIX", "ErrorRule", "Faults", "LatencyRule", "admin_handler"]
+__all__ = [
+    "ADMIN_PREFIX",
+    "CORRUPT_OBJECT",
+    "CorruptionRule",
+    "ErrorRule",
+    "Faults",
+    "LatencyRule",
+    "admin_handler",
+]

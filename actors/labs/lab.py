@@ -50,7 +50,8 @@ from actors.errors import (
     UnknownUserError,
     failure_text,
 )
-from actors.kube import PENDING_PHASES, KubeClient, KubernetesError, WatchSync
+from actors.kube import PENDING_PHASES, KubeClient, KubernetesError
+from actors.kube.informer import InformerFeed, KeyView
 from actors.labs.builder import (
     build_lab,
     internal_url,
@@ -61,7 +62,6 @@ from actors.labs.cluster import (
     create_lab_objects,
     delete_lab_namespace,
     delete_lab_pod,
-    pod_phase_of,
     read_source_secrets,
 )
 from actors.labs.events import LabEvent, next_pod_event_progress
@@ -72,6 +72,7 @@ from actors.labs.messages import (
     Observation,
     Observe,
     ObservedKind,
+    PodChanged,
     Subscribe,
 )
 from actors.labs.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
@@ -101,6 +102,8 @@ class LabDependencies:
     controller_namespace: str
     report: Callable[[str, LabState | None], None]
     event_stream: Callable[[str], EventStream[LabEvent]]
+    pods: InformerFeed[str]
+    """Phases of every lab pod, from the one shared watch of lab pods."""
     discovery: Mapping[str, Any]
     environ: Mapping[str, str]
 
@@ -124,7 +127,12 @@ class LabActor(Actor):
         self.events = deps.event_stream(username)
         self.changed_at = -math.inf
         self._initial = initial
-        self._pod_watch: trio.CancelScope | None = None
+        self._pod_view: KeyView[str] | None = None
+        """This lab's view of its pod in the shared informer (``None``: not following it)."""
+        self._pod_expected = False
+        """A pod was just created: absence from the view means "not seen yet", not "gone"."""
+        self._pod_ready: trio.Event | None = None
+        self._pod_refusal_told = False
         self._pod_phase: str | None = None
         """Phase of the lab pod as last seen (``None``: not seen yet, or gone). Only the phase is
         kept: a whole pod object costs tens of kilobytes per lab."""
@@ -143,6 +151,7 @@ class LabActor(Actor):
         incarnation said.
         """
         self.context.own_events(self.events, self._last_words)
+        self.context.on_exit(lambda _error: self._stop_pod_watch())
         observation = self._initial
         self._initial = None
         if observation is None:
@@ -200,6 +209,9 @@ class LabActor(Actor):
             case Observe(observation):
                 await self._apply(observation, adopting=False)
                 return None
+            case PodChanged():
+                self._read_pod_view()
+                return None
         return await super().handle(message)
 
     @property
@@ -215,7 +227,7 @@ class LabActor(Actor):
             "namespace": self.namespace,
             "events": len(self.events.events),
             "subscribers": self.events.subscriber_count,
-            "pod_watch": self._pod_watch is not None,
+            "pod_watch": self._pod_view is not None,
         }
 
     # -- state changes ---------------------------------------------------------------------
@@ -348,7 +360,7 @@ class LabActor(Actor):
                 namespace_version, pod_phase = await self._create_objects(spawn)
                 self._pod_phase = pod_phase
                 self._pod_gone = False
-                self._watch_pod(resource_version=namespace_version)
+                self._watch_pod(expecting=True)
                 self._set_url(spawn.service_prefix)
                 self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))
                 phase = await self._wait_for_pod_start(namespace_version)
@@ -446,55 +458,67 @@ class LabActor(Actor):
 
     # -- the pod watch ---------------------------------------------------------------------
 
-    def _watch_pod(
-        self, ready: trio.Event | None = None, *, resource_version: str | None = None
-    ) -> None:
-        """Start watching the lab pod unless already watching.
+    def _watch_pod(self, ready: trio.Event | None = None, *, expecting: bool = False) -> None:
+        """Follow the lab pod through the shared informer, unless already following it.
 
-        Without ``resource_version`` the watch starts with a list, and ``ready`` is set once
-        that has been applied; with one, it replays every change since that version.
+        ``ready`` is set once the pod's state is known (the informer has listed lab pods).
+        ``expecting``: a pod was just created, so until the informer has seen it, its absence
+        from the view is no news (the old per-lab watch replayed from before the creation).
         """
-        if self._pod_watch is not None:
+        if self._pod_view is not None:
             if ready is not None:
                 ready.set()
             return
-        scope = trio.CancelScope()
-        self._pod_watch = scope
-        if resource_version is None:
+        if not expecting:
             self._pod_phase = None
             self._pod_gone = False
-        self.context.start_soon(self._run_pod_watch, scope, ready, resource_version)
+        self._pod_expected = expecting
+        self._pod_ready = ready
+        ref = self.context.ref
+        self._pod_view = self.deps.pods.watch(
+            (self.namespace, self.pod_name), lambda: ref.tell(PodChanged())
+        )
+        self._read_pod_view()
 
     def _stop_pod_watch(self) -> None:
-        if self._pod_watch is not None:
-            self._pod_watch.cancel()
-            self._pod_watch = None
+        if self._pod_view is not None:
+            self.deps.pods.unwatch(self._pod_view)
+            self._pod_view = None
+            self._pod_ready = None
 
-    async def _run_pod_watch(
-        self, scope: trio.CancelScope, ready: trio.Event | None, resource_version: str | None
-    ) -> None:
-        reconnect = self.config.watch_reconnect_timeout.total_seconds()
-        with scope:
-            async with self.kube.pods.watch_raw(
-                self.namespace,
-                field_selector={"metadata.name": self.pod_name},
-                resource_version=resource_version,
-                reconnect_timeout=reconnect,
-            ) as events:
-                async for item in events:
-                    if isinstance(item, WatchSync):
-                        pod = item.objects[0] if item.objects else None
-                    elif item.type == "DELETED":
-                        pod = None
-                    else:
-                        pod = item.object
-                    self._on_pod(pod_phase_of(pod) if pod is not None else None)
-                    # Drop the pod before waiting for the next change: a whole pod object
-                    # held while the watch idles would cost tens of kilobytes per lab.
-                    del item, pod
-                    if ready is not None:
-                        ready.set()
-                        ready = None
+    def _read_pod_view(self) -> None:
+        """Take the pod's latest state from the view (the informer told us it changed).
+
+        While the shared watch is refused the view keeps the last state it knew: the lab keeps
+        its status and an operation waiting for the pod keeps waiting (bounded by its own
+        deadline) until the informer can list again, instead of failing every lab at once.
+        """
+        view = self._pod_view
+        if view is None:
+            return
+        phase = view.read()
+        if view.error is not None:
+            if self._busy and not self._pod_refusal_told:
+                # Subscribers hear why nothing moves; the wait itself has a deadline.
+                self._pod_refusal_told = True
+                self._publish(
+                    LabEvent.info(
+                        f"Cannot follow the lab pod ({view.error.status} {view.error.reason});"
+                        " waiting for Kubernetes"
+                    )
+                )
+            return
+        self._pod_refusal_told = False
+        if not view.known:
+            return
+        if phase is None and self._pod_expected:
+            return
+        if phase is not None:
+            self._pod_expected = False
+        self._on_pod(phase)
+        if self._pod_ready is not None:
+            self._pod_ready.set()
+            self._pod_ready = None
 
     def _on_pod(self, phase: str | None) -> None:
         """Follow the pod's phase (``None``: no pod): operations wait on it; otherwise it

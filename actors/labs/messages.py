@@ -33,6 +33,11 @@ class Delete(Request[Operation]):
 
 
 @dataclass(frozen=True)
+class PodChanged:
+    """The shared pod informer saw the lab pod change: read the pod view."""
+
+
+@dataclass(frozen=True)
 class Subscribe(Request[Subscription[LabEvent]]):
     """The events of the current (or last) operation, replayed, then live, then the end."""
 

@@ -3,9 +3,14 @@
 ``LabService`` owns the ``labs`` subtree of the actor system::
 
     labs                (supervisor; escalates)
+    ├── informer/lab-pods  (the one watch of every lab pod; a view per lab)
     ├── lab-manager     (directory of lab states, reconciliation, revival of given-up labs)
     └── lab-users       (supervisor; gives up on a lab actor that keeps crashing)
         └── lab/<user>  (one per registered user, started on demand)
+
+Lab actors follow their pods through the informer's feed, not through watches of their own:
+N labs are one watch connection, not N (see ``actors.kube.informer``). The feed, like the
+progress streams, outlives the informer's incarnations.
 
 Each user's progress stream lives here, not in an actor incarnation: a lab actor fills it and
 the runtime ends its open operation when the incarnation dies, so a subscriber hears
@@ -35,7 +40,9 @@ from actors.errors import (
 )
 from actors.images.resolver import ImageResolver
 from actors.kube import KubeClient
+from actors.kube.informer import Informer, InformerFeed, InformerSpec
 from actors.labs.builder import size_resources
+from actors.labs.cluster import pod_phase_of
 from actors.labs.events import LabEvent
 from actors.labs.lab import LabActor, LabDependencies
 from actors.labs.manager import (
@@ -57,6 +64,7 @@ from actors.labs.messages import (
     Subscribe,
 )
 from actors.labs.models import LabState, SpawnRequest, UserInfo
+from actors.labs.reconcile import LAB_SELECTOR
 from actors.labs.requests import LabSpecification
 from actors.runtime import (
     ActorRef,
@@ -109,6 +117,8 @@ class LabService:
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self._initial: dict[str, Observation] = {}
+        self.pods: InformerFeed[str] = InformerFeed("lab-pods")
+        """Phase of every lab pod (namespace, name) → phase, kept by ``pod_informer``."""
         self._streams: dict[str, EventStream[LabEvent]] = {}
         """Every registered user's progress stream (as long as the process lives, like the
         registration itself)."""
@@ -118,6 +128,7 @@ class LabService:
             controller_namespace=controller_namespace,
             report=self._report,
             event_stream=self._event_stream,
+            pods=self.pods,
             discovery=dict(discovery or {}),
             environ=dict(environ or {}),
         )
@@ -143,9 +154,22 @@ class LabService:
             ),
             mailbox_size=MANAGER_MAILBOX,
         )
+        pod_watch = InformerSpec(
+            open_watch=lambda selector, reconnect: kube.pods.watch_raw(
+                None, label_selector=selector, reconnect_timeout=reconnect
+            ),
+            label_selector=LAB_SELECTOR,
+            digest=pod_phase_of,
+            reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
+        )
+        self.pod_informer = ActorRef("informer/lab-pods", partial(Informer, self.pods, pod_watch))
         self.supervisor = Supervisor(
             "labs",
-            [(self.manager, RestartPolicy.PERMANENT), (self.users, RestartPolicy.PERMANENT)],
+            [
+                (self.pod_informer, RestartPolicy.PERMANENT),
+                (self.manager, RestartPolicy.PERMANENT),
+                (self.users, RestartPolicy.PERMANENT),
+            ],
         )
 
     # -- the actors ------------------------------------------------------------------------

@@ -2,9 +2,13 @@
 gives up on it (the lab is then reported ``failed``) if it keeps crashing, without touching
 other users' labs.
 
-The crash is real, not injected into the code: the API server refuses the lab's pod watch
-with 403 Forbidden, which the watch raises (only transient errors are retried) and which the
-lab actor does not tolerate.
+The crash is real, not injected into the code: the API server answers the lab's read of its
+pod with an object no client can decode (kubesim's corruption fault: a broken proxy or an
+incompatible server), which the lab actor does not tolerate. A create on a running lab reads
+the pod, and so does every restart of the actor while it rebuilds its state.
+
+(Lab actors follow their pods through the shared informer, so a refused pod watch no longer
+crashes them: ``test_e2e_resilience_crash_streams.py`` shows what it does instead.)
 """
 
 from __future__ import annotations
@@ -50,8 +54,16 @@ async def _wait_for_restarts(
         await trio.sleep(POLL)
 
 
-def _refuse_pod_watches(nublado: RunningController, count: int | None = None) -> None:
-    nublado.site.faults.add_error(verb="watch", resource="pods", status=403, count=count)
+async def _crash_with_an_unreadable_pod(
+    nublado: RunningController, user: str, reads: int | None = None
+) -> None:
+    """The next ``reads`` pod reads (all, with ``None``) return garbage; a create makes the
+    running lab read its pod, and the actor crashes on it."""
+    nublado.site.faults.add_corruption(verb="get", resource="pods", count=reads)
+    async with nublado.client(user) as client:
+        url = f"{nublado.prefix}/spawner/v1/labs/{user}/create"
+        created = await client.post(url, json=spawn_body(nublado, user))
+    assert created.status_code == 500, created.text
 
 
 async def test_a_crashed_lab_actor_is_restarted_with_its_state_rebuilt(
@@ -60,14 +72,13 @@ async def test_a_crashed_lab_actor_is_restarted_with_its_state_rebuilt(
     prefix = nublado.prefix
     with trio.fail_after(30):
         before = await _spawn(nublado, "alice")
-        _refuse_pod_watches(nublado, count=1)
-        assert nublado.site.faults.drop_watches("nublado-alice") == 1
+        await _crash_with_an_unreadable_pod(nublado, "alice", reads=1)
         async with nublado.client("admin") as admin, nublado.client("hub") as hub:
             snapshot = await _wait_for_restarts(admin, prefix, "alice", 1)
-            assert "403" in snapshot["last_error"]
+            assert "ValidationError" in snapshot["last_error"]
             after = (await hub.get(f"{prefix}/spawner/v1/labs/alice")).json()
             assert after == before
-            # The restarted actor watches the pod again: a deletion behind its back shows.
+            # The restarted actor follows the pod again: a deletion behind its back shows.
             pods = nublado.site.store.resource("pods")
             nublado.site.store.delete(pods, "nublado-alice", "alice-nb", grace_period_seconds=0)
             await wait_for_status(hub, prefix, "alice", "failed")
@@ -80,11 +91,10 @@ async def test_a_lab_actor_that_keeps_crashing_is_given_up_and_its_lab_reported_
     with trio.fail_after(45):
         await _spawn(nublado, "alice")
         bob = await _spawn(nublado, "bob")
-        _refuse_pod_watches(nublado)
-        assert nublado.site.faults.drop_watches("nublado-alice") == 1
+        await _crash_with_an_unreadable_pod(nublado, "alice")
         async with nublado.client("admin") as admin, nublado.client("hub") as hub:
             crashing = await _wait_for_restarts(admin, prefix, "alice", 2, running=False)
-            assert "403" in crashing["last_error"]
+            assert "ValidationError" in crashing["last_error"]
             while await actor(admin, prefix, "lab/alice") is not None:
                 await trio.sleep(POLL)
             assert await lab_status(hub, prefix, "alice") == "failed"

@@ -1,10 +1,11 @@
-"""A crashed lab actor never leaves its event streams silent, and its lab's status comes back
-to the truth as soon as a new actor has rebuilt it from Kubernetes.
+"""Event streams are never left silent, and a lab's status comes back to the truth as soon as
+Kubernetes lets the controller see it again, without waiting for the periodic repair.
 
-The crash is real: the API server refuses pod watches with 403 Forbidden, which the lab
-actor does not tolerate (as in ``test_e2e_resilience_crash.py``). Reconciliation runs once an
-hour here, and the tests check that no pass ran: what brings the status back is the restarted
-(or revived) actor, not the periodic repair.
+Two ways the controller loses sight of labs: the API server refuses the pod watch (403), which
+the shared informer of lab pods survives without disturbing any lab actor; and a lab actor
+that crashes until its supervisor gives it up (an unreadable pod, as in
+``test_e2e_resilience_crash.py``). Reconciliation runs once an hour here, and the tests check
+that no pass ran.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.e2e.harness import RunningController, running_controller
 from tests.e2e.resilience_support import (
     actor,
     finished_events,
+    lab_status,
     open_events,
     spawn_body,
     wait_for_status,
@@ -47,10 +49,11 @@ async def _start_pending_spawn(nublado: RunningController, user: str) -> None:
         assert created.status_code == 201, created.text
 
 
-def _crash_lab_actor(nublado: RunningController, user: str) -> None:
-    """Refuse every pod watch from now on and cut the lab's open ones: it crashes at once."""
+def _refuse_pod_watches(nublado: RunningController) -> None:
+    """Refuse every pod list and watch from now on and cut the open watches."""
     nublado.site.faults.add_error(verb="watch", resource="pods", status=403)
-    assert nublado.site.faults.drop_watches(f"nublado-{user}") >= 1
+    nublado.site.faults.add_error(verb="list", resource="pods", status=403)
+    assert nublado.site.faults.drop_watches() >= 1
 
 
 async def _reconcile_passes(admin: httpx.AsyncClient, prefix: str) -> int:
@@ -60,7 +63,7 @@ async def _reconcile_passes(admin: httpx.AsyncClient, prefix: str) -> int:
     return passes
 
 
-async def test_a_crashed_lab_actors_subscribers_get_failed_and_its_restart_reads_the_pod() -> None:
+async def test_a_refused_pod_watch_neither_silences_nor_fails_a_spawn() -> None:
     async with running_controller(config_overrides=_hourly_reconcile()) as nublado:
         prefix = nublado.prefix
         events_url = f"{nublado.url}{prefix}/spawner/v1/labs/alice/events"
@@ -75,13 +78,17 @@ async def test_a_crashed_lab_actors_subscribers_get_failed_and_its_restart_reads
                 open_events_websocket(events_url, user_headers) as websocket,
             ):
                 await sse.until("Created Kubernetes objects")
-                _crash_lab_actor(nublado, "alice")
+                _refuse_pod_watches(nublado)
                 with trio.fail_after(STREAM_DEADLINE):
-                    sse_events = await sse.rest()
-                    ws_messages = await receive_all_json(websocket)
-                assert [e.type for e in sse_events[-2:]] == ["error", "failed"]
-                assert "403" in sse_events[-2].message
-                assert sse_events[-1].message == "Lab spawn failed"
+                    told = await sse.until("Cannot follow the lab pod")
+                assert "403" in told.message
+                assert await lab_status(hub, prefix, "alice") == "pending"
+
+                # Kubernetes recovers: the informer lists again, the spawn goes on.
+                nublado.site.faults.clear()
+                sse_events = await sse.rest()
+                ws_messages = await receive_all_json(websocket)
+                assert [e.type for e in sse_events[-1:]] == ["complete"]
                 assert ws_messages == [
                     {"event": e.type, "message": e.message}
                     | ({"progress": e.progress} if e.progress is not None else {})
@@ -89,41 +96,45 @@ async def test_a_crashed_lab_actors_subscribers_get_failed_and_its_restart_reads
                 ]
                 assert websocket.closed is not None
                 assert websocket.closed.code == 1000
-
-                # Kubernetes recovers: the restarted actor reads the pod and follows it.
-                nublado.site.faults.clear()
-                await wait_for_status(hub, prefix, "alice", "running")
+                assert await lab_status(hub, prefix, "alice") == "running"
                 snapshot = await actor(admin, prefix, "lab/alice")
                 assert snapshot is not None
-                assert snapshot["restarts"] >= 1
+                assert snapshot["restarts"] == 0
+                informer = await actor(admin, prefix, "informer/lab-pods")
+                assert informer is not None
+                assert informer["details"]["refusals"] >= 1
                 assert await _reconcile_passes(admin, prefix) == 1
 
 
-async def test_a_given_up_lab_actor_replays_its_failure_and_revives_when_kubernetes_does() -> None:
+async def test_a_given_up_lab_actor_still_answers_and_revives_when_kubernetes_does() -> None:
     async with running_controller(config_overrides=_hourly_reconcile()) as nublado:
         prefix = nublado.prefix
         with trio.fail_after(90):
-            await _start_pending_spawn(nublado, "alice")
             async with (
                 nublado.client("alice") as alice,
                 nublado.client("hub") as hub,
                 nublado.client("admin") as admin,
             ):
-                async with open_events(alice, prefix, "alice") as sse:
-                    await sse.until("Created Kubernetes objects")
-                    _crash_lab_actor(nublado, "alice")
-                    with trio.fail_after(STREAM_DEADLINE):
-                        assert (await sse.rest())[-1].type == "failed"
-                # Every restart finds the pod Pending, monitors it and crashes on the watch,
-                # until the supervisor gives up and the lab reads failed.
+                created = await alice.post(
+                    f"{prefix}/spawner/v1/labs/alice/create", json=spawn_body(nublado, "alice")
+                )
+                assert created.status_code == 201, created.text
+                spawn = await finished_events(alice, prefix, "alice")
+                assert spawn[-1].type == "complete"
+                # Every pod read returns garbage: the create's read of the pod crashes the
+                # actor, and so does every restart, until the supervisor gives up.
+                nublado.site.faults.add_corruption(verb="get", resource="pods")
+                crashed = await alice.post(
+                    f"{prefix}/spawner/v1/labs/alice/create", json=spawn_body(nublado, "alice")
+                )
+                assert crashed.status_code == 500
                 await wait_for_status(hub, prefix, "alice", "failed")
                 assert await actor(admin, prefix, "lab/alice") is None
-                # No actor, but the stream still ends: the replay of the last monitor, which
-                # its crash ended with failed.
+                # No actor, and yet a subscriber's stream ends: the replay of the last
+                # operation, never a wait for an actor that is not there.
                 with trio.fail_after(STREAM_DEADLINE):
                     replay = await finished_events(alice, prefix, "alice")
-                assert replay[0].message == "Monitoring in-progress lab creation for alice"
-                assert [e.type for e in replay[-2:]] == ["error", "failed"]
+                assert [e.message for e in replay] == [e.message for e in spawn]
 
                 nublado.site.faults.clear()
                 await wait_for_status(hub, prefix, "alice", "running")

@@ -102,3 +102,24 @@ async def test_admin_api_rejects_bad_input(kube: httpx.AsyncClient) -> None:
         unknown = await kube.post(f"{FAULTS}/errors", json={"colour": "red"})
         assert unknown.status_code == 400
         assert (await kube.get(f"{FAULTS}/errors")).status_code == 405
+
+
+async def test_corruption_rule_answers_an_object_of_the_wrong_shape(
+    kube: httpx.AsyncClient,
+) -> None:
+    with trio.fail_after(10):
+        await setup_ns(kube)
+        added = await kube.post(
+            f"{FAULTS}/corruptions", json={"verb": "get", "resource": "namespaces", "count": 1}
+        )
+        assert added.status_code == 201
+        corrupted = await kube.get("/api/v1/namespaces/ns")
+        assert corrupted.status_code == 200
+        assert corrupted.json()["metadata"] == "corrupted by kubesim"
+        healthy = await kube.get("/api/v1/namespaces/ns")
+        assert healthy.json()["metadata"]["name"] == "ns"
+        listed = await kube.get(f"{FAULTS}")
+        assert listed.json()["corruptions"] == [
+            {"verb": "get", "resource": "namespaces", "count": 0}
+        ]
+        assert (await kube.post(f"{FAULTS}/corruptions", json={"rate": 1})).status_code == 400
