@@ -103,4 +103,7 @@ class AccessLog:
             fields["outcome"] = f"closed {outcome.close_code}"
         elif not outcome.finished:
             fields["outcome"] = "client disconnected"
-        _log.info(f"{method} {path} {status}", **fields)
+        # The path is decoded: %0A or %1B in it must not start a line or reach a terminal
+        # in the development format, which writes the event text as it is.
+        shown = path.encode("unicode_escape").decode("ascii")
+        _log.info(f"{method} {shown} {status}", **fields)

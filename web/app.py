@@ -15,6 +15,7 @@ from typing import cast
 from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
+from actors.config.auth import AuthMode
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
@@ -127,4 +128,7 @@ def asgi_stack(app: QuartTrio) -> ASGIApp:
     """
     trusted = app_state(app).config.server.trusted_networks()
     inner = CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app)))
-    return RequestContext(AccessLog(RequestHeadLimits(ProxyHeaders(inner, trusted))))
+    ingress = app_state(app).config.auth.mode is AuthMode.INGRESS
+    return RequestContext(
+        AccessLog(RequestHeadLimits(ProxyHeaders(inner, trusted))), trust_user_header=ingress
+    )

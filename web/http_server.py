@@ -12,6 +12,8 @@ open. This module keeps hypercorn's protocol classes and changes what runs aroun
   (:class:`CannotListen`), not a failure minutes later.
 * **Guarded connections.** Each connection runs in its own guard: whatever it raises is
   logged in one line with its cause and ends that connection only.
+* **Connections end with the client.** A connection the client closed is released at once,
+  not after the keep-alive timer; and only HTTP/1.1 is spoken (see :class:`_HTTP1Only`).
 * **Bounded writes.** Each connection's stream is a :class:`BoundedWriteStream`: one write
   may take at most ``write_timeout`` seconds (hypercorn's shield does not stop a deadline set
   inside it); then the connection is aborted (TCP reset) and hypercorn sees a broken pipe.
@@ -33,9 +35,12 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, cast
 
+import h11
 import structlog
 import trio
 from hypercorn.config import Config as HypercornConfig
+from hypercorn.protocol import ProtocolWrapper
+from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
@@ -189,6 +194,65 @@ class BoundedWriteStream(trio.abc.HalfCloseableStream):
         await self._inner.aclose()
 
 
+class _HTTP1Only(H11Protocol):
+    """Hypercorn's HTTP/1.1 protocol without its switch to HTTP/2.
+
+    Nothing the controller serves needs HTTP/2 (JupyterHub and ingresses speak HTTP/1.1),
+    and HTTP/2 escapes the bounds this module puts on HTTP/1.1: a client that grants no
+    flow-control window blocks a response above the socket, where no write bound sees it.
+    So the prior-knowledge preface (``PRI * HTTP/2.0``) is refused by the HTTP/1.1 parser
+    and ``Upgrade: h2c`` is ignored.
+    """
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        if event.http_version not in (b"1.0", b"1.1"):
+            # The HTTP/2 preface parses as a request of version 2.0: answer it in HTTP/1.1 and
+            # end the connection before anything else of it is read.
+            await self._send_error_response(505)
+            raise _RefusedVersion(event.http_version.decode("ascii", "replace"))
+
+
+class _RefusedVersion(Exception):
+    """A client asked for an HTTP version other than 1.x; it was answered 505 and let go."""
+
+
+def _refused_version(error: BaseException) -> str | None:
+    """The version a connection was refused for, if that is how it ended."""
+    if isinstance(error, BaseExceptionGroup):
+        matched, rest = error.split(_RefusedVersion)
+        if matched is None or rest is not None:
+            return None
+        error = matched
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+    return str(error) if isinstance(error, _RefusedVersion) else None
+
+
+class _Connection(TCPServer):
+    """Hypercorn's connection, released as soon as the client has closed its side.
+
+    Hypercorn's keeps waiting for its keep-alive timer after the client's end of stream, so
+    every closed connection held a socket and a task for ``keepAliveTimeout`` (75 s): a
+    client that connects and closes a few hundred times a second could exhaust the process's
+    file descriptors. Here the timer stops when reading stops; a request in flight still
+    finishes.
+    """
+
+    @property
+    def protocol(self) -> ProtocolWrapper:
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, wrapper: ProtocolWrapper) -> None:
+        if type(wrapper.protocol) is H11Protocol:
+            wrapper.protocol.__class__ = _HTTP1Only
+        self._protocol = wrapper
+
+    async def _read_data(self) -> None:
+        await super()._read_data()
+        await self.idle_task.stop()
+
+
 def _peer(stream: trio.SocketStream) -> str:
     try:
         host, port = stream.socket.getpeername()[:2]
@@ -223,12 +287,20 @@ async def serve_http(
         bounded = BoundedWriteStream(stream, write_timeout, aborts)
         open_connections.add()
         try:
-            await TCPServer(
+            await _Connection(
                 wrapped, config, context, ConnectionState(lifespan_state.copy()), cast(Any, bounded)
             )
         except Exception as error:
-            # One connection's failure is that connection's alone.
-            _log.warning("Connection failed, closed it", client=peer, error=describe_error(error))
+            refused = _refused_version(error)
+            if refused is not None:
+                _log.info(
+                    "HTTP version not spoken, connection closed", client=peer, version=refused
+                )
+            else:
+                # One connection's failure is that connection's alone.
+                _log.warning(
+                    "Connection failed, closed it", client=peer, error=describe_error(error)
+                )
         finally:
             open_connections.remove()
             await trio.aclose_forcefully(stream)

@@ -50,8 +50,12 @@ def current_request_id() -> str | None:
 class RequestContext:
     """ASGI middleware binding ``request_id`` / ``user`` to the log context and echoing the id."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, trust_user_header: bool = True) -> None:
+        """``trust_user_header``: bind ``X-Auth-Request-User`` (ingress mode, where the
+        ingress sets it). In direct mode anybody could send it, and the log would name
+        whoever the caller chose, so it is not bound there."""
         self._app = app
+        self._trust_user_header = trust_user_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -65,7 +69,7 @@ class RequestContext:
             request_id = uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        user = _header(scope, USER_HEADER)
+        user = _header(scope, USER_HEADER) if self._trust_user_header else None
         if user:
             structlog.contextvars.bind_contextvars(user=user[:MAX_LOGGED_USER])
         id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())

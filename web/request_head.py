@@ -7,7 +7,9 @@ for HTTP requests and WebSocket handshakes alike, with the documented error shap
 
 * a target (path and query) longer than :data:`MAX_TARGET_BYTES` → 414 ``uri_too_long``;
 * headers larger than :data:`MAX_HEADER_BYTES` in total, or more than
-  :data:`MAX_HEADER_COUNT` of them → 431 ``request_header_too_large``.
+  :data:`MAX_HEADER_COUNT` of them → 431 ``request_header_too_large``;
+* a target without a path (``GET ?x``), or a WebSocket extension offer the handshake cannot
+  parse → 400 ``bad_request``.
 
 The refusal closes the connection: a client that sends such a head is not worth keeping.
 """
@@ -15,6 +17,11 @@ The refusal closes the connection: a client that sends such a head is not worth 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+
+from wsproto.extensions import PerMessageDeflate
+from wsproto.handshake import server_extensions_handshake
+from wsproto.utilities import split_comma_header
 
 from web.asgi import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +38,9 @@ MAX_HEADER_COUNT = 100
 
 
 def _refusal(scope: Scope) -> tuple[int, str, str] | None:
+    if not str(scope.get("path", "")).startswith("/"):
+        # "GET ?x": quart cannot build a request without a path (it crashed with a 500).
+        return 400, "The request target has no path", "bad_request"
     target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
     if target > MAX_TARGET_BYTES:
         return 414, f"Request target longer than {MAX_TARGET_BYTES} bytes", "uri_too_long"
@@ -42,7 +52,29 @@ def _refusal(scope: Scope) -> tuple[int, str, str] | None:
     if size > MAX_HEADER_BYTES:
         message = f"Header fields larger than {MAX_HEADER_BYTES} bytes"
         return 431, message, "request_header_too_large"
+    if scope["type"] == "websocket" and not _extension_offers_parse(headers):
+        return 400, "The WebSocket extension offer cannot be parsed", "bad_request"
     return None
+
+
+def _extension_offers_parse(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether the handshake will be able to read ``Sec-WebSocket-Extensions``.
+
+    Hypercorn negotiates the offer itself when the app accepts, with wsproto's parser, and a
+    malformed offer (``client_max_window_bits=abc``) then raises inside the server: the
+    client got no answer and the log two tracebacks. The same parser runs here first.
+    """
+    offers: list[str] = []
+    for name, value in headers:
+        if name.lower() == b"sec-websocket-extensions":
+            offers.extend(split_comma_header(value))
+    if not offers:
+        return True
+    try:
+        server_extensions_handshake(offers, [PerMessageDeflate()])
+    except ValueError:
+        return False
+    return True
 
 
 class RequestHeadLimits:

@@ -15,6 +15,7 @@ unwrapping: an unknown key with several values is still "too many values" (§5.3
 
 from __future__ import annotations
 
+import re
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
@@ -31,6 +32,9 @@ IMAGE_ATTRIBUTES = ("image_list", "image_dropdown", "image_class", "image_tag")
 """The ways to name an image, in the order the error location prefers them."""
 
 SERVICE_PREFIX_VARIABLE = "JUPYTERHUB_SERVICE_PREFIX"
+
+_SERVICE_PREFIX = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
+"""What JupyterHub sends: an absolute path of URL-safe segments, ending in ``/``."""
 
 
 def _unwrap_form_value(key: str, value: Any) -> Any:
@@ -133,4 +137,11 @@ class LabSpecification(BaseModel):
     def _service_prefix_present(cls, env: dict[str, str]) -> dict[str, str]:
         if SERVICE_PREFIX_VARIABLE not in env:
             raise ValueError(f"{SERVICE_PREFIX_VARIABLE} must be set")
+        if not _SERVICE_PREFIX.fullmatch(env[SERVICE_PREFIX_VARIABLE]):
+            # It becomes the path of the lab's internal URL, the address JupyterHub's proxy
+            # is given: anything but a path ("@host:80/x?") could name another host.
+            raise ValueError(
+                f"{SERVICE_PREFIX_VARIABLE} must be an absolute URL path ending in /"
+                " (such as /nb/user/alice/)"
+            )
         return env
