@@ -229,7 +229,8 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
 
     ``GET`` the state; ``DELETE`` clears all rules; ``POST .../errors``,
     ``POST .../latency`` and ``POST .../corruptions`` add rules; ``POST .../drop-watches``,
-    ``POST .../expire``, ``PUT .../kubelet`` ``{"frozen": bool}``, ``PUT .../seed`` ``{"seed": int}``.
+    ``POST .../expire``, ``PUT .../kubelet`` ``{"frozen": bool}``,
+    ``PUT .../seed`` ``{"seed": int}``.
     """
     sub = request.path[len(ADMIN_PREFIX) :].strip("/")
     method = request.method
