@@ -517,8 +517,14 @@ def _same_owner(new: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
 
 
 def _require_deadline(what: str) -> float:
+    """The caller's deadline; a wait without one is a bug.
+
+    A scope that is already cancelled reports ``-inf``: that is a deadline (long past), and
+    the wait must end with the cancellation, not with this error (a spawn cancelled by a
+    delete while it waited for its service account crashed its actor that way).
+    """
     deadline = trio.current_effective_deadline()
-    if math.isinf(deadline):
+    if deadline == math.inf:
         raise ValueError(f"{what} needs a deadline: call it inside trio.fail_after()")
     return deadline
 

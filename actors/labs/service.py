@@ -70,6 +70,7 @@ from actors.runtime import (
     ActorRef,
     ActorStatus,
     ActorStopped,
+    AskTimeout,
     EventStream,
     MailboxFull,
     Registry,
@@ -77,6 +78,7 @@ from actors.runtime import (
     RestartPolicy,
     Subscription,
     Supervisor,
+    describe_error,
 )
 from actors.runtime.node import Node
 
@@ -273,7 +275,18 @@ class LabService:
             # A lab actor just started (by reconciliation, say) has reported nothing yet: the
             # directory would answer 404 for a lab it is about to show, and a create would
             # then meet that lab. It answers as soon as it has rebuilt its state.
-            return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
+            try:
+                return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
+            except (ActorStopped, AskTimeout, MailboxFull):
+                pass
+            except Exception as crash:
+                # It crashed while rebuilding (its start reads Kubernetes): a poll must not
+                # become a 500; the directory has the last state it reported.
+                log.info(
+                    "Lab actor crashed while asked for its state",
+                    user=username,
+                    error=describe_error(crash),
+                )
         # No actor, or one between crashes (its next start may be seconds of backoff away):
         # the directory has the last state the lab reported, so polls never wait on a restart.
         return await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)

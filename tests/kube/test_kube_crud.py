@@ -160,6 +160,16 @@ async def test_waits_refuse_to_run_without_a_deadline(kube: KubeClient, ns: str)
         await kube.config_maps.wait_for_deletion(ns, "x")
 
 
+async def test_a_cancelled_wait_ends_with_the_cancellation_not_a_missing_deadline(
+    kube: KubeClient, ns: str
+) -> None:
+    """A cancelled scope reports its deadline as -inf: still a deadline, not a bug."""
+    with trio.fail_after(10), trio.CancelScope() as scope:
+        scope.cancel()
+        await kube.config_maps.wait_for_creation(ns, "never")
+    assert scope.cancelled_caught
+
+
 async def test_wait_for_creation_sees_a_later_create(kube: KubeClient, ns: str) -> None:
     found: list[Any] = []
 
