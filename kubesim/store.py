@@ -69,6 +69,9 @@ class StoreConfig:
     default_pod_grace_seconds: int = 30
     #: Seconds an emptied terminating namespace lingers before it disappears.
     namespace_delete_delay: float = 0.2
+    #: Seconds after a namespace's creation before its ``default`` service account exists
+    #: (a real cluster's service-account controller takes a moment; pods are refused until).
+    service_account_delay: float = 0.0
     #: Events a watcher may have queued before it is considered too slow and closed.
     watch_buffer: int = 10_000
 
@@ -674,7 +677,10 @@ class Store:
         self._by_uid[uid] = (res, key)
         self._record("ADDED", res, obj, None)
         if res.plural == "namespaces" and not res.group:
-            self.call_later(0, lambda: self._create_default_service_account(name))
+            self.call_later(
+                self.config.service_account_delay,
+                lambda: self._create_default_service_account(name),
+            )
         return obj
 
     def _check_service_account(self, namespace: str, name: str, pod: dict[str, Any]) -> None:

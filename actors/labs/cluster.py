@@ -1,8 +1,11 @@
 """The Kubernetes calls a lab needs, in as few sequential rounds as correctness allows.
 
-Creating a lab takes three rounds before the pod exists: the namespace; then every other
-namespaced object at once, concurrently with the wait for the ``default`` service account
-(the API server refuses pods until it exists); then the pod. Deleting takes two waits: the
+Creating a lab takes two rounds, one request per object: the namespace; then every other
+object at once, the pod included. Nothing orders them in Kubernetes: a pod whose config
+maps or secrets do not exist yet simply waits for its volumes, and the quota admits a pod
+created before it. The one thing the API server checks at creation is the pod's service
+account (``default``, which a controller creates just after the namespace): if it is not
+there yet, the pod is created again once it is. Deleting takes two waits: the
 pod (1 s grace, as KubeSpawner does: a lab does nothing useful on SIGTERM), then the
 namespace, which takes everything else with it.
 
@@ -18,13 +21,14 @@ from kubernetes.client import (
     V1ConfigMap,
     V1NetworkPolicy,
     V1PersistentVolumeClaim,
+    V1Pod,
     V1ResourceQuota,
     V1Secret,
     V1Service,
 )
 
 from actors.config import ControllerConfig
-from actors.kube import KubeClient
+from actors.kube import KubeClient, KubernetesError
 from actors.labs.builder import LabObjects, NamespacedLabObject, required_source_secrets
 from actors.labs.builder.errors import MissingSecretError
 
@@ -84,23 +88,45 @@ async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLa
 
 
 async def create_lab_objects(kube: KubeClient, objects: LabObjects) -> tuple[str | None, str]:
-    """Create the lab: namespace, then the rest concurrently, then the pod.
+    """Create the lab: the namespace, then everything else at once, the pod included.
 
-    Returns the namespace's resourceVersion and the created pod's phase. Watching the
-    namespace from that version sees every change since the namespace appeared, the pod's
-    creation included, without a list call and without any race with the pod's creation.
+    Returns the namespace's resourceVersion and the created pod's phase.
     """
     metadata = objects.namespace.metadata
     assert metadata is not None
     assert metadata.name is not None
     namespace: str = metadata.name
     created = await kube.namespaces.create_raw(objects.namespace)
+    phase: list[str] = []
     async with trio.open_nursery() as nursery:
         for obj in objects.namespaced_objects():
             nursery.start_soon(_create_namespaced, kube, namespace, obj)
-        nursery.start_soon(kube.service_accounts.wait_for_creation, namespace, "default")
-    pod = await kube.pods.create_raw(namespace, objects.pod)
-    return resource_version_of(created), pod_phase_of(pod)
+        nursery.start_soon(_create_pod, kube, namespace, objects.pod, phase)
+    return resource_version_of(created), phase[0]
+
+
+async def _create_pod(kube: KubeClient, namespace: str, pod: V1Pod, phase: list[str]) -> None:
+    """Create the pod, waiting for its service account only if the API server asks for it.
+
+    The API server refuses a pod whose service account does not exist yet, and the
+    namespace's ``default`` account is made by a controller shortly after the namespace. By
+    the time this request arrives it almost always exists, so the pod is created at once; a
+    refusal that names the missing account means: wait for it, then create again.
+    """
+    try:
+        created = await kube.pods.create_raw(namespace, pod)
+    except KubernetesError as error:
+        if not _missing_service_account(error):
+            raise
+        account = (pod.spec.service_account_name if pod.spec is not None else None) or "default"
+        await kube.service_accounts.wait_for_creation(namespace, account)
+        created = await kube.pods.create_raw(namespace, pod)
+    phase.append(pod_phase_of(created))
+
+
+def _missing_service_account(error: KubernetesError) -> bool:
+    """The ServiceAccount admission plugin's refusal: 403 naming a service account."""
+    return error.status == 403 and "error looking up service account" in error.message
 
 
 def resource_version_of(obj: dict[str, Any]) -> str | None:
