@@ -1,9 +1,11 @@
 """The controller's refusals (``api.md`` §3.2), raised by actors and rendered by the web layer.
 
-Each class names a machine-readable ``error_type`` that clients branch on; the web layer owns
-the mapping to HTTP status codes. They are :class:`DomainError` subclasses: an actor that
-raises one has refused a request and is still healthy. ``loc`` says where in the request the
-problem is (``["body", "options", "size"]``) and is ``None`` when there is no location.
+Each class names a machine-readable ``error_type`` that clients branch on and the HTTP
+``status`` it is answered with, side by side, so that adding a refusal is adding one class
+(the web layer only reads ``error.status``; it keeps no table of its own). They are
+:class:`DomainError` subclasses: an actor that raises one has refused a request and is still
+healthy. ``loc`` says where in the request the problem is (``["body", "options", "size"]``)
+and is ``None`` when there is no location.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class ControllerError(DomainError):
     """A refusal with a §3.2 error type, a message for people and an optional location."""
 
     error_type: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    """The HTTP status of the response; a server error unless the subclass says otherwise."""
     default_message: ClassVar[str] = "Internal Server Error"
 
     def __init__(self, msg: str | None = None, *, loc: Sequence[str | int] | None = None) -> None:
@@ -65,6 +69,7 @@ class InsufficientQuotaError(ControllerError):
     """The user's notebook quota forbids the requested lab size."""
 
     error_type = "insufficient_quota"
+    status = 403
     default_message = "Insufficient quota to spawn requested lab"
 
 
@@ -72,24 +77,28 @@ class InvalidDockerReferenceError(ControllerError):
     """A Docker reference without a tag, or one that cannot be parsed."""
 
     error_type = "invalid_docker_reference"
+    status = 422
 
 
 class InvalidLabSizeError(ControllerError):
     """A size that is a valid word but not configured here."""
 
     error_type = "invalid_lab_size"
+    status = 422
 
 
 class InvalidPodPhaseError(ControllerError):
     """The pod exists but is not ``Running``."""
 
     error_type = "invalid_phase"
+    status = 404
 
 
 class InvalidTokenError(ControllerError):
     """Gafaelfawr rejected the caller's token."""
 
     error_type = "invalid_token"
+    status = 401
     default_message = "User token is invalid"
 
 
@@ -97,24 +106,28 @@ class LabExistsError(ControllerError):
     """The user already has a live lab."""
 
     error_type = "lab_exists"
+    status = 409
 
 
 class OperationConflictError(ControllerError):
     """Another operation on the same lab is in progress."""
 
     error_type = "operation_in_progress"
+    status = 409
 
 
 class NotConfiguredError(ControllerError):
     """The feature is disabled in the configuration."""
 
     error_type = "not_supported"
+    status = 404
 
 
 class PermissionDeniedError(ControllerError):
     """The caller may not act on this resource."""
 
     error_type = "permission_denied"
+    status = 403
     default_message = "Permission denied"
 
 
@@ -122,24 +135,28 @@ class PodNotFoundError(ControllerError):
     """The pod does not exist."""
 
     error_type = "not_found"
+    status = 404
 
 
 class UnknownDockerImageError(ControllerError):
     """No image matches the request."""
 
     error_type = "unknown_image"
+    status = 400
 
 
 class UnknownUserError(ControllerError):
     """The controller holds no resource for this user."""
 
     error_type = "unknown_user"
+    status = 404
 
 
 class DeleteFailedError(ControllerError):
     """Deleting a lab failed."""
 
     error_type = "delete_failed"
+    status = 500
     default_message = "Failed to delete lab"
 
 
@@ -147,6 +164,7 @@ class FileServerCreateFailedError(ControllerError):
     """Creating a file server failed."""
 
     error_type = "file_server_create_failed"
+    status = 500
     default_message = "Failed to create file server"
 
 
@@ -154,4 +172,5 @@ class FileServerDeleteFailedError(ControllerError):
     """Deleting a file server failed."""
 
     error_type = "file_server_delete_failed"
+    status = 500
     default_message = "Failed to delete file server"

@@ -142,6 +142,7 @@ class AuthenticationUnavailableError(ControllerError):
     """Gafaelfawr could not answer, so nobody can be authenticated (502)."""
 
     error_type = "gafaelfawr_unavailable"
+    status = 502
     default_message = "Authentication service unavailable"
 
 
@@ -278,7 +279,7 @@ async def files_user() -> Caller:
 async def _bearer_token_error(error: BearerTokenError) -> Response:
     response = Response(
         json.dumps(error_body(error.msg, error.error_type, error.loc)),
-        status=401,
+        status=error.status,
         content_type="application/json",
     )
     response.headers["WWW-Authenticate"] = error.challenge

@@ -4,7 +4,9 @@
   actors or routes, for example
   ``UnknownUserError(f"Unknown user {username}", loc=["path", "username"])``; the handler
   renders ``{"detail": [{"loc": [...], "msg": "...", "type": "unknown_user"}]}`` with the
-  status code of :data:`STATUS_BY_ERROR_TYPE`. ``loc`` is omitted, not null, when absent.
+  error's own ``status`` (a class attribute beside ``error_type``, 500 unless the class
+  says otherwise), so there is no second table here to keep in step with the classes.
+  ``loc`` is omitted, not null, when absent.
 * Request validation (§3.3) is ``RequestValidationError`` (422), raised by ``parse_body`` and
   ``require_header``; each detail element carries pydantic's ``type``, ``loc``, ``msg``,
   ``input`` and, when present, ``ctx``. A pydantic ``ValidationError`` that escapes a route
@@ -53,7 +55,6 @@ from web.bounds import (
 )
 
 __all__ = [
-    "STATUS_BY_ERROR_TYPE",
     "ControllerError",
     "RequestValidationError",
     "UnknownActorError",
@@ -86,33 +87,6 @@ def error_body(msg: str, error_type: str, loc: Sequence[str | int] | None = None
     return {"detail": [detail]}
 
 
-STATUS_BY_ERROR_TYPE: dict[str, int] = {
-    "insufficient_quota": 403,
-    "invalid_docker_reference": 422,
-    "invalid_lab_size": 422,
-    "invalid_phase": 404,
-    "invalid_token": 401,
-    "lab_exists": 409,
-    "operation_in_progress": 409,
-    "not_supported": 404,
-    "permission_denied": 403,
-    "not_found": 404,
-    "unknown_image": 400,
-    "unknown_user": 404,
-    "delete_failed": 500,
-    "file_server_create_failed": 500,
-    "file_server_delete_failed": 500,
-    "unknown_actor": 404,
-    "gafaelfawr_unavailable": 502,
-}
-"""HTTP status of each controller error type (``api.md`` §3.2); the classes live in actors."""
-
-
-def status_of(error: ControllerError) -> int:
-    """The HTTP status for a controller error; an unlisted type is a server error."""
-    return STATUS_BY_ERROR_TYPE.get(error.error_type, 500)
-
-
 def body_of(error: ControllerError) -> dict[str, Any]:
     """The §3.1 body of a controller error."""
     return error_body(error.msg, error.error_type, error.loc)
@@ -122,6 +96,7 @@ class UnknownActorError(ControllerError):
     """The admin inspection routes were asked about an actor that does not exist."""
 
     error_type = "unknown_actor"
+    status = 404
 
 
 class RequestValidationError(Exception):
@@ -225,7 +200,7 @@ def _internal_error() -> Response:
 
 
 async def _controller_error(error: ControllerError) -> Response:
-    status = status_of(error)
+    status = error.status
     if status >= 500:
         _log.error("Request failed", error_type=error.error_type, error=error.msg)
     return _json(body_of(error), status)

@@ -1,12 +1,11 @@
 """Refusals of the migrator (``api.md`` §12.3), each with its own HTTP status.
 
-The statuses are not in the shared §3.2 table (the migrator is a proposal), so each class
-carries ``status`` and the migrator routes render them themselves.
+The statuses are not in the shared §3.2 table (the migrator is a proposal); each class
+carries its ``status``, as every controller error does, and the web layer's one
+controller-error handler renders it.
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from actors.errors import ControllerError
 
@@ -23,9 +22,10 @@ __all__ = [
 
 
 class MigratorError(ControllerError):
-    """Base of migrator refusals; ``status`` is the HTTP status to answer with."""
+    """Base of migrator refusals; a bare one is a failed migration, like exit code 3."""
 
-    status: ClassVar[int] = 500
+    error_type = "migration_failed"
+    status = 500
 
 
 class NoSourceDirectoryError(MigratorError):

@@ -6,7 +6,8 @@ pairs would share one pod name (422 either way). Each username is checked first,
 with the platform rule every other route uses (``web.usernames``: 422 ``invalid_username``
 at ``["body"|"query", "old_user"|"new_user"]``), so a bad name is refused the same way
 whichever route it is sent to; the pair rules follow. Migrator refusals carry their own HTTP
-status (404/406/403/409/500, §12.3) and are rendered by this blueprint's error handler.
+status (404/406/403/409/500, §12.3) like every controller error, so the application's one
+controller-error handler renders them; this blueprint needs none of its own.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from pydantic_core import PydanticCustomError
 from quart import Blueprint, Response, request
 
 from actors.migrator.builder import validate_pair
-from actors.migrator.errors import MigratorError
 from actors.migrator.service import MigrationStatus, MigratorService
 from web.auth import RouteGroup, require_group
-from web.errors import RequestValidationError, error_body, parse_body
+from web.errors import RequestValidationError, parse_body
 from web.state import current_state
 from web.usernames import require_username
 
@@ -117,12 +117,6 @@ def _pair_from_query() -> MigratorCommand:
     if missing:
         raise RequestValidationError(missing)
     return _command(request.args["old_user"], request.args["new_user"], "query")
-
-
-@migrator_routes.errorhandler(MigratorError)
-async def _migrator_error(error: MigratorError) -> Response:
-    body = error_body(error.msg, error.error_type, error.loc)
-    return Response(json.dumps(body), status=error.status, content_type="application/json")
 
 
 @migrator_routes.post("/migrator/v1/service")
