@@ -4,6 +4,11 @@ Each subcommand is one ``add_<name>_command(subparsers)`` function that declares
 arguments and sets ``run`` (a function of the parsed arguments returning the exit code);
 adding a subcommand is one such function plus one entry in ``COMMANDS``.
 
+The simulator (``kubesim``, and ``web.simulate`` which builds on it) is imported only by the
+two commands that run it, ``serve --simulate`` and ``simulate``: a production ``serve`` does
+not load test infrastructure (the fake Gafaelfawr and its demo tokens, fault injection)
+into the controller's process.
+
 Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the controller fails while
 running or cannot listen on its port (one line on stderr), 2 for a usage or configuration error
 (one paragraph on stderr naming the bad key and why, never a traceback).
@@ -17,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -24,7 +30,6 @@ import trio
 from actors.config import ConfigError, ControllerConfig, load_config
 from actors.controller import Controller, ControllerSetupError, open_controller
 from actors.labs.builder import LabBuildError
-from kubesim.cli import main as kubesim_main
 from web.app import create_app
 from web.http_server import CannotListen, open_listeners
 from web.logging import configure_logging
@@ -35,7 +40,9 @@ from web.server import (
     freeze_import_time_objects,
     serve,
 )
-from web.simulate import SimulatedSite, simulated_site
+
+if TYPE_CHECKING:
+    from web.simulate import SimulatedSite
 
 __all__ = ["COMMANDS", "EXIT_CONFIG", "EXIT_FAILURE", "EXIT_OK", "build_parser", "main"]
 
@@ -159,6 +166,9 @@ async def _bind(host: str, port: int) -> list[trio.SocketListener] | None:
 
 
 async def _serve_simulated(args: argparse.Namespace) -> int:
+    # The simulator is imported here, not at the top: a production ``serve`` never loads it.
+    from web.simulate import simulated_site
+
     host = args.host if args.host is not None else SIMULATE_HOST
     listeners = await _bind(host, args.port)
     if listeners is None:
@@ -238,6 +248,8 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _run_simulate(args: argparse.Namespace, _factory: ControllerFactory) -> int:
+    from kubesim.cli import main as kubesim_main  # imported here: see _serve_simulated
+
     return kubesim_main(args.kubesim_args)
 
 

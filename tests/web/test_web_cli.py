@@ -28,6 +28,19 @@ from web.cli import main
 sys.exit(main(sys.argv[1:], controller_factory=failing_controller))
 """
 
+RUN_REPORTING_MODULES = """
+import atexit, json, os, sys
+from web.cli import main
+
+def report():
+    with open(os.environ["MODULES_REPORT"], "w") as out:
+        json.dump(sorted(sys.modules), out)
+
+atexit.register(report)
+sys.exit(main(sys.argv[1:]))
+"""
+"""The real CLI, which writes the names of every module it loaded to $MODULES_REPORT at exit."""
+
 
 class ControllerProcess:
     """A running controller process whose stdout is one JSON log record per line."""
@@ -129,6 +142,50 @@ async def test_sigterm_stops_the_controller_cleanly_and_quickly(tmp_path: Path) 
     assert events.index("Signal received, shutting down gracefully") < events.index(
         "Controller stopped"
     )
+
+
+async def test_a_production_serve_never_imports_the_simulator(tmp_path: Path) -> None:
+    """``serve`` without ``--simulate`` runs a whole controller (start-up, a request, SIGTERM)
+    and never loads ``kubesim`` or ``web.simulate``: the fake Gafaelfawr with its public demo
+    tokens and the fault-injection API are test infrastructure, not part of production."""
+    report = tmp_path / "modules.json"
+    with trio.fail_after(30):
+        async with run_site() as site:
+            config, env = cluster_files(tmp_path, site.url or "")
+            command = [
+                sys.executable,
+                "-c",
+                RUN_REPORTING_MODULES,
+                "serve",
+                "--config",
+                str(config),
+                *SERVE_LOCALLY,
+            ]
+            process = await trio.lowlevel.open_process(
+                command,
+                stdout=subprocess.PIPE,
+                cwd=REPO,
+                env=_env({**env, "MODULES_REPORT": str(report)}),
+            )
+            try:
+                controller = ControllerProcess(process)
+                serving = await controller.wait_for_record("Controller serving")
+                async with httpx.AsyncClient(base_url=serving["urls"][0]) as client:
+                    assert (await client.get("/")).status_code == 200
+                process.send_signal(signal.SIGTERM)
+                with trio.fail_after(5):
+                    returncode = await process.wait()
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                assert process.stdout is not None
+                await process.stdout.aclose()
+    assert returncode == 0
+    modules: list[str] = json.loads(report.read_text())
+    assert {"web.cli", "web.server", "actors.controller"} <= set(modules)
+    simulator = [m for m in modules if m.split(".")[0] == "kubesim" or m == "web.simulate"]
+    assert simulator == []
 
 
 async def test_no_cluster_credentials_exits_2_with_a_message(tmp_path: Path) -> None:
