@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from kubesim.store import Store
 
 
-def _key(res: ResourceType, obj: dict[str, Any]) -> tuple[str, tuple[str, str]]:
+def _where(obj: dict[str, Any]) -> tuple[str, str]:
+    """The object's namespace ("" when cluster-scoped) and name."""
     meta = obj["metadata"]
-    return res.key, (meta.get("namespace", ""), meta["name"])
+    return meta.get("namespace", ""), meta["name"]
 
 
 def _pod_grace(store: Store, obj: dict[str, Any], requested: int | None) -> int:
@@ -80,13 +81,12 @@ def delete(
     if res.kind == "Namespace":
         return _terminate_namespace(store, res, obj)
     meta = obj["metadata"]
-    key = _key(res, obj)
+    namespace, name = _where(obj)
     grace = _pod_grace(store, obj, grace) if res.kind == "Pod" else 0
     if meta.get("deletionTimestamp"):
-        if grace == 0 and key in store._grace_pending:
-            store._grace_pending.discard(key)
+        if grace == 0 and store.end_grace(res, namespace, name):
             maybe_finish_deletion(store, res, obj)
-        return store._objects[res.key].get(key[1], obj)
+        return store.find(res, namespace, name) or obj
     policy = policy or _policy_from_finalizers(meta) or res.default_propagation
     if policy == "Orphan":
         _orphan_dependents(store, obj)
@@ -95,42 +95,33 @@ def delete(
     if policy == "Foreground" and has_dependents and "foregroundDeletion" not in finalizers:
         finalizers.append("foregroundDeletion")
     if grace == 0 and not finalizers:
-        store._remove(res, obj)
-        return _last_version(store, res, obj)
+        store.remove(res, obj)
+        return store.deleted_version(obj) or obj
     new = json_copy(obj)
     new_meta = new["metadata"]
-    from kubesim.store import _timestamp_in
+    from kubesim.store import timestamp_in
 
-    new_meta["deletionTimestamp"] = _timestamp_in(grace)
+    new_meta["deletionTimestamp"] = timestamp_in(grace)
     new_meta["deletionGracePeriodSeconds"] = grace
     if finalizers:
         new_meta["finalizers"] = finalizers
     else:
         new_meta.pop("finalizers", None)
-    store._touch(res, obj, new)
+    store.publish(res, obj, new)
     if grace > 0:
-        store._grace_pending.add(key)
-        store.call_later(grace, lambda: _grace_over(store, res, key))
+        store.begin_grace(res, namespace, name)
+        store.call_later(grace, lambda: _grace_over(store, res, namespace, name))
     if policy == "Foreground":
         for dep_res, dep in dependents(store, new):
             if not dep["metadata"].get("deletionTimestamp"):
                 delete(store, dep_res, dep, None, "Background")
-    return store._objects[res.key].get(key[1], new)
+    return store.find(res, namespace, name) or new
 
 
-def _last_version(store: Store, res: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as its DELETED event carried it (with the deletion's resourceVersion)."""
-    for change in reversed(store._history):
-        if change.type == "DELETED" and change.old is obj:
-            return change.obj
-    return obj
-
-
-def _grace_over(store: Store, res: ResourceType, key: tuple[str, tuple[str, str]]) -> None:
-    if key not in store._grace_pending:
+def _grace_over(store: Store, res: ResourceType, namespace: str, name: str) -> None:
+    if not store.end_grace(res, namespace, name):
         return
-    store._grace_pending.discard(key)
-    obj = store._objects[res.key].get(key[1])
+    obj = store.find(res, namespace, name)
     if obj is not None:
         maybe_finish_deletion(store, res, obj)
 
@@ -140,12 +131,12 @@ def maybe_finish_deletion(store: Store, res: ResourceType, obj: dict[str, Any]) 
     meta = obj["metadata"]
     if not meta.get("deletionTimestamp") or meta.get("finalizers"):
         return
-    if _key(res, obj) in store._grace_pending:
+    if store.in_grace(res, *_where(obj)):
         return
     if res.kind == "Namespace":
         _schedule_namespace_check(store, meta["name"])
         return
-    store._remove(res, obj)
+    store.remove(res, obj)
 
 
 def _orphan_dependents(store: Store, owner: dict[str, Any]) -> None:
@@ -157,7 +148,7 @@ def _orphan_dependents(store: Store, owner: dict[str, Any]) -> None:
             new["metadata"]["ownerReferences"] = refs
         else:
             new["metadata"].pop("ownerReferences", None)
-        store._touch(dep_res, dep, new)
+        store.publish(dep_res, dep, new)
 
 
 def after_removal(store: Store, res: ResourceType, final: dict[str, Any]) -> None:
@@ -173,7 +164,7 @@ def after_removal(store: Store, res: ResourceType, final: dict[str, Any]) -> Non
         if live:
             new = json_copy(dep)
             new["metadata"]["ownerReferences"] = live
-            store._touch(dep_res, dep, new)
+            store.publish(dep_res, dep, new)
         elif not dep_meta.get("deletionTimestamp"):
             delete(store, dep_res, dep, None, "Background")
     for ref in meta.get("ownerReferences") or []:
@@ -193,7 +184,7 @@ def after_removal(store: Store, res: ResourceType, final: dict[str, Any]) -> Non
                 new["metadata"]["finalizers"] = rest
             else:
                 new["metadata"].pop("finalizers", None)
-            maybe_finish_deletion(store, owner_res, store._touch(owner_res, owner, new))
+            maybe_finish_deletion(store, owner_res, store.publish(owner_res, owner, new))
     if res.namespaced and meta.get("namespace"):
         _schedule_namespace_check(store, meta["namespace"])
 
@@ -212,15 +203,15 @@ def _terminate_namespace(store: Store, res: ResourceType, ns_obj: dict[str, Any]
     new["metadata"]["deletionTimestamp"] = now_timestamp()
     new["metadata"]["deletionGracePeriodSeconds"] = 0
     new.setdefault("status", {})["phase"] = "Terminating"
-    result = store._touch(res, ns_obj, new)
+    result = store.publish(res, ns_obj, new)
     for kind, obj in store.iter_objects(namespace=name):
         if not kind.namespaced:
             continue
-        current = store._objects[kind.key].get((name, obj["metadata"]["name"]))
+        current = store.find(kind, name, obj["metadata"]["name"])
         if current is not None and not current["metadata"].get("deletionTimestamp"):
             delete(store, kind, current, None, "Background")
     _schedule_namespace_check(store, name)
-    return store._objects[res.key].get(("", name), result)
+    return store.find(res, None, name) or result
 
 
 def _namespace_empty(store: Store, name: str) -> bool:
@@ -229,20 +220,20 @@ def _namespace_empty(store: Store, name: str) -> bool:
 
 def _schedule_namespace_check(store: Store, name: str) -> None:
     ns_res = _namespace_res()
-    ns_obj = store._objects[ns_res.key].get(("", name))
+    ns_obj = store.find(ns_res, None, name)
     if ns_obj is None or not ns_obj["metadata"].get("deletionTimestamp"):
         return
     if not _namespace_empty(store, name):
         return
 
     def finish() -> None:
-        current = store._objects[ns_res.key].get(("", name))
+        current = store.find(ns_res, None, name)
         if (
             current is not None
             and current["metadata"].get("deletionTimestamp")
             and not current["metadata"].get("finalizers")
             and _namespace_empty(store, name)
         ):
-            store._remove(ns_res, current)
+            store.remove(ns_res, current)
 
     store.call_later(store.config.namespace_delete_delay, finish)

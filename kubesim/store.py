@@ -53,7 +53,15 @@ from kubesim.resources import RESOURCES, ResourceType, lookup
 from kubesim.selectors import FieldSelector, LabelSelector
 from kubesim.validation import apply_defaults, check_type, fold_string_data, validate
 
-__all__ = ["Change", "Store", "StoreConfig", "WatchEvent", "Watcher"]
+__all__ = [
+    "Change",
+    "Store",
+    "StoreConfig",
+    "WatchEvent",
+    "Watcher",
+    "now_timestamp",
+    "timestamp_in",
+]
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _ObjKey = tuple[str, str]  # (namespace or "", name)
@@ -111,7 +119,8 @@ def now_timestamp() -> str:
     return _last_stamp[1]
 
 
-def _timestamp_in(seconds: float) -> str:
+def timestamp_in(seconds: float) -> str:
+    """The UTC time ``seconds`` from now, as Kubernetes writes it (a deletion's deadline)."""
     return datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
@@ -906,11 +915,27 @@ class Store:
 
     def finalize_delete(self, res: ResourceType, namespace: str | None, name: str) -> None:
         """Remove the object now, whatever its grace or finalizers (emits DELETED)."""
-        obj = self._objects[res.key].get((self._ns(res, namespace), name))
+        obj = self.find(res, namespace, name)
         if obj is not None:
-            self._remove(res, obj)
+            self.remove(res, obj)
 
-    def _remove(self, res: ResourceType, obj: dict[str, Any]) -> None:
+    # ----------------------------------------------------------------- lifecycle steps
+    # What :mod:`kubesim.lifecycle` does to the store, as methods: its rules (grace, finalizers,
+    # cascade, namespace termination) stay there, while the store alone touches its tables.
+    def find(self, res: ResourceType, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored object (uncopied; do not mutate), or ``None`` when there is none.
+
+        A lifecycle step re-reads an object this way because an earlier step of the same
+        deletion may have replaced it with a newer version or removed it.
+        """
+        return self._objects[res.key].get((self._ns(res, namespace), name))
+
+    def remove(self, res: ResourceType, obj: dict[str, Any]) -> None:
+        """Remove ``obj`` now (one DELETED event), then collect what its removal frees.
+
+        Nothing happens unless ``obj`` is still the stored version: a cascade may reach an
+        object that an earlier step already replaced or removed.
+        """
         metadata = obj["metadata"]
         key = (metadata.get("namespace", ""), metadata["name"])
         if self._objects[res.key].get(key) is not obj:
@@ -923,14 +948,52 @@ class Store:
         self._record("DELETED", res, final, obj)
         lifecycle.after_removal(self, res, final)
 
-    def _touch(self, res: ResourceType, obj: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-        """Publish ``new`` as ``obj``'s next version without update rules (lifecycle use)."""
+    def publish(
+        self, res: ResourceType, obj: dict[str, Any], new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Publish ``new`` as ``obj``'s next version (one MODIFIED event) and return it.
+
+        None of an update's rules apply (frozen metadata, generation, validation, the no-op
+        check): these are the system's own writes, which must set what a client may not,
+        such as ``deletionTimestamp``, or drop an owner reference. ``new`` is kept as it is,
+        not copied.
+        """
         metadata = new["metadata"]
         metadata["resourceVersion"] = str(self._next_rv())
         key = (metadata.get("namespace", ""), metadata["name"])
         self._objects[res.key][key] = new
         self._record("MODIFIED", res, new, obj)
         return new
+
+    def deleted_version(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """``obj`` as the DELETED event that removed it carried it (with the deletion's
+        ``resourceVersion``), which is what a DELETE answers; ``None`` when no such event is
+        in the history (``obj`` was not removed, or the history no longer holds it)."""
+        for change in reversed(self._history):
+            if change.type == "DELETED" and change.old is obj:
+                return change.obj
+        return None
+
+    def begin_grace(self, res: ResourceType, namespace: str | None, name: str) -> None:
+        """Hold the object until :meth:`end_grace`: its grace period has started.
+
+        Kept here rather than in the lifecycle because removing the object (for whatever
+        reason) must also forget its grace.
+        """
+        self._grace_pending.add((res.key, (self._ns(res, namespace), name)))
+
+    def in_grace(self, res: ResourceType, namespace: str | None, name: str) -> bool:
+        """Whether the object's grace period is still running (it must not be removed yet)."""
+        return (res.key, (self._ns(res, namespace), name)) in self._grace_pending
+
+    def end_grace(self, res: ResourceType, namespace: str | None, name: str) -> bool:
+        """End the object's grace period; ``False`` if none was running (already ended or
+        cut short by a later delete with no grace, or the object is gone)."""
+        key = (res.key, (self._ns(res, namespace), name))
+        if key not in self._grace_pending:
+            return False
+        self._grace_pending.discard(key)
+        return True
 
     # ----------------------------------------------------------------- events
     def _event_stamp(self) -> int:
