@@ -7,7 +7,8 @@ The rules, as a real cluster applies them:
   grace ends. The grace is the request's ``gracePeriodSeconds``, else the pod's
   ``spec.terminationGracePeriodSeconds``. A pod that was never scheduled (no
   ``spec.nodeName``) or has finished (Succeeded/Failed) goes at once, and so does
-  ``gracePeriodSeconds=0``; a second delete with a shorter grace of 0 also finishes it.
+  ``gracePeriodSeconds=0``; a second delete with a shorter grace brings the end forward (a
+  grace of 0 finishes it at once).
 * **Finalizers**: an object with ``metadata.finalizers`` only gets its ``deletionTimestamp``;
   it is removed when an update empties the list.
 * **Owner references** (garbage collection): ``Background`` removes the owner, then deletes
@@ -86,6 +87,8 @@ def delete(
     if meta.get("deletionTimestamp"):
         if grace == 0 and store.end_grace(res, namespace, name):
             maybe_finish_deletion(store, res, obj)
+        elif 0 < grace < int(meta.get("deletionGracePeriodSeconds") or 0):
+            _shorten_grace(store, res, obj, grace)
         return store.find(res, namespace, name) or obj
     policy = policy or _policy_from_finalizers(meta) or res.default_propagation
     if policy == "Orphan":
@@ -116,6 +119,18 @@ def delete(
             if not dep["metadata"].get("deletionTimestamp"):
                 delete(store, dep_res, dep, None, "Background")
     return store.find(res, namespace, name) or new
+
+
+def _shorten_grace(store: Store, res: ResourceType, obj: dict[str, Any], grace: int) -> None:
+    """A second delete with a shorter grace brings the end forward (never back)."""
+    from kubesim.store import timestamp_in
+
+    namespace, name = _where(obj)
+    new = json_copy(obj)
+    new["metadata"]["deletionTimestamp"] = timestamp_in(grace)
+    new["metadata"]["deletionGracePeriodSeconds"] = grace
+    store.publish(res, obj, new)
+    store.call_later(grace, lambda: _grace_over(store, res, namespace, name))
 
 
 def _grace_over(store: Store, res: ResourceType, namespace: str, name: str) -> None:

@@ -632,6 +632,9 @@ class LabActor(Actor):
     async def _cleanup_incomplete(self, operation: Operation) -> None:
         try:
             with trio.fail_after(self.config.lab.delete_timeout.total_seconds()):
+                # The pod first, with the lab's short grace: left to the namespace's cascade
+                # it would get its own (30 s by default) and hold the namespace that long.
+                await delete_lab_pod(self.kube, self.namespace, self.pod_name)
                 await delete_lab_namespace(self.kube, self.namespace)
         except (trio.TooSlowError, KubernetesError) as error:
             log.warning("Could not delete incomplete lab", user=self.username, error=str(error))

@@ -136,3 +136,24 @@ async def test_a_new_controller_deletes_the_dead_labs_it_finds() -> None:
             async with serving_controller(site) as second, second.client("hub") as hub:
                 await wait_for_status(hub, second.prefix, "alice", None)
                 await wait_until_gone(site, "nublado-alice")
+
+
+async def test_leftovers_of_a_half_deleted_lab_go_without_waiting_for_the_pods_grace() -> None:
+    """A lab whose config maps are gone but whose pod still runs (a controller stopped in the
+    middle of its removal) is debris: the next controller removes it, pod first with the
+    lab's 1 s grace; left to the namespace's cascade the pod would keep its own 30 s."""
+    async with simulated_cluster(fast_site_config()) as site:
+        with trio.fail_after(25):
+            async with serving_controller(site) as first:
+                await _create(first, "alice")
+                async with first.client("alice") as alice:
+                    events = await finished_events(alice, first.prefix, "alice")
+                    assert events[-1].type == "complete"
+            config_maps = site.store.resource("configmaps")
+            for name in ("alice-nb-env", "alice-nb-nss", "alice-nb-files"):
+                site.store.delete(config_maps, "nublado-alice", name)
+            pods = site.store.resource("pods")
+            assert site.store.get(pods, "nublado-alice", "alice-nb") is not None
+            async with serving_controller(site):
+                with trio.fail_after(10):
+                    await wait_until_gone(site, "nublado-alice")

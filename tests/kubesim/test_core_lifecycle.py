@@ -109,6 +109,20 @@ async def test_second_delete_with_grace_zero_cuts_the_grace_short(kube: httpx.As
         assert (await kube.get(f"{PODS}/lab")).status_code == 404
 
 
+async def test_second_delete_with_a_shorter_grace_brings_the_end_forward(
+    kube: httpx.AsyncClient,
+) -> None:
+    with trio.fail_after(10):
+        await setup_ns(kube)
+        await kube.post(PODS, json=pod("lab", grace=30))
+        await kube.delete(f"{PODS}/lab")
+        shortened = await kube.delete(f"{PODS}/lab", params={"gracePeriodSeconds": "1"})
+        assert shortened.json()["metadata"]["deletionGracePeriodSeconds"] == 1
+        longer = await kube.delete(f"{PODS}/lab", params={"gracePeriodSeconds": "20"})
+        assert longer.json()["metadata"]["deletionGracePeriodSeconds"] == 1, "never put back"
+        await wait_gone(kube, f"{PODS}/lab")  # within the test's ceiling, not 30 s
+
+
 async def test_unscheduled_pods_are_deleted_immediately(kube: httpx.AsyncClient) -> None:
     with trio.fail_after(10):
         await setup_ns(kube)
