@@ -51,6 +51,7 @@ from actors.errors import (
     failure_text,
 )
 from actors.kube import PENDING_PHASES, KubeClient, KubernetesError
+from actors.kube.event_relay import Following, PodEventRelay
 from actors.kube.informer import InformerFeed, KeyView
 from actors.labs.builder import (
     build_lab,
@@ -73,6 +74,7 @@ from actors.labs.messages import (
     Observe,
     ObservedKind,
     PodChanged,
+    PodEventMessage,
     Subscribe,
 )
 from actors.labs.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
@@ -85,6 +87,9 @@ log = structlog.get_logger(__name__)
 
 KUBERNETES_PROBE_TIMEOUT = 30.0
 """Deadline of the pod read that a create makes for an already-known lab."""
+
+MAX_HELD_POD_EVENTS = 50
+"""Pod Event messages kept while a spawn finishes creating its objects (a handful come)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class LabDependencies:
     event_stream: Callable[[str], EventStream[LabEvent]]
     pods: InformerFeed[str]
     """Phases of every lab pod, from the one shared watch of lab pods."""
+    pod_events: PodEventRelay
+    """Messages of the Kubernetes Events about lab pods, from the one watch of pod Events."""
     discovery: Mapping[str, Any]
     environ: Mapping[str, str]
 
@@ -133,6 +140,12 @@ class LabActor(Actor):
         """A pod was just created: absence from the view means "not seen yet", not "gone"."""
         self._pod_ready: trio.Event | None = None
         self._pod_refusal_told = False
+        self._pod_events: Following | None = None
+        """Following the pod's Kubernetes Events (while a spawn or monitor runs)."""
+        self._held_pod_events: list[str] | None = None
+        """Messages that arrived before the spawn said it created the objects (kept to keep
+        the progress in order); ``None`` once they go out as they come."""
+        self._pod_event_progress: int | None = None
         self._pod_phase: str | None = None
         """Phase of the lab pod as last seen (``None``: not seen yet, or gone). Only the phase is
         kept: a whole pod object costs tens of kilobytes per lab."""
@@ -152,6 +165,7 @@ class LabActor(Actor):
         """
         self.context.own_events(self.events, self._last_words)
         self.context.on_exit(lambda _error: self._stop_pod_watch())
+        self.context.on_exit(lambda _error: self._unfollow_pod_events())
         observation = self._initial
         self._initial = None
         if observation is None:
@@ -211,6 +225,9 @@ class LabActor(Actor):
                 return None
             case PodChanged():
                 self._read_pod_view()
+                return None
+            case PodEventMessage(text):
+                self._relay_pod_event(text)
                 return None
         return await super().handle(message)
 
@@ -357,13 +374,17 @@ class LabActor(Actor):
                     )
                     await self._delete_objects(pod_progress=5, namespace_progress=12)
                     self._publish(LabEvent.info(f"Lab for {self.username} deleted", 20))
-                namespace_version, pod_phase = await self._create_objects(spawn)
+                # Follow the pod's Events before it exists, so that none is missed; those
+                # that come before the objects are all created wait for that message.
+                self._follow_pod_events(hold=True)
+                _, pod_phase = await self._create_objects(spawn)
                 self._pod_phase = pod_phase
                 self._pod_gone = False
                 self._watch_pod(expecting=True)
                 self._set_url(spawn.service_prefix)
                 self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))
-                phase = await self._wait_for_pod_start(namespace_version)
+                self._release_pod_events()
+                phase = await self._wait_for_pod_start()
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
             self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}")
@@ -375,6 +396,7 @@ class LabActor(Actor):
             self._fail_spawn(failure_text(error))
             return
         finally:
+            self._unfollow_pod_events()
             if operation.cancel_scope.cancel_called:
                 self._publish(LabEvent.failed("Operation cancelled"))
         self._finish_start(phase, "Lab spawn failed")
@@ -424,37 +446,50 @@ class LabActor(Actor):
             url = internal_url(self.config, self.username, service_prefix)
             self._set_state(self.state.model_copy(update={"internal_url": url}))
 
-    async def _wait_for_pod_start(self, since: str | None = None) -> str | None:
-        """Wait until the pod leaves Pending/Unknown, relaying its Kubernetes events.
+    async def _wait_for_pod_start(self) -> str | None:
+        """Wait until the pod leaves Pending/Unknown (its Events are relayed meanwhile)."""
+        while True:
+            phase = self._pod_phase
+            if phase is None and self._pod_gone:
+                return None
+            if phase is not None and phase not in PENDING_PHASES:
+                return phase
+            self._pod_seen = trio.Event()
+            await self._pod_seen.wait()
 
-        ``since`` is a resourceVersion from before the pod existed, if known: the event watch
-        starts there instead of listing first.
-        """
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._relay_pod_events, since)
-            while True:
-                phase = self._pod_phase
-                if phase is None and self._pod_gone:
-                    break
-                if phase is not None and phase not in PENDING_PHASES:
-                    break
-                self._pod_seen = trio.Event()
-                await self._pod_seen.wait()
-            nursery.cancel_scope.cancel()
-        return phase
+    # -- the pod's Kubernetes Events -------------------------------------------------------
 
-    async def _relay_pod_events(self, since: str | None) -> None:
-        """Publish the pod's Kubernetes events as progress; best effort, never fatal."""
-        progress: int | None = None
-        try:
-            async with self.kube.pod_event_messages(
-                self.namespace, self.pod_name, resource_version=since
-            ) as messages:
-                async for message in messages:
-                    progress = next_pod_event_progress(progress)
-                    self._publish(LabEvent.info(message, progress))
-        except (KubernetesError, ValueError) as error:
-            log.warning("Watching lab pod events failed", user=self.username, error=str(error))
+    def _follow_pod_events(self, *, hold: bool) -> None:
+        """Relay the pod's Events as progress (``hold``: keep them until released)."""
+        ref = self.context.ref
+        self._unfollow_pod_events()
+        self._pod_events = self.deps.pod_events.follow(
+            (self.namespace, self.pod_name), lambda text: ref.tell(PodEventMessage(text))
+        )
+        self._held_pod_events = [] if hold else None
+        self._pod_event_progress = None
+
+    def _release_pod_events(self) -> None:
+        held, self._held_pod_events = self._held_pod_events, None
+        for text in held or ():
+            self._relay_pod_event(text)
+
+    def _unfollow_pod_events(self) -> None:
+        if self._pod_events is not None:
+            self.deps.pod_events.unfollow(self._pod_events)
+            self._pod_events = None
+        self._held_pod_events = None
+
+    def _relay_pod_event(self, text: str) -> None:
+        """Publish one of the pod's Event messages as progress (best effort, in order)."""
+        if self._pod_events is None or not self._busy:
+            return  # the operation that followed them is over
+        if self._held_pod_events is not None:
+            if len(self._held_pod_events) < MAX_HELD_POD_EVENTS:
+                self._held_pod_events.append(text)
+            return
+        self._pod_event_progress = next_pod_event_progress(self._pod_event_progress)
+        self._publish(LabEvent.info(text, self._pod_event_progress))
 
     # -- the pod watch ---------------------------------------------------------------------
 
@@ -649,6 +684,7 @@ class LabActor(Actor):
         started = trio.current_time()
         try:
             with trio.fail_after(timeout):
+                self._follow_pod_events(hold=False)
                 ready = trio.Event()
                 self._watch_pod(ready)
                 await ready.wait()
@@ -658,6 +694,7 @@ class LabActor(Actor):
             self._fail_spawn(f"In-progress lab spawn timed out after {elapsed:.3f}")
             return
         finally:
+            self._unfollow_pod_events()
             if operation.cancel_scope.cancel_called:
                 self._publish(LabEvent.failed("Operation cancelled"))
         self._finish_start(phase, "Lab spawn failed")

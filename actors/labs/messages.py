@@ -33,6 +33,13 @@ class Delete(Request[Operation]):
 
 
 @dataclass(frozen=True)
+class PodEventMessage:
+    """The relay of pod events saw a Kubernetes Event about the lab pod: its message."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class PodChanged:
     """The shared pod informer saw the lab pod change: read the pod view."""
 

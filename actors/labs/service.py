@@ -4,6 +4,7 @@
 
     labs                (supervisor; escalates)
     ├── informer/lab-pods  (the one watch of every lab pod; a view per lab)
+    ├── relay/lab-pod-events  (the one watch of pod Events; spawns follow their pod's)
     ├── lab-manager     (directory of lab states, reconciliation, revival of given-up labs)
     └── lab-users       (supervisor; gives up on a lab actor that keeps crashing)
         └── lab/<user>  (one per registered user, started on demand)
@@ -40,6 +41,7 @@ from actors.errors import (
 )
 from actors.images.resolver import ImageResolver
 from actors.kube import KubeClient
+from actors.kube.event_relay import EventRelay, PodEventRelay
 from actors.kube.informer import Informer, InformerFeed, InformerSpec
 from actors.labs.builder import size_resources
 from actors.labs.cluster import pod_phase_of
@@ -119,6 +121,8 @@ class LabService:
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self._initial: dict[str, Observation] = {}
+        self.pod_events = PodEventRelay(namespace_prefix=f"{config.lab.namespace_prefix}-")
+        """Who follows which lab pod's Events, fed by ``pod_event_relay``."""
         self.pods: InformerFeed[str] = InformerFeed("lab-pods")
         """Phase of every lab pod (namespace, name) → phase, kept by ``pod_informer``."""
         self._streams: dict[str, EventStream[LabEvent]] = {}
@@ -131,6 +135,7 @@ class LabService:
             report=self._report,
             event_stream=self._event_stream,
             pods=self.pods,
+            pod_events=self.pod_events,
             discovery=dict(discovery or {}),
             environ=dict(environ or {}),
         )
@@ -165,10 +170,22 @@ class LabService:
             reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
         )
         self.pod_informer = ActorRef("informer/lab-pods", partial(Informer, self.pods, pod_watch))
+        self.pod_event_relay = ActorRef(
+            "relay/lab-pod-events",
+            partial(
+                EventRelay,
+                self.pod_events,
+                lambda selector, reconnect: kube.events.watch_raw(
+                    None, field_selector=selector, reconnect_timeout=reconnect
+                ),
+                reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
+            ),
+        )
         self.supervisor = Supervisor(
             "labs",
             [
                 (self.pod_informer, RestartPolicy.PERMANENT),
+                (self.pod_event_relay, RestartPolicy.PERMANENT),
                 (self.manager, RestartPolicy.PERMANENT),
                 (self.users, RestartPolicy.PERMANENT),
             ],

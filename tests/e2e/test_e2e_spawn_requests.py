@@ -1,7 +1,7 @@
-"""What a spawn costs the API server: one create per object and no reads.
+"""What a spawn costs the API server: one create per object, no reads, no watch of its own.
 
-(The pod follows the shared informer of lab pods; the pod's Kubernetes events, relayed as
-progress, are still watched by each spawn while it runs: they are not counted here.)
+(The spawn follows its pod through the shared informer of lab pods, and the pod's Kubernetes
+Events through the one relay of pod Events.)
 
 The namespace comes first; every other object, the pod included, is created at once. The
 only thing Kubernetes checks at a pod's creation that another object provides is its service
@@ -68,7 +68,7 @@ async def _spawn_and_count(nublado: RunningController) -> Counter[tuple[str, str
     assert events[-1].type == "complete", events
     seen: Counter[tuple[str, str]] = Counter()
     for row in stats.snapshot()["requests"]:
-        if row["resource"] not in ("events", "nodes"):  # progress relay; image service
+        if row["resource"] != "nodes":  # the image service's, not the spawn's
             seen[(row["verb"], row["resource"])] += row["count"]
     return seen
 
