@@ -10,10 +10,13 @@ The tree::
     root
     ├── images          (image catalog, refreshed in the background)
     ├── prepuller       (prepull pods onto eligible nodes)
-    ├── labs            (lab-manager, lab-users → lab/<user>)
-    ├── fileservers     (fileserver-manager, fileserver-users → fileserver/<user>; if enabled)
+    ├── labs            (informer/lab-pods, relay/lab-pod-events, lab-manager,
+    │                    lab-users → lab/<user>)
+    ├── fileservers     (informer/fileserver-pods, informer/fileserver-ingresses,
+    │                    fileserver-manager, fileserver-users → fileserver/<user>; if enabled)
     ├── fsadmin         (the fsadmin pod)
-    └── migrations      (migration-manager, migration-pairs → migration/<old>-to-<new>)
+    └── migrations      (informer/migration-pods, migration-manager,
+                         migration-pairs → migration/<old>-to-<new>)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from kubernetes.client import V1Ingress, V1Job, V1Pod
 
-from actors.kube import CATEGORY_LABEL, USER_LABEL, KubeClient, WatchSync
+from actors.kube import CATEGORY_LABEL, USER_LABEL, KubeClient
 from actors.labs.builder.labels import Category
 
 from .builder import FileserverObjects, fileserver_name
@@ -27,7 +27,6 @@ __all__ = [
     "ingress_address",
     "observe_all_fileservers",
     "observe_fileserver",
-    "wait_for_ingress_address",
 ]
 
 FOREGROUND = "Foreground"
@@ -52,22 +51,6 @@ def ingress_address(ingress: V1Ingress | None) -> str | None:
         return None
     entries = ingress.status.load_balancer.ingress or []
     return entries[0].ip if entries and entries[0].ip else None
-
-
-async def wait_for_ingress_address(kube: KubeClient, namespace: str, name: str) -> str:
-    """Wait until Ingress ``name`` exists and has an address (it may not exist yet)."""
-    async with kube.ingresses.watch(namespace, field_selector={"metadata.name": name}) as events:
-        async for item in events:
-            if isinstance(item, WatchSync):
-                ingress = item.objects[0] if item.objects else None
-            elif item.type == "DELETED":
-                ingress = None
-            else:
-                ingress = item.object
-            address = ingress_address(ingress)
-            if address is not None:
-                return address
-    raise AssertionError("unreachable: watches do not end")  # pragma: no cover
 
 
 async def delete_fileserver_objects(kube: KubeClient, namespace: str, username: str) -> None:

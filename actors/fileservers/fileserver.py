@@ -1,4 +1,4 @@
-"""``fileserver/<user>``: one user's file server, its operations and its pod watch.
+"""``fileserver/<user>``: one user's file server, its operations and what it follows.
 
 State (owned here, changed only in synchronous sections): ``running`` and the current
 ``operation`` (a creation or a deletion, run in the actor's nursery so the actor keeps
@@ -7,13 +7,21 @@ answering). Phases: ``absent``, ``creating``, ``running``, ``deleting``.
 Life cycle:
 
 * created on demand by ``Ensure`` (the ``GET {files}`` route) or by reconciliation;
-* creation (``kubernetes-objects.md`` §3.5) starts the pod watch *before* the Job exists,
-  waits for the ingress address and for the pod to leave Pending; any failure removes
+* creation (``kubernetes-objects.md`` §3.5) takes its view of its pods *before* the Job
+  exists, waits for the Ingress address and for a pod to leave Pending; any failure removes
   what was made and fails the operation with ``file_server_create_failed``;
-* the watch sees the pod end (the WebDAV server exits by itself when idle, §3.7) and
-  starts a deletion; an administrator's ``Remove`` does the same;
+* the view shows a pod end (the WebDAV server exits by itself when idle, §3.7) and the
+  actor starts a deletion; an administrator's ``Remove`` does the same;
 * once nothing runs and no message waits, the actor asks to be retired, so idle users cost
   nothing. Handlers never ``await``, so that check cannot race with a queued message.
+
+Pods and the Ingress are followed through the service's shared informers
+(:mod:`.informers`), not through watches of the actor's own: N file servers are one watch
+connection per kind. A change arrives as a ``PodsChanged``/``IngressChanged`` told into the
+actor's mailbox, and the actor reads the latest digests from its views when it handles it.
+While the API server refuses the shared watch, the views keep what they last showed: a
+running server stays running, and a creation waiting for its pod or address keeps waiting,
+within ``creationTimeout`` (then it fails and cleans up as any timed-out creation does).
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ from typing import Any
 
 import structlog
 import trio
-from kubernetes.client import V1Pod
 
 from actors.config import ControllerConfig, FileserverEnabled
 from actors.errors import (
@@ -35,11 +42,11 @@ from actors.errors import (
     UnknownUserError,
     failure_text,
 )
-from actors.kube import PENDING_PHASES, KubeClient, WatchSync
-from actors.labs.builder.labels import Category, selector_labels
+from actors.kube import PENDING_PHASES, KubeClient
+from actors.kube.informer import GroupView, InformerFeed, KeyView
 from actors.labs.models import UserInfo
 from actors.labs.operation import Operation, OperationKind
-from actors.runtime import Actor, ActorRef
+from actors.runtime import Actor, ActorRef, describe_error
 
 from .builder import FileserverIdentityError, build_fileserver, fileserver_name
 from .cluster import (
@@ -48,9 +55,9 @@ from .cluster import (
     create_fileserver_objects,
     delete_fileserver_objects,
     observe_fileserver,
-    wait_for_ingress_address,
 )
-from .messages import Ensure, IsRunning, Observe, Remove
+from .informers import FileserverPod
+from .messages import Ensure, IngressChanged, IsRunning, Observe, PodsChanged, Remove
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +81,10 @@ class FileserverDependencies:
     kube: KubeClient
     report: Callable[[str, bool], None]
     retire: Callable[[str, ActorRef], None]
+    pods: InformerFeed[FileserverPod]
+    """File-server pods from the one shared watch, grouped by ``(namespace, user)``."""
+    ingresses: InformerFeed[str]
+    """Addresses of file-server Ingresses (``""``: none yet), from the one shared watch."""
 
 
 class FileserverActor(Actor):
@@ -97,14 +108,22 @@ class FileserverActor(Actor):
         self.operation: Operation | None = None
         self.changed_at = -math.inf
         self._initial = initial
-        self._watch: trio.CancelScope | None = None
-        self._pods: dict[str, V1Pod] = {}
+        self._pods_view: GroupView[FileserverPod] | None = None
+        """This server's view of its pods in the shared informer (``None``: not following)."""
+        self._pods: dict[str, str] = {}
+        """Phase of each of the server's pods, by pod name, as last read from the view."""
         self._pods_changed = trio.Event()
+        self._ingress_view: KeyView[str] | None = None
+        self._address = ""
+        self._ingress_changed = trio.Event()
+        self._refusals_logged: set[str] = set()
+        """Kinds whose refused watch this server has logged (once per refusal)."""
 
     # -- life cycle ------------------------------------------------------------------------
 
     async def on_start(self) -> None:
         """Rebuild from reconciliation's observation or, after a restart, from Kubernetes."""
+        self.context.on_exit(lambda _error: self._stop_watch())
         observation = self._initial
         self._initial = None
         if observation is None:
@@ -125,6 +144,14 @@ class FileserverActor(Actor):
             case Observe(observation):
                 self._apply(observation, adopting=False)
                 return None
+            case PodsChanged():
+                self._read_pods()
+                self._retire_if_forgotten()
+                return None
+            case IngressChanged():
+                self._read_ingress()
+                self._retire_if_forgotten()
+                return None
         return await super().handle(message)
 
     @property
@@ -135,7 +162,11 @@ class FileserverActor(Actor):
         return "running" if self.running else "absent"
 
     def inspect(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "pods": len(self._pods), "watch": bool(self._watch)}
+        return {
+            "namespace": self.namespace,
+            "pods": len(self._pods),
+            "watch": self._pods_view is not None,
+        }
 
     # -- state -----------------------------------------------------------------------------
 
@@ -166,6 +197,12 @@ class FileserverActor(Actor):
 
         self.context.start_soon(run)
         return operation
+
+    def _retire_if_forgotten(self) -> None:
+        """A change told just before the server stopped following it may have kept an
+        operation's end from retiring the actor (a message was waiting): retire now."""
+        if self._pods_view is None and self._ingress_view is None:
+            self._retire_if_idle()
 
     def _retire_if_idle(self) -> None:
         if self.running or self._busy or self.context.ref.mailbox_depth > 0:
@@ -204,7 +241,7 @@ class FileserverActor(Actor):
             with trio.fail_after(timeout):
                 self._start_watch()
                 await create_fileserver_objects(self.kube, objects)
-                await wait_for_ingress_address(self.kube, self.namespace, self.name)
+                await self._wait_for_ingress_address()
                 phase = await self._wait_for_pod_start()
                 if phase != "Running":
                     reason = f"File server pod went to phase {phase}"
@@ -234,54 +271,100 @@ class FileserverActor(Actor):
     async def _wait_for_pod_start(self) -> str:
         """The phase of the server's pod once it leaves Pending/Unknown (§3.5 steps 6-7)."""
         while True:
-            for pod in self._pods.values():
-                phase = (pod.status.phase if pod.status else None) or "Unknown"
+            for phase in self._pods.values():
                 if phase not in PENDING_PHASES:
                     return phase
             self._pods_changed = trio.Event()
             await self._pods_changed.wait()
 
-    # -- the pod watch ---------------------------------------------------------------------
+    async def _wait_for_ingress_address(self) -> str:
+        """The Ingress's address once it has one (it may not exist yet; §3.5 step 5)."""
+        ref = self.context.ref
+        self._address = ""
+        self._ingress_view = self.deps.ingresses.watch(
+            (self.namespace, self.name), lambda: ref.tell(IngressChanged())
+        )
+        try:
+            self._read_ingress()
+            while not self._address:
+                self._ingress_changed = trio.Event()
+                await self._ingress_changed.wait()
+            return self._address
+        finally:
+            self._stop_ingress_watch()
+
+    # -- the views of the shared informers -----------------------------------------------
 
     def _start_watch(self) -> None:
-        if self._watch is not None:
+        """Follow the server's pods through the shared informer, unless already following."""
+        if self._pods_view is not None:
             return
-        scope = trio.CancelScope()
-        self._watch = scope
+        ref = self.context.ref
         self._pods = {}
-        self.context.start_soon(self._run_watch, scope)
+        self._pods_view = self.deps.pods.watch_group(
+            (self.namespace, self.username), lambda: ref.tell(PodsChanged())
+        )
+        self._read_pods()
 
     def _stop_watch(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
+        if self._pods_view is not None:
+            self.deps.pods.unwatch(self._pods_view)
+            self._pods_view = None
         self._pods = {}
+        self._stop_ingress_watch()
 
-    async def _run_watch(self, scope: trio.CancelScope) -> None:
-        selector = selector_labels(Category.FILESERVER, self.username)
-        reconnect = self.deps.config.watch_reconnect_timeout.total_seconds()
-        with scope:
-            async with self.kube.pods.watch(
-                self.namespace, label_selector=selector, reconnect_timeout=reconnect
-            ) as events:
-                async for item in events:
-                    if isinstance(item, WatchSync):
-                        self._pods = {_pod_name(p): p for p in item.objects}
-                    elif item.type == "DELETED":
-                        self._pods.pop(_pod_name(item.object), None)
-                    else:
-                        self._pods[_pod_name(item.object)] = item.object
-                    self._pods_changed.set()
-                    self._on_pods()
+    def _stop_ingress_watch(self) -> None:
+        if self._ingress_view is not None:
+            self.deps.ingresses.unwatch(self._ingress_view)
+            self._ingress_view = None
+
+    def _read_pods(self) -> None:
+        """Take the pods' latest phases from the view (the informer said they changed).
+
+        While the shared watch is refused the last phases stand: nothing is concluded from
+        silence, and a creation waiting for its pod waits within its own deadline.
+        """
+        view = self._pods_view
+        if view is None:
+            return
+        pods = view.read()
+        if self._refused("pods", view.error):
+            return
+        if not view.known:
+            return
+        self._pods = {name: pod.phase for (_namespace, name), pod in pods.items()}
+        self._pods_changed.set()
+        self._on_pods()
+
+    def _read_ingress(self) -> None:
+        view = self._ingress_view
+        if view is None:
+            return
+        address = view.read()
+        if self._refused("Ingress", view.error) or not view.known:
+            return
+        self._address = address or ""
+        self._ingress_changed.set()
+
+    def _refused(self, what: str, error: Exception | None) -> bool:
+        """Whether the shared watch of ``what`` is refused; logged once per refusal."""
+        if error is None:
+            self._refusals_logged.discard(what)
+            return False
+        if what not in self._refusals_logged:
+            self._refusals_logged.add(what)
+            log.warning(
+                f"Cannot follow the file server's {what}; waiting for Kubernetes",
+                user=self.username,
+                error=describe_error(error),
+            )
+        return True
 
     def _on_pods(self) -> None:
         """A finished pod means the server exited (idle timeout, crash): remove it."""
         if not self.running or self._busy:
             return
-        finished = [
-            p for p in self._pods.values() if p.status and p.status.phase in FINISHED_PHASES
-        ]
-        if finished:
+        if any(phase in FINISHED_PHASES for phase in self._pods.values()):
             log.info("File server exited; removing it", user=self.username)
             self._start(OperationKind.DELETE, lambda op: self._delete(op, None))
 
@@ -338,7 +421,3 @@ class FileserverActor(Actor):
                     self._start(OperationKind.DELETE, lambda op: self._delete(op, None))
                 elif not adopting:
                     self._retire_if_idle()
-
-
-def _pod_name(pod: V1Pod) -> str:
-    return (pod.metadata.name if pod.metadata else None) or ""

@@ -41,3 +41,14 @@ class Observe(Request[None]):
     """What reconciliation saw for this user, for the actor to apply."""
 
     observation: FileserverObservation
+
+
+@dataclass(frozen=True)
+class PodsChanged:
+    """The server's pods changed in the shared informer (a ``tell`` from its feed); the actor
+    reads its view when it handles this, so only the actor touches its state."""
+
+
+@dataclass(frozen=True)
+class IngressChanged:
+    """The server's Ingress changed in the shared informer (as :class:`PodsChanged`)."""

@@ -2,10 +2,15 @@
 
 ``FileserverService`` owns the ``fileservers`` subtree::
 
-    fileservers               (supervisor; escalates)
-    ├── fileserver-manager    (directory of running servers, reconciliation)
-    └── fileserver-users      (supervisor; gives up on an actor that keeps crashing)
-        └── fileserver/<user> (started on demand, retired when it has nothing to do)
+    fileservers                       (supervisor; escalates)
+    ├── informer/fileserver-pods      (the one watch of file-server pods; a view per server)
+    ├── informer/fileserver-ingresses (the one watch of their Ingresses, for the address)
+    ├── fileserver-manager            (directory of running servers, reconciliation)
+    └── fileserver-users              (supervisor; gives up on an actor that keeps crashing)
+        └── fileserver/<user>         (started on demand, retired when it has nothing to do)
+
+File server actors follow their pods and Ingresses through the informers' feeds, which
+outlive the informers' incarnations, as lab actors follow their pods (``.informers``).
 
 The service exists only when ``fileserver.enabled`` is true; the routes answer
 ``not_supported`` otherwise.
@@ -36,6 +41,7 @@ from actors.runtime.snapshot import describe_error
 from .builder import fileserver_config
 from .cluster import FileserverObservation
 from .fileserver import FileserverActor, FileserverDependencies
+from .informers import fileserver_informers
 from .manager import FileserverManager, IsKnown, ListRunning, Reconcile, Report
 from .messages import Ensure, IsRunning, Remove
 
@@ -65,12 +71,19 @@ class FileserverService:
         self.fileserver = fileserver_config(config)
         self.ready = trio.Event()
         self._initial: dict[str, FileserverObservation] = {}
+        self.informers = fileserver_informers(
+            kube,
+            self.fileserver.namespace,
+            reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
+        )
         self._deps = FileserverDependencies(
             config=config,
             fileserver=self.fileserver,
             kube=kube,
             report=self._report,
             retire=self._retire,
+            pods=self.informers.pods,
+            ingresses=self.informers.ingresses,
         )
         self.users = Supervisor("fileserver-users", limits=ACTOR_LIMITS)
         self.registry = Registry(
@@ -93,7 +106,12 @@ class FileserverService:
         )
         self.supervisor = Supervisor(
             "fileservers",
-            [(self.manager, RestartPolicy.PERMANENT), (self.users, RestartPolicy.PERMANENT)],
+            [
+                (self.informers.pod_informer, RestartPolicy.PERMANENT),
+                (self.informers.ingress_informer, RestartPolicy.PERMANENT),
+                (self.manager, RestartPolicy.PERMANENT),
+                (self.users, RestartPolicy.PERMANENT),
+            ],
         )
 
     # -- the actors ------------------------------------------------------------------------

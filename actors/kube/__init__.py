@@ -15,6 +15,9 @@ official ``kubernetes`` models (plain dicts for GafaelfawrIngress). Public API::
         async with kube.pods.watch("ns") as events:          # resumable, relists on 410
             async for item in events:                        # WatchSync | WatchEvent
                 ...
+        async with kube.pods.watch_one("ns", "name") as states:   # for waits on one object
+            async for pod in states:                         # the pod, or None when absent
+                ...
 
 Accessors: ``namespaces`` and ``nodes`` (cluster-scoped: no namespace argument), ``pods``,
 ``services``, ``config_maps``, ``secrets``, ``persistent_volume_claims``, ``resource_quotas``,
@@ -30,7 +33,14 @@ from .errors import KubernetesError
 from .operations import CATEGORY_LABEL, USER_LABEL, ClusterResource, NamespacedResource
 from .pods import PENDING_PHASES, PREPULL_PHASES, PodEventMessages
 from .selectors import Selector
-from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchEvent, WatchItem, WatchSync
+from .watch import (
+    DEFAULT_WATCH_RECONNECT_TIMEOUT,
+    ObjectWatch,
+    Watch,
+    WatchEvent,
+    WatchItem,
+    WatchSync,
+)
 
 __all__ = [
     "CATEGORY_LABEL",
@@ -43,6 +53,7 @@ __all__ = [
     "KubeClient",
     "KubernetesError",
     "NamespacedResource",
+    "ObjectWatch",
     "PodEventMessages",
     "Selector",
     "Watch",

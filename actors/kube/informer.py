@@ -2,7 +2,8 @@
 
 A controller with a watch per lab holds N HTTP watch connections (buffers, parser state, a
 task each) and puts N watchers on the API server. An informer watches the whole kind once,
-across namespaces and narrowed by a label selector, keeps a compact *digest* of each object
+across namespaces (or in the one namespace its objects live in) and narrowed by a label
+selector, keeps a compact *digest* of each object
 (only the fields the domain reads: a lab pod is its phase), and routes each change to whoever
 watches that one object. It is what client-go's shared informers do.
 
@@ -23,7 +24,14 @@ since its owner last read it. The first change after a read calls the owner's ``
 touches its state); further changes before the next read only update the digest. A
 ``notify`` that finds the mailbox full is retried shortly; one that finds the owner stopped
 for good drops the view. A refused watch (403, 404: not transient) is reported to every
-view as :attr:`KeyView.error`, so owners fail the way their own refused watch would have.
+view as :attr:`KeyView.error`; owners decide what it means for them (a lab or a file server
+keeps its state and lets the operation waiting on the object wait within its own deadline).
+
+Some owners cannot name their object: a file server's pod is made by its Job and gets a
+generated name, and a Job may make more than one. For those the feed is built with a
+``group`` function (object key and digest → the key of the owner's group, for instance
+``(namespace, user)``), and the owner takes a :class:`GroupView` of its group instead: it
+reads the digests of every object in the group, and any change to one of them notifies it.
 """
 
 from __future__ import annotations
@@ -41,7 +49,15 @@ from .errors import KubernetesError
 from .selectors import Selector
 from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchSync
 
-__all__ = ["Informer", "InformerFeed", "InformerSpec", "KeyView", "ObjectKey", "object_key"]
+__all__ = [
+    "GroupView",
+    "Informer",
+    "InformerFeed",
+    "InformerSpec",
+    "KeyView",
+    "ObjectKey",
+    "object_key",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -63,22 +79,31 @@ def object_key(obj: Mapping[str, Any]) -> ObjectKey:
     return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
 
 
-class KeyView(Generic[S]):
+class _View:
+    """What every view has: its key, whether the kind was listed, the refusal, the owner."""
+
+    __slots__ = ("_notify", "_unread", "error", "key", "known")
+
+    def __init__(self, key: ObjectKey, notify: Callable[[], None]) -> None:
+        self.key = key
+        self.known = False
+        self.error: KubernetesError | None = None
+        self._unread = False
+        self._notify = notify
+
+
+class KeyView(_View, Generic[S]):
     """One subscriber's view of one object: its latest digest, ``None`` when absent.
 
     ``known`` is false until the informer has listed the kind once: before that, ``None``
     means "not seen yet", not "absent". ``error`` is set while the watch is refused.
     """
 
-    __slots__ = ("_notify", "_state", "_unread", "error", "key", "known")
+    __slots__ = ("_state",)
 
     def __init__(self, key: ObjectKey, notify: Callable[[], None]) -> None:
-        self.key = key
-        self.known = False
-        self.error: KubernetesError | None = None
+        super().__init__(key, notify)
         self._state: S | None = None
-        self._unread = False
-        self._notify = notify
 
     def read(self) -> S | None:
         """The latest digest; the next change notifies the owner again."""
@@ -86,16 +111,44 @@ class KeyView(Generic[S]):
         return self._state
 
 
+class GroupView(_View, Generic[S]):
+    """One subscriber's view of a group of objects (say, every pod of one user's Job).
+
+    ``key`` is the group's key; ``known`` and ``error`` mean what they mean for a
+    :class:`KeyView`. An empty group is one without objects (or, before ``known``, not seen).
+    """
+
+    __slots__ = ("_members",)
+
+    def __init__(self, key: ObjectKey, notify: Callable[[], None]) -> None:
+        super().__init__(key, notify)
+        self._members: dict[ObjectKey, S] = {}
+
+    def read(self) -> dict[ObjectKey, S]:
+        """The latest digest of each object in the group (a copy); the next change notifies
+        the owner again."""
+        self._unread = False
+        return dict(self._members)
+
+
+Group = Callable[[ObjectKey, S], ObjectKey | None]
+"""The group of an object, from its key and digest (``None``: in no group)."""
+
+
 class InformerFeed(Generic[S]):
     """The index of one kind and the views on it; outlives the informer's incarnations."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, group: Group[S] | None = None) -> None:
         self.name = name
         self.ready = trio.Event()
         """Set once the first list has been applied (every view is ``known`` from then on)."""
         self._index: dict[ObjectKey, S] = {}
         self._views: dict[ObjectKey, KeyView[S]] = {}
-        self._retry: set[KeyView[S]] = set()
+        self._group = group
+        self._members: dict[ObjectKey, dict[ObjectKey, S]] = {}
+        """Group key → the digests of its objects (only with ``group``)."""
+        self._group_views: dict[ObjectKey, GroupView[S]] = {}
+        self._retry: set[_View] = set()
         self._error: KubernetesError | None = None
         self.delivered = 0
         """Notifications sent (for inspection and tests)."""
@@ -115,15 +168,25 @@ class InformerFeed(Generic[S]):
         self._views[key] = view
         return view
 
-    def unwatch(self, view: KeyView[S]) -> None:
+    def watch_group(self, key: ObjectKey, notify: Callable[[], None]) -> GroupView[S]:
+        """A view of the group ``key`` (see :class:`GroupView`); one per group, as for
+        :meth:`watch`. Only for a feed built with ``group``."""
+        if self._group is None:
+            raise ValueError(f"informer feed {self.name} has no groups")
+        view: GroupView[S] = GroupView(key, notify)
+        view.known = self.ready.is_set()
+        view.error = self._error
+        view._members = dict(self._members.get(key, {}))
+        self._group_views[key] = view
+        return view
+
+    def unwatch(self, view: KeyView[S] | GroupView[S]) -> None:
         """Stop notifying ``view`` (a no-op if it was already replaced)."""
-        if self._views.get(view.key) is view:
-            del self._views[view.key]
-        self._retry.discard(view)
+        self._drop(view)
 
     @property
     def watched(self) -> int:
-        return len(self._views)
+        return len(self._views) + len(self._group_views)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -148,24 +211,41 @@ class InformerFeed(Generic[S]):
             state = index.get(key)
             if first or view.error is not None or not view.known or old.get(key) != state:
                 self._deliver(view, state)
+        if self._group is None:
+            return
+        old_members, self._members = self._members, self._grouped(index, self._group)
+        for key, group_view in list(self._group_views.items()):
+            members = self._members.get(key, {})
+            if (
+                first
+                or group_view.error is not None
+                or not group_view.known
+                or old_members.get(key, {}) != members
+            ):
+                self._deliver_group(group_view, members)
 
     def put(self, key: ObjectKey, state: S | None) -> None:
         """One object changed (``None``: deleted)."""
+        old = self._index.get(key)
         if state is None:
-            if self._index.pop(key, None) is None:
+            if old is None:
                 return
+            del self._index[key]
         else:
-            if self._index.get(key) == state:
+            if old == state:
                 return
             self._index[key] = state
         view = self._views.get(key)
         if view is not None:
             self._deliver(view, state)
+        if self._group is not None:
+            self._regroup(key, old, state, self._group)
 
     def refuse(self, error: KubernetesError) -> None:
         """The watch was refused: every view hears it (until the next successful list)."""
         self._error = error
-        for view in list(self._views.values()):
+        views: list[_View] = [*self._views.values(), *self._group_views.values()]
+        for view in views:
             view.error = error
             self._notify(view)
 
@@ -173,9 +253,45 @@ class InformerFeed(Generic[S]):
         """Notify again the views whose owners' mailboxes were full."""
         pending, self._retry = self._retry, set()
         for view in pending:
-            if self._views.get(view.key) is view and view._unread:
+            if self._current(view) and view._unread:
                 view._unread = False
                 self._notify(view)
+
+    def _current(self, view: _View) -> bool:
+        """Whether ``view`` is still the one taken for its key."""
+        if isinstance(view, GroupView):
+            return self._group_views.get(view.key) is view
+        return self._views.get(view.key) is view
+
+    @staticmethod
+    def _grouped(index: dict[ObjectKey, S], group: Group[S]) -> dict[ObjectKey, dict[ObjectKey, S]]:
+        members: dict[ObjectKey, dict[ObjectKey, S]] = {}
+        for key, state in index.items():
+            group_key = group(key, state)
+            if group_key is not None:
+                members.setdefault(group_key, {})[key] = state
+        return members
+
+    def _regroup(self, key: ObjectKey, old: S | None, state: S | None, group: Group[S]) -> None:
+        """Move ``key`` between groups after a change, and tell the groups concerned."""
+        before = group(key, old) if old is not None else None
+        after = None
+        if before is not None:
+            members = self._members.get(before)
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self._members[before]
+        if state is not None:
+            after = group(key, state)
+            if after is not None:
+                self._members.setdefault(after, {})[key] = state
+        for group_key in {before, after}:
+            if group_key is None:
+                continue
+            view = self._group_views.get(group_key)
+            if view is not None:
+                self._deliver_group(view, self._members.get(group_key, {}))
 
     def _deliver(self, view: KeyView[S], state: S | None) -> None:
         view._state = state
@@ -183,7 +299,13 @@ class InformerFeed(Generic[S]):
         view.error = None
         self._notify(view)
 
-    def _notify(self, view: KeyView[S]) -> None:
+    def _deliver_group(self, view: GroupView[S], members: dict[ObjectKey, S]) -> None:
+        view._members = dict(members)
+        view.known = True
+        view.error = None
+        self._notify(view)
+
+    def _notify(self, view: _View) -> None:
         if view._unread:
             return
         view._unread = True
@@ -192,9 +314,17 @@ class InformerFeed(Generic[S]):
         except MailboxFull:
             self._retry.add(view)
         except ActorStopped:
-            self.unwatch(view)
+            self._drop(view)
         else:
             self.delivered += 1
+
+    def _drop(self, view: _View) -> None:
+        if isinstance(view, GroupView):
+            if self._group_views.get(view.key) is view:
+                del self._group_views[view.key]
+        elif self._views.get(view.key) is view:
+            del self._views[view.key]
+        self._retry.discard(view)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from .errors import KubernetesError, ObjectRef
 from .resources import ResourceType
 from .selectors import Selector, render_selector
 from .transport import ApiTransport
-from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchEvent, WatchSync
+from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, ObjectWatch, Watch
 
 __all__ = [
     "CATEGORY_LABEL",
@@ -252,6 +252,21 @@ class ResourceClient(Generic[T]):
             idle_timeout=idle_timeout,
         )
 
+    def watch_one_in(
+        self, namespace: str | None, name: str, *, resource_version: str | None = None
+    ) -> ObjectWatch[T]:
+        """The states of object ``name`` (``None``: absent) after each change; see
+        :class:`~.watch.ObjectWatch`. Without ``resource_version`` the current state comes
+        first. Each request lasts at most until the caller's deadline (or the usual limit)."""
+        return ObjectWatch(
+            self.watch_in(
+                namespace,
+                field_selector={"metadata.name": name},
+                resource_version=resource_version,
+                reconnect_timeout=_reconnect_for_wait(),
+            )
+        )
+
     async def wait_for_deletion_in(self, namespace: str | None, name: str) -> None:
         """Return once the object is gone (spec §10.3); needs a deadline from the caller.
 
@@ -264,12 +279,9 @@ class ResourceClient(Generic[T]):
             return
         rv = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
         with trio.move_on_at(deadline - WAIT_MARGIN):
-            async with self._watch_one(namespace, name, rv) as events:
-                async for item in events:
-                    # The watch selects this one name, so an empty state means it is gone.
-                    if isinstance(item, WatchSync) and not item.objects:
-                        return
-                    if isinstance(item, WatchEvent) and item.type == "DELETED":
+            async with self.watch_one_in(namespace, name, resource_version=rv) as states:
+                async for state in states:
+                    if state is None:
                         return
         with trio.move_on_after(WAIT_MARGIN):
             if await self.read_raw(namespace, name) is None:
@@ -283,26 +295,15 @@ class ResourceClient(Generic[T]):
         if current is not None:
             return self.resource.decode(current)
         with trio.move_on_at(deadline - WAIT_MARGIN):
-            async with self._watch_one(namespace, name, None) as events:
-                async for item in events:
-                    if isinstance(item, WatchSync):
-                        if item.objects:
-                            return item.objects[0]
-                    elif item.type != "DELETED":
-                        return item.object
+            async with self.watch_one_in(namespace, name) as states:
+                async for state in states:
+                    if state is not None:
+                        return state
         with trio.move_on_after(WAIT_MARGIN):
             found = await self.read_in(namespace, name)
             if found is not None:
                 return found
         raise trio.TooSlowError(f"{self._ref(namespace, name)} was not created in time")
-
-    def _watch_one(self, namespace: str | None, name: str, rv: str | None) -> Watch[T]:
-        return self.watch_in(
-            namespace,
-            field_selector={"metadata.name": name},
-            resource_version=rv,
-            reconnect_timeout=_reconnect_for_wait(),
-        )
 
 
 class NamespacedResource(ResourceClient[T]):
@@ -393,6 +394,12 @@ class NamespacedResource(ResourceClient[T]):
             idle_timeout=None,
         )
 
+    def watch_one(
+        self, namespace: str, name: str, *, resource_version: str | None = None
+    ) -> ObjectWatch[T]:
+        """The states of one object (``None``: absent) after each change; for waits."""
+        return self.watch_one_in(namespace, name, resource_version=resource_version)
+
     async def wait_for_deletion(self, namespace: str, name: str) -> None:
         """Wait (within the caller's deadline) until the object is gone."""
         await self.wait_for_deletion_in(namespace, name)
@@ -474,6 +481,10 @@ class ClusterResource(ResourceClient[T]):
             reconnect_timeout=DEFAULT_WATCH_RECONNECT_TIMEOUT,
             idle_timeout=None,
         )
+
+    def watch_one(self, name: str, *, resource_version: str | None = None) -> ObjectWatch[T]:
+        """The states of one object (``None``: absent) after each change; for waits."""
+        return self.watch_one_in(None, name, resource_version=resource_version)
 
     async def wait_for_deletion(self, name: str) -> None:
         """Wait (within the caller's deadline) until the object is gone."""

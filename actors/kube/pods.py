@@ -9,7 +9,7 @@ import trio
 from kubernetes.client import CoreV1Event, V1Pod
 
 from .operations import NamespacedResource
-from .watch import Watch, WatchEvent, WatchSync
+from .watch import Watch, WatchEvent
 
 __all__ = ["PENDING_PHASES", "PREPULL_PHASES", "PodEventMessages", "wait_for_pod_phase"]
 
@@ -38,18 +38,11 @@ async def wait_for_pod_phase(
     if phase not in wait_through:
         return phase
     rv = pod.metadata.resource_version if pod.metadata else None
-    async with pods.watch(
-        namespace, field_selector={"metadata.name": name}, resource_version=rv
-    ) as events:
-        async for item in events:
-            if isinstance(item, WatchSync):
-                if not item.objects:
-                    return None
-                phase = _phase(item.objects[0])
-            elif item.type == "DELETED":
+    async with pods.watch_one(namespace, name, resource_version=rv) as states:
+        async for state in states:
+            if state is None:
                 return None
-            else:
-                phase = _phase(item.object)
+            phase = _phase(state)
             if phase not in wait_through:
                 return phase
     raise AssertionError("unreachable: watches do not end")  # pragma: no cover

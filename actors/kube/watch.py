@@ -48,7 +48,14 @@ from .http11 import HttpTransportError, LineStream
 from .resources import ResourceType
 from .transport import ApiTransport, timeout_seconds
 
-__all__ = ["DEFAULT_WATCH_RECONNECT_TIMEOUT", "Watch", "WatchEvent", "WatchItem", "WatchSync"]
+__all__ = [
+    "DEFAULT_WATCH_RECONNECT_TIMEOUT",
+    "ObjectWatch",
+    "Watch",
+    "WatchEvent",
+    "WatchItem",
+    "WatchSync",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -300,6 +307,49 @@ class Watch(Generic[T]):
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.aclose()
+
+
+class ObjectWatch(Generic[T]):
+    """The states of one named object: what a wait for that object needs of a watch.
+
+    Built on a :class:`Watch` that selects the object by name (``metadata.name``), it yields
+    the object after each change and ``None`` whenever it is absent (an empty list or relist,
+    a ``DELETED`` event), so that every wait on one object is the same short loop::
+
+        async with kube.pods.watch_one("ns", "name", resource_version=rv) as states:
+            async for pod in states:
+                if pod is None: ...
+
+    Short-lived waits use it (a deletion, a creation, a pod leaving Pending); whatever follows
+    objects for as long as they live does so through a shared informer
+    (:mod:`actors.kube.informer`), not through one of these per object. Leaving the ``async
+    with`` block closes the connection, as for :class:`Watch`.
+    """
+
+    def __init__(self, watch: Watch[T]) -> None:
+        self._watch = watch
+
+    async def __aenter__(self) -> ObjectWatch[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._watch.aclose()
+
+    def __aiter__(self) -> ObjectWatch[T]:
+        return self
+
+    async def __anext__(self) -> T | None:
+        item = await anext(self._watch)
+        if isinstance(item, WatchSync):
+            return item.objects[0] if item.objects else None
+        if item.type == "DELETED":
+            return None
+        return item.object
 
 
 def _resource_version(obj: dict[str, Any]) -> str:

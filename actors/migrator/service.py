@@ -1,13 +1,15 @@
 """The migrator as the web layer sees it; owns the ``migrations`` subtree::
 
     migrations                          (supervisor; escalates)
+    ├── informer/migration-pods         (the one watch of migration pods; a view per pair)
     ├── migration-manager               (running pairs, reverse-pair rule, startup adoption)
     └── migration-pairs                 (supervisor; gives up per child)
         └── migration/<old>-to-<new>    (one per pair asked about since the start)
 
 Pair actors are not retired: each keeps its pair's final status (a few hundred bytes) for
 as long as the controller runs, which is what lets ``GET`` report a finished copy after its
-pod is gone.
+pod is gone. Pair actors follow their pods through the informer's feed, which outlives the
+informer's incarnations (``.informer``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from actors.runtime import (
 
 from .builder import migration_key, pair_of_key
 from .errors import MigrationFailedError, refusal_for_exit_code
+from .informer import migration_pod_informer
 from .manager import Claim, MigrationManager, Report
 from .migration import (
     Cancel,
@@ -57,8 +60,11 @@ class MigratorService:
     def __init__(self, config: ControllerConfig, kube: KubeClient, *, namespace: str) -> None:
         self.ready = trio.Event()
         self._initial: dict[str, V1Pod] = {}
+        self.pods, self.pod_informer = migration_pod_informer(
+            kube, namespace, reconnect_timeout=config.watch_reconnect_timeout.total_seconds()
+        )
         self._deps = MigrationDependencies(
-            config=config, kube=kube, namespace=namespace, report=self._report
+            config=config, kube=kube, namespace=namespace, report=self._report, pods=self.pods
         )
         self._op_timeout = config.fsadmin.timeout.total_seconds() * 2 + 5.0
         self.pairs = Supervisor("migration-pairs", limits=PAIR_LIMITS)
@@ -72,7 +78,11 @@ class MigratorService:
         )
         self.supervisor = Supervisor(
             "migrations",
-            [(self.manager, RestartPolicy.PERMANENT), (self.pairs, RestartPolicy.PERMANENT)],
+            [
+                (self.pod_informer, RestartPolicy.PERMANENT),
+                (self.manager, RestartPolicy.PERMANENT),
+                (self.pairs, RestartPolicy.PERMANENT),
+            ],
         )
 
     def _make_actor(self, key: str) -> MigrationActor:

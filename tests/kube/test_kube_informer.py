@@ -3,21 +3,24 @@
 Against kubesim over real HTTP: views see the objects of every namespace the selector
 matches, nothing else; a relist after expired resource versions and a restart of the
 informer turn into changes for exactly the objects that changed; a refused watch reaches
-every view; and the informer holds one watch connection whatever the number of views.
+every view; the informer holds one watch connection whatever the number of views; and a
+group view (the pods of one file server's Job, whose names are generated) follows every
+object of its group, also as objects join and leave it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 import httpx
+import pytest
 import trio
 
 from actors.kube import KubeClient
-from actors.kube.informer import Informer, InformerFeed, InformerSpec, KeyView
+from actors.kube.informer import GroupView, Informer, InformerFeed, InformerSpec, KeyView, ObjectKey
 from actors.runtime import (
     ActorRef,
     ActorStopped,
@@ -53,10 +56,19 @@ class Owner:
         self.changed = trio.Event()
         return view.read()
 
+    async def next_group(self, view: GroupView[tuple[str, str]]) -> dict[str, str]:
+        """The group's next state, as pod name → phase."""
+        await self.changed.wait()
+        self.changed = trio.Event()
+        return {name: phase for (_ns, name), (_user, phase) in view.read().items()}
+
 
 @asynccontextmanager
 async def running_informer(
-    kube: KubeClient, feed: InformerFeed[str], site: Site
+    kube: KubeClient,
+    feed: InformerFeed[Any],
+    site: Site,
+    digest: Callable[[dict[str, Any]], Any] = _phase,
 ) -> AsyncIterator[ActorRef]:
     """The informer of lab pods, on a site whose kubelet is frozen (pods stay as tests set
     them)."""
@@ -66,7 +78,7 @@ async def running_informer(
             None, label_selector=selector, reconnect_timeout=reconnect
         ),
         label_selector={"nublado.lsst.io/category": "lab"},
-        digest=_phase,
+        digest=digest,
     )
     ref = ActorRef("informer/pods", partial(Informer, feed, spec))
     system = ActorSystem(Supervisor("root", [(ref, RestartPolicy.PERMANENT)]))
@@ -195,6 +207,75 @@ async def test_one_watch_connection_whatever_the_number_of_views(
             assert await _open_watches(site) == 1
 
 
+def _user_and_phase(obj: dict[str, Any]) -> tuple[str, str]:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return str(labels.get("nublado.lsst.io/user") or ""), _phase(obj)
+
+
+def _by_user(key: ObjectKey, state: tuple[str, str]) -> ObjectKey | None:
+    return (key[0], state[0]) if state[0] else None
+
+
+async def test_a_group_view_follows_every_object_of_its_group(kube: KubeClient, site: Site) -> None:
+    feed: InformerFeed[tuple[str, str]] = InformerFeed("pods", group=_by_user)
+    with trio.fail_after(CEILING):
+        await _namespaces(kube, "inf-g")
+        await kube.pods.create("inf-g", pod("job-a1", _user("alpha")))
+        async with running_informer(kube, feed, site, _user_and_phase):
+            await feed.ready.wait()
+            alpha, beta = Owner(), Owner()
+            view_alpha = feed.watch_group(("inf-g", "alpha"), alpha.notify)
+            view_beta = feed.watch_group(("inf-g", "beta"), beta.notify)
+            assert view_alpha.known
+            assert {key[1] for key in view_alpha.read()} == {"job-a1"}
+            assert view_beta.read() == {}
+            # A second object joins the group under a name nobody could have guessed.
+            await kube.pods.create("inf-g", pod("job-a2", _user("alpha")))
+            assert await alpha.next_group(view_alpha) == {"job-a1": "Pending", "job-a2": "Pending"}
+            _set_phase(site, "inf-g", "Succeeded", name="job-a1")
+            assert await alpha.next_group(view_alpha) == {
+                "job-a1": "Succeeded",
+                "job-a2": "Pending",
+            }
+            await kube.pods.delete("inf-g", "job-a1", grace_period=0)
+            assert await alpha.next_group(view_alpha) == {"job-a2": "Pending"}
+            # Relabelled to another user: it leaves one group and joins the other.
+            pods = site.store.resource("pods")
+            site.store.patch(
+                pods, "inf-g", "job-a2", {"metadata": {"labels": {"nublado.lsst.io/user": "beta"}}}
+            )
+            assert await alpha.next_group(view_alpha) == {}
+            assert await beta.next_group(view_beta) == {"job-a2": "Pending"}
+            assert beta.notified == 1, "changes to another group reached this view"
+
+
+def test_a_relist_delivers_only_to_the_groups_that_changed() -> None:
+    feed: InformerFeed[tuple[str, str]] = InformerFeed("pods", group=_by_user)
+    feed.replace({("ns", "a1"): ("alpha", "Running"), ("ns", "b1"): ("beta", "Running")})
+    told: list[str] = []
+    alpha = feed.watch_group(("ns", "alpha"), lambda: told.append("alpha"))
+    beta = feed.watch_group(("ns", "beta"), lambda: told.append("beta"))
+    assert alpha.read() == {("ns", "a1"): ("alpha", "Running")}
+    beta.read()
+    # What a relist after a missed stretch shows: alpha's pod was replaced by another.
+    feed.replace({("ns", "a2"): ("alpha", "Pending"), ("ns", "b1"): ("beta", "Running")})
+    assert told == ["alpha"]
+    assert alpha.read() == {("ns", "a2"): ("alpha", "Pending")}
+    feed.put(("ns", "b1"), None)
+    assert told == ["alpha", "beta"]
+    assert beta.read() == {}
+    assert feed.watched == 2
+    feed.unwatch(beta)
+    feed.put(("ns", "b2"), ("beta", "Pending"))
+    assert told == ["alpha", "beta"], "a view given back was still notified"
+
+
+def test_a_feed_without_groups_refuses_group_views() -> None:
+    feed: InformerFeed[str] = InformerFeed("pods")
+    with pytest.raises(ValueError, match="no groups"):
+        feed.watch_group(("ns", "alpha"), lambda: None)
+
+
 def test_a_full_mailbox_is_retried_and_a_stopped_owner_is_dropped() -> None:
     feed: InformerFeed[str] = InformerFeed("pods")
     feed.replace({})
@@ -219,10 +300,14 @@ def test_a_full_mailbox_is_retried_and_a_stopped_owner_is_dropped() -> None:
     assert gone.read() == "Running", "a dropped view was still updated"
 
 
-def _set_phase(site: Site, namespace: str, phase: str) -> None:
+def _set_phase(site: Site, namespace: str, phase: str, *, name: str = "lab") -> None:
     """What the kubelet would do: write the pod's phase through its status subresource."""
     pods = site.store.resource("pods")
-    site.store.patch(pods, namespace, "lab", {"status": {"phase": phase}}, subresource="status")
+    site.store.patch(pods, namespace, name, {"status": {"phase": phase}}, subresource="status")
+
+
+def _user(name: str) -> dict[str, str]:
+    return {"nublado.lsst.io/category": "lab", "nublado.lsst.io/user": name}
 
 
 async def _open_watches(site: Site) -> int:

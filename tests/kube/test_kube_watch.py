@@ -251,3 +251,25 @@ async def test_raw_create_and_raw_watch_give_server_json(kube: KubeClient, ns: s
     assert isinstance(item.object, dict)
     assert item.object["metadata"]["name"] == "later"
     assert item.resource_version == item.object["metadata"]["resourceVersion"]
+
+
+async def test_watch_one_yields_the_state_of_its_object_after_each_change(
+    kube: KubeClient, ns: str
+) -> None:
+    with trio.fail_after(10):
+        async with kube.config_maps.watch_one(ns, "target") as states:
+            assert await anext(states) is None, "absent at first: the list shows nothing"
+            await kube.config_maps.create(ns, configmap("other"))
+            await kube.config_maps.create(ns, configmap("target"))
+            created = await anext(states)
+            assert created is not None
+            assert name_of(created) == "target", "another object's change came through"
+            await kube.config_maps.delete(ns, "target")
+            assert await anext(states) is None
+        # From a resourceVersion: no list first, only what happens after it.
+        again = await kube.config_maps.create(ns, configmap("target"))
+        assert again.metadata is not None
+        since = again.metadata.resource_version
+        async with kube.config_maps.watch_one(ns, "target", resource_version=since) as states:
+            await kube.config_maps.delete(ns, "target")
+            assert await anext(states) is None
