@@ -31,7 +31,7 @@ from .client import KubeClient
 from .deadline import KUBERNETES_REQUEST_TIMEOUT
 from .errors import KubernetesError
 from .operations import CATEGORY_LABEL, USER_LABEL, ClusterResource, NamespacedResource
-from .pods import PENDING_PHASES, PREPULL_PHASES, PodEventMessages
+from .pods import PENDING_PHASES, PREPULL_PHASES
 from .selectors import Selector
 from .watch import (
     DEFAULT_WATCH_RECONNECT_TIMEOUT,
@@ -54,7 +54,6 @@ __all__ = [
     "KubernetesError",
     "NamespacedResource",
     "ObjectWatch",
-    "PodEventMessages",
     "Selector",
     "Watch",
     "WatchEvent",

@@ -32,7 +32,7 @@ from .credentials import (
 )
 from .deadline import KUBERNETES_REQUEST_TIMEOUT
 from .operations import ClusterResource, NamespacedResource
-from .pods import PENDING_PHASES, PodEventMessages, wait_for_pod_phase
+from .pods import PENDING_PHASES, wait_for_pod_phase
 from .transport import ApiTransport
 
 __all__ = ["KubeClient"]
@@ -126,16 +126,3 @@ class KubeClient:
     ) -> str | None:
         """Wait until the pod's phase leaves ``wait_through``; ``None`` if the pod is gone."""
         return await wait_for_pod_phase(self.pods, namespace, name, wait_through=wait_through)
-
-    def pod_event_messages(
-        self,
-        namespace: str,
-        pod: str,
-        *,
-        until: float | None = None,
-        resource_version: str | None = None,
-    ) -> PodEventMessages:
-        """Messages of the Events about ``pod`` until ``until`` (default: current deadline)."""
-        return PodEventMessages(
-            self.events, namespace, pod, until=until, resource_version=resource_version
-        )

@@ -22,13 +22,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
-import trio
 
-from actors.runtime import Actor, ActorStopped, MailboxFull, describe_error
+from actors.runtime import ActorStopped, MailboxFull
 
-from .errors import KubernetesError
-from .informer import REFUSED_RETRY_INTERVAL, ObjectKey
+from .informer import ObjectKey
 from .selectors import Selector
+from .shared_watch import SharedWatchActor
 from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchSync
 
 __all__ = ["POD_EVENTS_SELECTOR", "EventRelay", "Following", "PodEventRelay"]
@@ -95,7 +94,7 @@ class PodEventRelay:
             self.relayed += 1
 
 
-class EventRelay(Actor):
+class EventRelay(SharedWatchActor):
     """One incarnation of the watch of pod Events, writing into the relay."""
 
     kind = "relay"
@@ -107,20 +106,16 @@ class EventRelay(Actor):
         *,
         reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
     ) -> None:
+        super().__init__()
         self.relay = relay
         self.open_watch = open_watch
         self.reconnect_timeout = reconnect_timeout
         self.events = 0
-        self.refusals = 0
-        self._refused: str | None = None
         self._listed = False
-
-    async def on_start(self) -> None:
-        self.context.start_soon(self._watch_forever)
 
     @property
     def phase(self) -> str:
-        if self._refused is not None:
+        if self.refused is not None:
             return "refused"
         return "watching" if self._listed else "listing"
 
@@ -130,27 +125,15 @@ class EventRelay(Actor):
             "events": self.events,
             "relayed": self.relay.relayed,
             "dropped": self.relay.dropped,
-            "refusals": self.refusals,
-            "refused": self._refused,
+            **super().inspect(),
         }
 
-    async def _watch_forever(self) -> None:
-        while True:
-            try:
-                await self._watch()
-            except KubernetesError as error:
-                self.refusals += 1
-                self._refused = describe_error(error)
-                log.warning("Pod event watch refused; retrying later", error=self._refused)
-                self.context.changed()
-                await trio.sleep(REFUSED_RETRY_INTERVAL)
-
-    async def _watch(self) -> None:
+    async def watch(self) -> None:
         async with self.open_watch(POD_EVENTS_SELECTOR, self.reconnect_timeout) as events:
             async for item in events:
                 if isinstance(item, WatchSync):
                     # History (the first list, or a relist): told already, or told to nobody.
-                    self._refused = None
+                    self.listed()
                     if not self._listed:
                         self._listed = True
                         self.context.changed()

@@ -43,10 +43,11 @@ from typing import Any, Generic, TypeVar
 import structlog
 import trio
 
-from actors.runtime import Actor, ActorStopped, MailboxFull, describe_error
+from actors.runtime import ActorStopped, MailboxFull
 
 from .errors import KubernetesError
 from .selectors import Selector
+from .shared_watch import SharedWatchActor
 from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchSync
 
 __all__ = [
@@ -68,9 +69,6 @@ ObjectKey = tuple[str, str]
 
 NOTIFY_RETRY_INTERVAL = 0.1
 """Seconds between retries of notifications that met a full mailbox."""
-
-REFUSED_RETRY_INTERVAL = 5.0
-"""Seconds before a refused watch (403, 404) is tried again."""
 
 
 def object_key(obj: Mapping[str, Any]) -> ObjectKey:
@@ -338,26 +336,25 @@ class InformerSpec(Generic[S]):
     reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT
 
 
-class Informer(Actor, Generic[S]):
+class Informer(SharedWatchActor, Generic[S]):
     """One incarnation of the shared watch of one kind, writing into its feed."""
 
     kind = "informer"
 
     def __init__(self, feed: InformerFeed[S], spec: InformerSpec[S]) -> None:
+        super().__init__()
         self.feed = feed
         self.spec = spec
         self.events = 0
         self.lists = 0
-        self.refusals = 0
-        self._refused: str | None = None
 
     async def on_start(self) -> None:
-        self.context.start_soon(self._watch_forever)
+        await super().on_start()
         self.context.start_soon(self._retry_notifications)
 
     @property
     def phase(self) -> str:
-        if self._refused is not None:
+        if self.refused is not None:
             return "refused"
         return "watching" if self.feed.ready.is_set() else "listing"
 
@@ -367,26 +364,13 @@ class Informer(Actor, Generic[S]):
             "watched": self.feed.watched,
             "lists": self.lists,
             "events": self.events,
-            "refusals": self.refusals,
-            "refused": self._refused,
+            **super().inspect(),
         }
 
-    async def _watch_forever(self) -> None:
-        while True:
-            try:
-                await self._watch()
-            except KubernetesError as error:
-                # Not transient (the watch retries those itself): tell the views, try later.
-                self.refusals += 1
-                self._refused = describe_error(error)
-                log.warning(
-                    "Watch refused; retrying later", informer=self.feed.name, error=self._refused
-                )
-                self.feed.refuse(error)
-                self.context.changed()
-                await trio.sleep(REFUSED_RETRY_INTERVAL)
+    def on_refused(self, error: KubernetesError) -> None:
+        self.feed.refuse(error)
 
-    async def _watch(self) -> None:
+    async def watch(self) -> None:
         digest = self.spec.digest
         async with self.spec.open_watch(
             self.spec.label_selector, self.spec.reconnect_timeout
@@ -394,7 +378,7 @@ class Informer(Actor, Generic[S]):
             async for item in events:
                 if isinstance(item, WatchSync):
                     self.lists += 1
-                    self._refused = None
+                    self.listed()
                     self.feed.replace({object_key(obj): digest(obj) for obj in item.objects})
                     self.context.changed()
                 else:
