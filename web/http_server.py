@@ -14,9 +14,10 @@ open. This module keeps hypercorn's protocol classes and changes what runs aroun
   logged in one line with its cause and ends that connection only.
 * **Connections end with the client.** A connection the client closed is released at once,
   not after the keep-alive timer; and only HTTP/1.1 is spoken (see :class:`_HTTP1Only`).
-* **Bounded writes.** Each connection's stream is a :class:`BoundedWriteStream`: one write
-  may take at most ``write_timeout`` seconds (hypercorn's shield does not stop a deadline set
-  inside it); then the connection is aborted (TCP reset) and hypercorn sees a broken pipe.
+* **Bounded writes.** Each connection's stream is a :class:`BoundedWriteStream`: a write may
+  make no progress for at most ``write_timeout`` seconds (hypercorn's shield does not stop a
+  deadline set inside it); then the connection is aborted (TCP reset) and hypercorn sees a
+  broken pipe.
   When the graceful shutdown's time is up, every write still blocked is aborted at once, so
   shutdown ends within its bounds whatever clients do.
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, cast
@@ -108,7 +109,7 @@ class WriteAborts:
         self._aborting = False
 
     @contextmanager
-    def bounded(self, timeout: float) -> Any:
+    def bounded(self, timeout: float) -> Iterator[trio.CancelScope]:
         """A cancel scope for one write, first due in ``timeout``; ``abort_all`` cancels it."""
         scope = trio.CancelScope(deadline=trio.current_time() + timeout)
         if self._aborting:
