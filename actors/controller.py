@@ -42,6 +42,7 @@ from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.node import Node
+from actors.tuning import DEFAULT_TUNING, Tuning
 
 __all__ = ["Controller", "ControllerSetupError", "open_controller", "read_controller_namespace"]
 
@@ -106,12 +107,13 @@ async def open_controller(
     image_endpoints: SourceEndpoints | None = None,
     controller_namespace: str | None = None,
     environ: Mapping[str, str] | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> AsyncIterator[Controller]:
     """Build the controller for ``config``; close its clients when the block ends.
 
     ``kube`` defaults to credentials from the environment (in-cluster, else kubeconfig);
     ``image_endpoints`` and ``controller_namespace`` let the simulated site stand in for a
-    real registry and pod metadata.
+    real registry and pod metadata; ``tuning`` is given to every service.
     """
     environ = os.environ if environ is None else environ
     check_lab_config(config)
@@ -130,21 +132,22 @@ async def open_controller(
         stack.push_async_callback(http.aclose)
         source = await build_image_source(config.images, http, image_endpoints)
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
-        images = ImageService(config, kube, source, controller_namespace=namespace)
+        images = ImageService(config, kube, source, controller_namespace=namespace, tuning=tuning)
         labs = LabService(
             config,
             kube,
             ServiceResolver(images),
             controller_namespace=namespace,
             environ=environ,
+            tuning=tuning,
         )
         fileservers = (
-            FileserverService(config, kube)
+            FileserverService(config, kube, tuning=tuning)
             if isinstance(config.fileserver, FileserverEnabled)
             else None
         )
         fsadmin = FSAdminService(config, kube, namespace=namespace)
-        migrator = MigratorService(config, kube, namespace=namespace)
+        migrator = MigratorService(config, kube, namespace=namespace, tuning=tuning)
         storage: list[tuple[Node, RestartPolicy]] = [
             (fsadmin.supervisor, RestartPolicy.PERMANENT),
             (migrator.supervisor, RestartPolicy.PERMANENT),

@@ -31,12 +31,12 @@ from actors.runtime import (
     ActorStopped,
     MailboxFull,
     Registry,
-    RestartLimits,
     RestartPolicy,
     Supervisor,
 )
 from actors.runtime.node import Node
 from actors.runtime.snapshot import describe_error
+from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .builder import fileserver_config
 from .cluster import FileserverObservation
@@ -49,25 +49,18 @@ __all__ = ["FileserverService"]
 
 log = structlog.get_logger(__name__)
 
-ASK_TIMEOUT = 10.0
-"""Replies that need no Kubernetes call come back at once; this only guards a stuck actor."""
-
 WAIT_SLACK = 5.0
 """Added to the configured deadlines when waiting for an operation (it enforces its own)."""
-
-MANAGER_MAILBOX = 100_000
-"""Every state change of every file server is reported to the manager; it never refuses one."""
-
-ACTOR_LIMITS = RestartLimits(
-    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
-)
 
 
 class FileserverService:
     """Create (or reuse), list, inspect and remove file servers."""
 
-    def __init__(self, config: ControllerConfig, kube: KubeClient) -> None:
+    def __init__(
+        self, config: ControllerConfig, kube: KubeClient, *, tuning: Tuning = DEFAULT_TUNING
+    ) -> None:
         self.config = config
+        self.ask_timeout = tuning.ask_timeout
         self.fileserver = fileserver_config(config)
         self.ready = trio.Event()
         self._initial: dict[str, FileserverObservation] = {}
@@ -85,7 +78,7 @@ class FileserverService:
             pods=self.informers.pods,
             ingresses=self.informers.ingresses,
         )
-        self.users = Supervisor("fileserver-users", limits=ACTOR_LIMITS)
+        self.users = Supervisor("fileserver-users", limits=tuning.per_user_limits)
         self.registry = Registry(
             self.users,
             "fileserver",
@@ -102,7 +95,7 @@ class FileserverService:
                 start_actor=self._start_observed,
                 ready=self.ready,
             ),
-            mailbox_size=MANAGER_MAILBOX,
+            mailbox_size=tuning.directory_mailbox,
         )
         self.supervisor = Supervisor(
             "fileservers",
@@ -147,7 +140,7 @@ class FileserverService:
         ``PermissionDeniedError`` for a user without UID/GID.
         """
         actor = self.registry.get_or_start(user.username)
-        operation = await actor.ask(Ensure(user), timeout=ASK_TIMEOUT)
+        operation = await actor.ask(Ensure(user), timeout=self.ask_timeout)
         deadline = self.fileserver.creation_timeout.total_seconds() * 2 + WAIT_SLACK
         try:
             with trio.fail_after(deadline):
@@ -159,7 +152,7 @@ class FileserverService:
 
     async def running(self) -> list[str]:
         """Users whose file server is running, sorted."""
-        return await self.manager.ask(ListRunning(), timeout=ASK_TIMEOUT)
+        return await self.manager.ask(ListRunning(), timeout=self.ask_timeout)
 
     async def is_running(self, username: str) -> bool:
         """Whether ``username``'s file server runs (from the actor's memory)."""
@@ -167,7 +160,7 @@ class FileserverService:
         if actor is None:
             return False
         try:
-            return await actor.ask(IsRunning(), timeout=ASK_TIMEOUT)
+            return await actor.ask(IsRunning(), timeout=self.ask_timeout)
         except ActorStopped:
             return False
 
@@ -175,10 +168,10 @@ class FileserverService:
         """Remove the user's file server and wait until its objects are gone (§8.4)."""
         actor = self.registry.get(username)
         if actor is None:
-            if await self.manager.ask(IsKnown(username), timeout=ASK_TIMEOUT):
+            if await self.manager.ask(IsKnown(username), timeout=self.ask_timeout):
                 raise UnknownUserError(f"File server for {username} not running")
             raise UnknownUserError(f"Unknown user {username}")
-        operation = await actor.ask(Remove(), timeout=ASK_TIMEOUT)
+        operation = await actor.ask(Remove(), timeout=self.ask_timeout)
         deadline = self.fileserver.delete_timeout.total_seconds() + WAIT_SLACK
         try:
             with trio.fail_after(deadline):

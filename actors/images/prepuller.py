@@ -39,7 +39,6 @@ __all__ = ["PrepullResult", "PrepullerActor"]
 
 log = structlog.get_logger(__name__)
 
-ASK_TIMEOUT = 10.0
 CALL_TIMEOUT = 30.0
 """Bound on creating (replacing a leftover included) and deleting one prepull pod."""
 
@@ -71,10 +70,12 @@ class PrepullerActor(Actor):
         images: ActorRef,
         *,
         controller_namespace: str,
+        ask_timeout: float,
     ) -> None:
         self.config = config
         self.kube = kube
         self.images = images
+        self.ask_timeout = ask_timeout
         self.namespace = controller_namespace
         self.owner: PodIdentity | None = None
         self._changed = trio.Event()
@@ -124,7 +125,7 @@ class PrepullerActor(Actor):
             await self._changed.wait()
             self._changed = trio.Event()
             try:
-                plan = await self.images.ask(GetPrepullPlan(), timeout=ASK_TIMEOUT)
+                plan = await self.images.ask(GetPrepullPlan(), timeout=self.ask_timeout)
             except (AskTimeout, MailboxFull, ActorStopped) as error:
                 self.last_error = f"could not get the prepull plan: {error}"
                 log.warning("Prepuller could not get its plan", error=describe_error(error))

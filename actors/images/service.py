@@ -46,6 +46,7 @@ from actors.runtime import (
     RestartPolicy,
     describe_error,
 )
+from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .catalog import ImageCatalog, MenuEntry, NeedsDigest, PrepullTarget, Resolution
 from .errors import UnknownTagError
@@ -64,9 +65,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-ASK_TIMEOUT = 10.0
-"""Every query is answered from memory; this only guards against a stuck actor."""
 
 REFRESH_DEADLINE = 300.0
 """Bound on one whole refresh (node list, tag list with retries, digest lookups)."""
@@ -296,10 +294,12 @@ class ImageService:
         source: ImageSource,
         *,
         controller_namespace: str,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         from .prepuller import PrepullerActor  # the prepuller imports this module's messages
 
         self.config = config
+        self.ask_timeout = tuning.ask_timeout
         self.source = source
         self.ready = trio.Event()
         self.actor = ActorRef(
@@ -310,7 +310,11 @@ class ImageService:
         self.prepuller = ActorRef(
             "prepuller",
             lambda: PrepullerActor(
-                config, kube, self.actor, controller_namespace=controller_namespace
+                config,
+                kube,
+                self.actor,
+                controller_namespace=controller_namespace,
+                ask_timeout=tuning.ask_timeout,
             ),
         )
         self.children: list[tuple[ActorRef, RestartPolicy]] = [
@@ -326,23 +330,23 @@ class ImageService:
             log.info("Prepuller not told about the refresh", error=describe_error(error))
 
     async def form_choices(self) -> FormChoices:
-        return await self.actor.ask(GetFormChoices(), timeout=ASK_TIMEOUT)
+        return await self.actor.ask(GetFormChoices(), timeout=self.ask_timeout)
 
     async def spawner_images(self) -> SpawnerImages:
-        return await self.actor.ask(GetSpawnerImages(), timeout=ASK_TIMEOUT)
+        return await self.actor.ask(GetSpawnerImages(), timeout=self.ask_timeout)
 
     async def prepuller_status(self) -> PrepullerStatus:
-        return await self.actor.ask(GetPrepullerStatus(), timeout=ASK_TIMEOUT)
+        return await self.actor.ask(GetPrepullerStatus(), timeout=self.ask_timeout)
 
     async def refresh(self, *, timeout: float = REFRESH_DEADLINE) -> None:  # noqa: ASYNC109
         """Refresh now and return when that refresh has ended (operators and tests)."""
-        done = await self.actor.ask(RequestRefresh(), timeout=ASK_TIMEOUT)
+        done = await self.actor.ask(RequestRefresh(), timeout=self.ask_timeout)
         with trio.fail_after(timeout):
             await done.wait()
 
     async def resolve(self, options: LabRequestOptions) -> ResolvedImage:
         """The digest-pinned image a create request names (``api.md`` §5.3.4)."""
-        resolution = await self.actor.ask(Resolve(options), timeout=ASK_TIMEOUT)
+        resolution = await self.actor.ask(Resolve(options), timeout=self.ask_timeout)
         if not isinstance(resolution, NeedsDigest):
             return resolution
         try:

@@ -76,31 +76,21 @@ from actors.runtime import (
     EventStream,
     MailboxFull,
     Registry,
-    RestartLimits,
     RestartPolicy,
     Subscription,
     Supervisor,
     describe_error,
 )
 from actors.runtime.node import Node
+from actors.tuning import DEFAULT_TUNING, Tuning
 
 log = structlog.get_logger(__name__)
-
-ASK_TIMEOUT = 10.0
-"""Replies that need no Kubernetes call come back at once; this only guards a stuck actor."""
 
 CREATE_TIMEOUT = 60.0
 """A create may probe the pod of a known lab (up to 30 s) before it answers."""
 
 RECONCILE_TIMEOUT = 120.0
 """A pass lists four kinds across the cluster; generous, as it only guards a stuck manager."""
-
-MANAGER_MAILBOX = 100_000
-"""Every state change of every lab is reported to the manager; it must never refuse one."""
-
-LAB_ACTOR_LIMITS = RestartLimits(
-    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
-)
 
 
 class LabService:
@@ -115,8 +105,10 @@ class LabService:
         controller_namespace: str,
         discovery: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         self.config = config
+        self.ask_timeout = tuning.ask_timeout
         self.images = images
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
@@ -139,7 +131,7 @@ class LabService:
             discovery=dict(discovery or {}),
             environ=dict(environ or {}),
         )
-        self.users = Supervisor("lab-users", limits=LAB_ACTOR_LIMITS)
+        self.users = Supervisor("lab-users", limits=tuning.per_user_limits)
         self.registry = Registry(
             self.users,
             "lab",
@@ -155,11 +147,11 @@ class LabService:
                 lab_ref=self.registry.get,
                 start_lab=self._start_observed,
                 revive_lab=self._revive,
-                revive_after=LAB_ACTOR_LIMITS.backoff_max,
-                healthy_after=LAB_ACTOR_LIMITS.window,
+                revive_after=tuning.per_user_limits.backoff_max,
+                healthy_after=tuning.per_user_limits.window,
                 ready=self.ready,
             ),
-            mailbox_size=MANAGER_MAILBOX,
+            mailbox_size=tuning.directory_mailbox,
         )
         pod_watch = InformerSpec(
             open_watch=lambda selector, reconnect: kube.pods.watch_raw(
@@ -243,7 +235,7 @@ class LabService:
             raise PermissionDeniedError("Must have a GID to spawn labs")
         self.manager.tell(Register(username))
         if self.registry.get(username) is None and self.ready.is_set():
-            known = await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)
+            known = await self.manager.ask(LastKnownState(username), timeout=self.ask_timeout)
             if known is None and self.registry.get(username) is None:
                 # Unknown to the directory, which has seen every lab since startup: the new
                 # actor need not read the cluster to learn there is nothing there (were
@@ -277,11 +269,11 @@ class LabService:
         """Delete the user's lab and wait for the deletion (``api.md`` §5.4)."""
         lab = self.registry.get(username)
         if lab is None:
-            if await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT) is None:
+            if await self.manager.ask(LastKnownState(username), timeout=self.ask_timeout) is None:
                 raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])
             lab = self.registry.get_or_start(username)
-        operation = await lab.ask(Delete(), timeout=ASK_TIMEOUT)
-        deadline = self.config.lab.delete_timeout.total_seconds() + ASK_TIMEOUT
+        operation = await lab.ask(Delete(), timeout=self.ask_timeout)
+        deadline = self.config.lab.delete_timeout.total_seconds() + self.ask_timeout
         with trio.fail_after(deadline):
             await operation.wait()
 
@@ -293,7 +285,7 @@ class LabService:
             # directory would answer 404 for a lab it is about to show, and a create would
             # then meet that lab. It answers as soon as it has rebuilt its state.
             try:
-                return await lab.ask(GetState(), timeout=ASK_TIMEOUT)
+                return await lab.ask(GetState(), timeout=self.ask_timeout)
             except (ActorStopped, AskTimeout, MailboxFull):
                 pass
             except Exception as crash:
@@ -306,11 +298,11 @@ class LabService:
                 )
         # No actor, or one between crashes (its next start may be seconds of backoff away):
         # the directory has the last state the lab reported, so polls never wait on a restart.
-        return await self.manager.ask(LastKnownState(username), timeout=ASK_TIMEOUT)
+        return await self.manager.ask(LastKnownState(username), timeout=self.ask_timeout)
 
     async def running(self) -> list[str]:
         """Users whose lab is running."""
-        return await self.manager.ask(ListRunning(), timeout=ASK_TIMEOUT)
+        return await self.manager.ask(ListRunning(), timeout=self.ask_timeout)
 
     async def subscribe(self, username: str) -> Subscription[LabEvent] | None:
         """The user's event stream; ``None`` for a registered user with nothing to replay.
@@ -319,14 +311,14 @@ class LabService:
         """
         lab = self.registry.get(username)
         if lab is not None and lab.status is ActorStatus.RUNNING:
-            return await lab.ask(Subscribe(), timeout=ASK_TIMEOUT)
+            return await lab.ask(Subscribe(), timeout=self.ask_timeout)
         stream = self._streams.get(username)
         if stream is not None:
             # The actor is restarting or was given up: never wait on it. Its last incarnation
             # ended any operation it left open, so this is a replay that ends (or, with no
             # operation yet, a wait for the next incarnation's).
             return stream.subscribe()
-        if await self.manager.ask(IsRegistered(username), timeout=ASK_TIMEOUT):
+        if await self.manager.ask(IsRegistered(username), timeout=self.ask_timeout):
             return None
         raise UnknownUserError(f"Unknown user {username}", loc=["path", "username"])
 

@@ -25,11 +25,11 @@ from actors.runtime import (
     ActorStopped,
     MailboxFull,
     Registry,
-    RestartLimits,
     RestartPolicy,
     Supervisor,
     describe_error,
 )
+from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .builder import migration_key, pair_of_key
 from .errors import MigrationFailedError, refusal_for_exit_code
@@ -48,16 +48,19 @@ __all__ = ["MigrationStatus", "MigratorService"]
 
 log = structlog.get_logger(__name__)
 
-ASK_TIMEOUT = 10.0
-PAIR_LIMITS = RestartLimits(
-    max_restarts=5, window=60.0, backoff_initial=0.5, backoff_max=10.0, escalate=False
-)
-
 
 class MigratorService:
     """Start, inspect and cancel home-directory migrations. Pairs must be validated first."""
 
-    def __init__(self, config: ControllerConfig, kube: KubeClient, *, namespace: str) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        kube: KubeClient,
+        *,
+        namespace: str,
+        tuning: Tuning = DEFAULT_TUNING,
+    ) -> None:
+        self.ask_timeout = tuning.ask_timeout
         self.ready = trio.Event()
         self._initial: dict[str, V1Pod] = {}
         self.pods, self.pod_informer = migration_pod_informer(
@@ -67,7 +70,7 @@ class MigratorService:
             config=config, kube=kube, namespace=namespace, report=self._report, pods=self.pods
         )
         self._op_timeout = config.fsadmin.timeout.total_seconds() * 2 + 5.0
-        self.pairs = Supervisor("migration-pairs", limits=PAIR_LIMITS)
+        self.pairs = Supervisor("migration-pairs", limits=tuning.per_user_limits)
         self.registry = Registry(
             self.pairs, "migration", self._make_actor, policy=RestartPolicy.TRANSIENT
         )
@@ -107,7 +110,7 @@ class MigratorService:
         are the §12.3 refusals, anything else ``MigrationFailedError``. The reverse pair
         running is ``MigrationConflictError``.
         """
-        await self.manager.ask(Claim(old_user, new_user), timeout=ASK_TIMEOUT)
+        await self.manager.ask(Claim(old_user, new_user), timeout=self.ask_timeout)
         actor = self.registry.get_or_start(migration_key(old_user, new_user))
         try:
             status = await actor.ask(Start(), timeout=self._op_timeout)
