@@ -32,10 +32,10 @@ from actors.runtime import Actor, ActorRef, ActorStopped, AskTimeout, MailboxFul
 from actors.runtime.snapshot import describe_error
 
 from .catalog import PrepullTarget
+from .messages import GetPrepullPlan, RecordPulled
 from .prepull_pod import PodIdentity, prepull_pod, read_pod_identity
-from .service import CatalogChanged, GetPrepullPlan, RecordPulled
 
-__all__ = ["PrepullResult", "PrepullerActor"]
+__all__ = ["CatalogChanged", "PrepullResult", "PrepullerActor"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,11 @@ class PrepullResult:
     @property
     def succeeded(self) -> bool:
         return self.outcome == "succeeded"
+
+
+@dataclass(frozen=True)
+class CatalogChanged:
+    """Told to the prepuller after each successful refresh of the images actor."""
 
 
 class PrepullerActor(Actor):

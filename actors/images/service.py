@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,27 +41,30 @@ from actors.runtime import (
     ActorRef,
     ActorStopped,
     MailboxFull,
-    Request,
     RestartPolicy,
     describe_error,
 )
 from actors.tuning import DEFAULT_TUNING, Tuning
 
-from .catalog import ImageCatalog, MenuEntry, NeedsDigest, PrepullTarget, Resolution
+from .catalog import ImageCatalog, NeedsDigest, Resolution
 from .errors import UnknownTagError
+from .messages import (
+    FormChoices,
+    GetFormChoices,
+    GetPrepullerStatus,
+    GetPrepullPlan,
+    GetSpawnerImages,
+    RecordPulled,
+    RequestRefresh,
+    Resolve,
+)
 from .node_watch import watch_node_changes
+from .prepuller import CatalogChanged, PrepullerActor
 from .refresh import RefreshError, build_catalog
 from .source import ImageSource
 from .status import PrepullerOptions, PrepullerStatus, SpawnerImages
 
-__all__ = [
-    "CatalogChanged",
-    "FormChoices",
-    "GetPrepullPlan",
-    "ImageService",
-    "ImagesActor",
-    "RecordPulled",
-]
+__all__ = ["ImageService", "ImagesActor"]
 
 log = structlog.get_logger(__name__)
 
@@ -71,60 +73,6 @@ REFRESH_DEADLINE = 300.0
 
 RETRY_AFTER_FAILURE = 60.0
 """Longest pause before retrying a failed refresh (shorter if the interval is shorter)."""
-
-
-# -- messages ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FormChoices:
-    """The spawn form's image choices: radio menu and dropdown (images.md §9)."""
-
-    menu: list[MenuEntry]
-    dropdown: list[MenuEntry]
-
-
-@dataclass(frozen=True)
-class GetFormChoices(Request[FormChoices]):
-    pass
-
-
-@dataclass(frozen=True)
-class GetSpawnerImages(Request[SpawnerImages]):
-    pass
-
-
-@dataclass(frozen=True)
-class GetPrepullerStatus(Request[PrepullerStatus]):
-    pass
-
-
-@dataclass(frozen=True)
-class Resolve(Request[Resolution]):
-    options: LabRequestOptions
-
-
-@dataclass(frozen=True)
-class GetPrepullPlan(Request[dict[str, list[PrepullTarget]]]):
-    """What each eligible node lacks, one pull at a time in this order."""
-
-
-@dataclass(frozen=True)
-class RecordPulled(Request[None]):
-    """The prepuller pulled ``digest`` onto ``node``."""
-
-    digest: str
-    node: str
-
-
-@dataclass(frozen=True)
-class RequestRefresh(Request[trio.Event]):
-    """Refresh now; the reply is set when a refresh that started after this request ends."""
-
-
-@dataclass(frozen=True)
-class CatalogChanged:
-    """Told to the prepuller after each successful refresh."""
 
 
 # -- the actor ---------------------------------------------------------------------------
@@ -296,8 +244,6 @@ class ImageService:
         controller_namespace: str,
         tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
-        from .prepuller import PrepullerActor  # the prepuller imports this module's messages
-
         self.config = config
         self.ask_timeout = tuning.ask_timeout
         self.source = source
