@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 import trio
 
+from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig, FileserverEnabled
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
@@ -42,7 +43,6 @@ from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.node import Node
-from actors.tuning import DEFAULT_TUNING, Tuning
 
 __all__ = ["Controller", "ControllerSetupError", "open_controller", "read_controller_namespace"]
 

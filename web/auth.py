@@ -52,6 +52,7 @@ from quart import Response, has_websocket_context, request, websocket
 from quart_trio import QuartTrio
 from werkzeug.datastructures import Headers
 
+from actors.common.models import UserInfo
 from actors.config.auth import AuthMode
 from actors.errors import ControllerError, InvalidTokenError, PermissionDeniedError
 from actors.gafaelfawr import (
@@ -60,7 +61,6 @@ from actors.gafaelfawr import (
     GafaelfawrUnavailable,
     TokenInfo,
 )
-from actors.labs.models import UserInfo
 from web.errors import RequestValidationError, error_body
 from web.state import current_state
 from web.usernames import INGRESS_IDENTITY, PATH, TOKEN_IDENTITY, require_username

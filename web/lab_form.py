@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from actors.common.models import NotebookQuota
+from actors.common.requests import DROPDOWN_SENTINEL
+from actors.common.resources import container_size_label, size_resources
 from actors.config import LabSize, SizeConfig
-from actors.labs.builder.resources import container_size_label, size_resources
-from actors.labs.models import NotebookQuota
-from actors.labs.requests import DROPDOWN_SENTINEL
 
 __all__ = ["MenuImage", "offered_sizes", "render_lab_form", "render_unavailable"]
 

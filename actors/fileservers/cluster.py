@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from kubernetes.client import V1Ingress, V1Job, V1Pod
 
+from actors.common.labels import Category
 from actors.kube import CATEGORY_LABEL, USER_LABEL, KubeClient
-from actors.labs.builder.labels import Category
 
 from .builder import FileserverObjects, fileserver_name
 

@@ -34,6 +34,8 @@ from typing import Any
 import structlog
 import trio
 
+from actors.common.models import UserInfo
+from actors.common.operation import Operation, OperationKind
 from actors.config import ControllerConfig, FileserverEnabled
 from actors.errors import (
     FileServerCreateFailedError,
@@ -44,8 +46,6 @@ from actors.errors import (
 )
 from actors.kube import PENDING_PHASES, KubeClient
 from actors.kube.informer import GroupView, InformerFeed, KeyView
-from actors.labs.models import UserInfo
-from actors.labs.operation import Operation, OperationKind
 from actors.runtime import Actor, ActorRef, describe_error
 
 from .builder import FileserverIdentityError, build_fileserver, fileserver_name

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from actors.common.labels import Category
 from actors.kube import CATEGORY_LABEL, USER_LABEL, KubeClient
 from actors.kube.informer import Informer, InformerFeed, InformerSpec, ObjectKey
-from actors.labs.builder.labels import Category
 from actors.runtime import ActorRef
 
 __all__ = [

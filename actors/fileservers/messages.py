@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.labs.models import UserInfo
-from actors.labs.operation import Operation
+from actors.common.models import UserInfo
+from actors.common.operation import Operation
 from actors.runtime import Request
 
 from .cluster import FileserverObservation

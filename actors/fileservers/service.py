@@ -21,10 +21,11 @@ from __future__ import annotations
 import structlog
 import trio
 
+from actors.common.models import UserInfo
+from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
 from actors.errors import FileServerCreateFailedError, FileServerDeleteFailedError, UnknownUserError
 from actors.kube import KubeClient
-from actors.labs.models import UserInfo
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -36,7 +37,6 @@ from actors.runtime import (
 )
 from actors.runtime.node import Node
 from actors.runtime.snapshot import describe_error
-from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .builder import fileserver_config
 from .cluster import FileserverObservation

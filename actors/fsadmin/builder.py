@@ -29,11 +29,11 @@ from kubernetes.client import (
     V1VolumeMount,
 )
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.resources import configured_resources
+from actors.common.scheduling import kubernetes_affinity, kubernetes_tolerations
+from actors.common.storage import config_volume, persistent_volume_claim, pvc_volumes_in_use
 from actors.config import ControllerConfig, Volume, VolumeMount
-from actors.fileservers.builder.resources import configured_resources
-from actors.labs.builder.labels import Category, standard_metadata
-from actors.labs.builder.scheduling import kubernetes_affinity, kubernetes_tolerations
-from actors.labs.builder.storage import config_volume, persistent_volume_claim, pvc_volumes_in_use
 
 __all__ = [
     "FSADMIN_COMMAND",

@@ -5,7 +5,7 @@ Public entry points::
     from actors.gafaelfawr import GafaelfawrClient, GafaelfawrTokenRejected, GafaelfawrUnavailable
 
     async with GafaelfawrClient("https://rsp.example.org", cache_seconds=60) as gafaelfawr:
-        user = await gafaelfawr.user_info(token)    # actors.labs.models.UserInfo
+        user = await gafaelfawr.user_info(token)    # actors.common.models.UserInfo
         info = await gafaelfawr.token_info(token)   # TokenInfo: username, scopes, expires ...
 
 Tokens are secrets: they are sent to Gafaelfawr and nowhere else, never logged, never part of

@@ -34,7 +34,7 @@ import structlog
 import trio
 from pydantic import BaseModel, ValidationError
 
-from actors.labs.models import UserInfo
+from actors.common.models import UserInfo
 
 from .cache import TtlLruCache
 from .errors import GafaelfawrTokenRejected, GafaelfawrUnavailable

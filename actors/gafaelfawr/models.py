@@ -1,6 +1,6 @@
 """What Gafaelfawr's token-info API says about a token.
 
-The user record (``user-info``) is :class:`actors.labs.models.UserInfo`, shared with the lab
+The user record (``user-info``) is :class:`actors.common.models.UserInfo`, shared with the lab
 actors. Unknown fields are ignored so a newer Gafaelfawr does not break the controller. The
 token's own key (the ``token`` field of the reply) is deliberately not kept.
 """

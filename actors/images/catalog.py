@@ -23,9 +23,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from actors.common.models import ImageClass, ResolvedImage
 from actors.config.images import DropdownMenuConfig, ImagesConfig
 from actors.errors import InvalidDockerReferenceError, UnknownDockerImageError
-from actors.labs.models import ImageClass, ResolvedImage
 
 from .collection import ImageCollection, RSPImage
 from .nodes import NodeImages

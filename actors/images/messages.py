@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import trio
 
-from actors.labs.requests import LabRequestOptions
+from actors.common.requests import LabRequestOptions
 from actors.runtime import Request
 
 from .catalog import MenuEntry, PrepullTarget, Resolution

@@ -30,8 +30,8 @@ from kubernetes.client import (
     V1ResourceRequirements,
 )
 
+from actors.common.scheduling import kubernetes_tolerations
 from actors.config import LabConfig
-from actors.labs.builder.scheduling import kubernetes_tolerations
 
 from .catalog import PrepullTarget
 

@@ -31,11 +31,12 @@ from typing import Any
 import structlog
 import trio
 
+from actors.common.models import ResolvedImage
+from actors.common.requests import LabRequestOptions
+from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
 from actors.errors import UnknownDockerImageError
 from actors.kube import KubeClient
-from actors.labs.models import ResolvedImage
-from actors.labs.requests import LabRequestOptions
 from actors.runtime import (
     Actor,
     ActorRef,
@@ -44,7 +45,6 @@ from actors.runtime import (
     RestartPolicy,
     describe_error,
 )
-from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .catalog import ImageCatalog, NeedsDigest, Resolution
 from .errors import UnknownTagError

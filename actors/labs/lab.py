@@ -42,6 +42,10 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.common.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
+from actors.common.models import SpawnRequest as SpawnRequest
+from actors.common.naming import env_config_map_name, lab_object_name
+from actors.common.operation import Operation, OperationKind
 from actors.config import ControllerConfig
 from actors.errors import (
     DeleteFailedError,
@@ -58,7 +62,6 @@ from actors.labs.builder import (
     internal_url,
     lab_namespace,
 )
-from actors.labs.builder.naming import env_config_map_name, lab_object_name
 from actors.labs.cluster import (
     create_lab_objects,
     delete_lab_namespace,
@@ -77,9 +80,6 @@ from actors.labs.messages import (
     PodEventMessage,
     Subscribe,
 )
-from actors.labs.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
-from actors.labs.models import SpawnRequest as SpawnRequest
-from actors.labs.operation import Operation, OperationKind
 from actors.labs.reconcile import observe_lab
 from actors.runtime import Actor, EventStream, describe_error
 

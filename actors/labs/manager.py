@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import structlog
 import trio
 
+from actors.common.models import LabState, LabStatus
 from actors.config import ControllerConfig
 from actors.kube import KubeClient, KubernetesError
 from actors.labs.messages import Observation, Observe, ObservedKind
-from actors.labs.models import LabState, LabStatus
 from actors.labs.reconcile import observe_labs
 from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from actors.common.models import LabState, SpawnRequest
+from actors.common.operation import Operation
 from actors.labs.events import LabEvent
-from actors.labs.models import LabState, SpawnRequest
-from actors.labs.operation import Operation
 from actors.runtime import Request, Subscription
 
 

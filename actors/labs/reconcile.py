@@ -25,14 +25,14 @@ from typing import Any, TypeVar
 import trio
 from kubernetes.client import V1ConfigMap, V1Pod, V1ResourceQuota
 
+from actors.common.labels import CATEGORY_LABEL, Category
+from actors.common.models import LabStatus
+from actors.common.naming import env_config_map_name, lab_object_name
 from actors.config import ControllerConfig
 from actors.kube import KUBERNETES_REQUEST_TIMEOUT, KubeClient
 from actors.kube.resources import CONFIG_MAPS, PODS, RESOURCE_QUOTAS, ResourceType
 from actors.labs.builder import IncompleteLabError, lab_username, reconstruct_lab_state
-from actors.labs.builder.labels import CATEGORY_LABEL, Category
-from actors.labs.builder.naming import env_config_map_name, lab_object_name
 from actors.labs.messages import Observation, ObservedKind
-from actors.labs.models import LabStatus
 
 T = TypeVar("T")
 

@@ -32,6 +32,10 @@ from typing import Any
 import structlog
 import trio
 
+from actors.common.models import LabState, SpawnRequest, UserInfo
+from actors.common.requests import LabSpecification
+from actors.common.resolver import ImageResolver
+from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
 from actors.errors import (
     InsufficientQuotaError,
@@ -39,7 +43,6 @@ from actors.errors import (
     PermissionDeniedError,
     UnknownUserError,
 )
-from actors.images.resolver import ImageResolver
 from actors.kube import KubeClient
 from actors.kube.event_relay import EventRelay, PodEventRelay
 from actors.kube.informer import Informer, InformerFeed, InformerSpec
@@ -65,9 +68,7 @@ from actors.labs.messages import (
     ObservedKind,
     Subscribe,
 )
-from actors.labs.models import LabState, SpawnRequest, UserInfo
 from actors.labs.reconcile import LAB_SELECTOR
-from actors.labs.requests import LabSpecification
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -82,7 +83,6 @@ from actors.runtime import (
     describe_error,
 )
 from actors.runtime.node import Node
-from actors.tuning import DEFAULT_TUNING, Tuning
 
 log = structlog.get_logger(__name__)
 

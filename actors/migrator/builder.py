@@ -13,6 +13,9 @@ import re
 
 from kubernetes.client import V1EnvVar, V1Pod
 
+from actors.common.labels import Category
+from actors.common.naming import home_directory
+from actors.common.storage import config_volume
 from actors.config import ControllerConfig
 from actors.fsadmin.builder import (
     PodObjects,
@@ -21,9 +24,6 @@ from actors.fsadmin.builder import (
     privileged_pod,
     read_write_mounts,
 )
-from actors.labs.builder.labels import Category
-from actors.labs.builder.naming import home_directory
-from actors.labs.builder.storage import config_volume
 from actors.usernames import is_valid_username
 
 __all__ = [

@@ -21,9 +21,9 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from actors.common.labels import Category
 from actors.kube import CATEGORY_LABEL, KubeClient
 from actors.kube.informer import Informer, InformerFeed, InformerSpec
-from actors.labs.builder.labels import Category
 from actors.runtime import ActorRef
 
 __all__ = ["MIGRATOR_SELECTOR", "CopyPod", "copy_pod_digest", "migration_pod_informer"]

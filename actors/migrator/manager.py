@@ -18,8 +18,8 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.common.labels import Category
 from actors.kube import CATEGORY_LABEL, KubeClient
-from actors.labs.builder.labels import Category
 from actors.runtime import Actor, ActorRef, Request
 
 from .builder import pair_of_pod

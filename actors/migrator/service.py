@@ -18,6 +18,7 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
 from actors.kube import KubeClient
 from actors.runtime import (
@@ -29,7 +30,6 @@ from actors.runtime import (
     Supervisor,
     describe_error,
 )
-from actors.tuning import DEFAULT_TUNING, Tuning
 
 from .builder import migration_key, pair_of_key
 from .errors import MigrationFailedError, refusal_for_exit_code

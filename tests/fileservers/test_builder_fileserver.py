@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from actors.common.models import UserInfo
 from actors.fileservers.builder import FileserverIdentityError, build_fileserver
-from actors.labs.models import UserInfo
 from tests.labs.examples import dump, make_config, wombat, worked_example_data
 
 STD_LABELS = {

@@ -248,7 +248,7 @@ async def test_a_connection_the_client_closed_is_released_at_once(
 async def test_the_service_prefix_must_be_a_path(nublado: RunningController, prefix: str) -> None:
     """``JUPYTERHUB_SERVICE_PREFIX`` becomes the path of the lab's ``internal_url``.
 
-    Before the fix, any string is accepted and appended verbatim (``actors.labs.builder.naming.
+    Before the fix, any string is accepted and appended verbatim (``actors.common.naming.
     internal_url``): a user who calls ``create`` with ``"@attacker.example:80/x?"`` gets a
     running lab whose ``internal_url`` is ``http://lab.nublado-bob:8888@attacker.example:80/x?``
     -- a URL whose host is ``attacker.example`` -- and that is the address JupyterHub's proxy

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import trio
 
+from actors.common.models import ImageClass, ResolvedImage
 from actors.config import ControllerConfig
 from actors.config.images import DropdownMenuConfig
 from actors.config.kubernetes import Toleration
@@ -22,7 +23,6 @@ from actors.images.nodes import Taint, node_images, untolerated_taint_comment
 from actors.images.refresh import assemble_catalog, collect_images
 from actors.images.remote import RemoteImage, RemoteImages
 from actors.images.status import PrepullerOptions
-from actors.labs.models import ImageClass, ResolvedImage
 
 REGISTRY = "lighthouse.ceres"
 REPOSITORY = "library/sketchbook"

@@ -12,9 +12,7 @@ from typing import Any
 
 from kubernetes.client import V1ObjectMeta, V1Secret
 
-from actors.config import ControllerConfig, LabSize, build_config
-from actors.labs.builder import LabObjects, build_lab
-from actors.labs.models import (
+from actors.common.models import (
     LabResources,
     NotebookQuota,
     ResolvedImage,
@@ -24,6 +22,8 @@ from actors.labs.models import (
     UserInfo,
     UserQuota,
 )
+from actors.config import ControllerConfig, LabSize, build_config
+from actors.labs.builder import LabObjects, build_lab
 
 ENVIRON = {
     "EXTERNAL_INSTANCE_URL": "https://data.example.org",

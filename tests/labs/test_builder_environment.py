@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.common.models import LabResources, ResourceQuantity
 from actors.config import LabSize
 from actors.labs.builder import build_lab
 from actors.labs.builder.environment import lab_environment
-from actors.labs.models import LabResources, ResourceQuantity
 
 from .examples import (
     DISCOVERY,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actors.common.models import UserGroup, UserInfo
 from actors.labs.builder import (
     NamespaceAnnotationError,
     UserIdentityError,
@@ -14,7 +15,6 @@ from actors.labs.builder import (
     lab_username,
 )
 from actors.labs.builder.templates import render_template
-from actors.labs.models import UserGroup, UserInfo
 
 from .examples import build_example, make_config, wombat, wombat_request, worked_example_data
 

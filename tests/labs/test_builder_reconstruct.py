@@ -7,6 +7,7 @@ import json
 import pytest
 from kubernetes.client import V1ObjectMeta, V1PodStatus, V1ResourceQuota, V1ResourceQuotaSpec
 
+from actors.common.models import LabResources, LabState, LabStatus, ResourceQuantity
 from actors.config import LabSize
 from actors.labs.builder import (
     IncompleteLabError,
@@ -15,7 +16,6 @@ from actors.labs.builder import (
     reconstruct_lab_state,
     size_resources,
 )
-from actors.labs.models import LabResources, LabState, LabStatus, ResourceQuantity
 
 from .examples import MEDIUM, build_example, dump, make_config, wombat, wombat_request
 

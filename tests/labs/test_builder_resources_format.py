@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from actors.common.models import LabResources, ResourceQuantity
+from actors.common.resources import container_size_label, format_memory_compact
 from actors.config import LabSize
-from actors.labs.builder.resources import container_size_label, format_memory_compact
-from actors.labs.models import LabResources, ResourceQuantity
 
 GIB = 1024**3
 

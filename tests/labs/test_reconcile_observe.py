@@ -6,10 +6,10 @@ from typing import Any
 
 from kubernetes.client import V1PodStatus
 
+from actors.common.labels import CATEGORY_LABEL, Category
+from actors.common.models import LabStatus
 from actors.labs.builder import LabObjects
-from actors.labs.builder.labels import CATEGORY_LABEL, Category
 from actors.labs.messages import Observation, ObservedKind
-from actors.labs.models import LabStatus
 from actors.labs.reconcile import observe_lab
 
 from .examples import build_example, make_config

@@ -14,9 +14,9 @@ import json
 import trio
 from quart import Blueprint, Response, request
 
+from actors.common.models import LabState
+from actors.common.requests import LabSpecification
 from actors.errors import DeleteFailedError, UnknownUserError
-from actors.labs.models import LabState
-from actors.labs.requests import LabSpecification
 from actors.labs.service import LabService
 from web.auth import RouteGroup, delegated_user, header_identity, require_group
 from web.errors import parse_body

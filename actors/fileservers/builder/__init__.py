@@ -6,6 +6,8 @@
     objects = build_fileserver(config, user)   # pvcs, gafaelfawr_ingress, service, job
 """
 
+from actors.common.resources import configured_resources
+
 from .naming import (
     FILESERVER_PORT,
     fileserver_name,
@@ -17,7 +19,6 @@ from .objects import (
     build_fileserver,
     fileserver_config,
 )
-from .resources import configured_resources
 
 __all__ = [
     "FILESERVER_PORT",

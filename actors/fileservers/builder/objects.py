@@ -31,22 +31,23 @@ from kubernetes.client import (
     V1ServiceSpec,
 )
 
-from actors.config import ControllerConfig, FileserverEnabled
-from actors.labs.builder.labels import (
+from actors.common.labels import (
     Category,
     argocd_annotations,
     selector_labels,
     standard_labels,
     standard_metadata,
 )
-from actors.labs.builder.scheduling import kubernetes_affinity, kubernetes_tolerations
-from actors.labs.builder.storage import (
+from actors.common.models import UserInfo
+from actors.common.resources import configured_resources
+from actors.common.scheduling import kubernetes_affinity, kubernetes_tolerations
+from actors.common.storage import (
     config_volume,
     config_volume_mount,
     persistent_volume_claim,
     pvc_volumes_in_use,
 )
-from actors.labs.models import UserInfo
+from actors.config import ControllerConfig, FileserverEnabled
 
 from .naming import (
     FILESERVER_CONTAINER,
@@ -56,7 +57,6 @@ from .naming import (
     WORBLEHAT_COMMAND,
     fileserver_name,
 )
-from .resources import configured_resources
 
 __all__ = [
     "FileserverIdentityError",

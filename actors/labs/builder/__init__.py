@@ -13,6 +13,9 @@ One module per object family (``namespace``, ``environment``, ``nss``, ``files``
 shared label and annotation keys are in ``labels`` and every name in ``naming``.
 """
 
+from actors.common.naming import home_directory, internal_url, lab_namespace, lab_username
+from actors.common.resources import size_resources
+
 from .errors import (
     FileKeyError,
     LabBuildError,
@@ -21,9 +24,7 @@ from .errors import (
     UserIdentityError,
 )
 from .lab import LabObjects, NamespacedLabObject, build_lab, check_lab_config
-from .naming import home_directory, internal_url, lab_namespace, lab_username
 from .reconstruct import IncompleteLabError, match_size, parse_lab_state, reconstruct_lab_state
-from .resources import size_resources
 from .secrets import required_source_secrets
 
 __all__ = [

@@ -28,14 +28,14 @@ from kubernetes.client import (
     V1VolumeMount,
 )
 
+from actors.common.models import LabResources
+from actors.common.naming import LAB_PORT, NOTEBOOK_CONTAINER, env_config_map_name, lab_object_name
+from actors.common.resources import container_resources
+from actors.common.storage import config_volume_mount
 from actors.config import ContainerImage, InitContainer, LabConfig
 
-from ..models import LabResources
 from .files import LabFile
-from .naming import LAB_PORT, NOTEBOOK_CONTAINER, env_config_map_name, lab_object_name
-from .resources import container_resources
 from .secrets import TOKEN_KEY
-from .storage import config_volume_mount
 from .volumes import full_mount_list
 
 __all__ = [

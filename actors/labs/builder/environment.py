@@ -21,12 +21,11 @@ from collections.abc import Mapping
 
 from kubernetes.client import V1ConfigMap
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.models import SpawnRequest
+from actors.common.naming import env_config_map_name
+from actors.common.resources import container_size_label, format_cpu, format_memory
 from actors.config import ControllerConfig
-
-from ..models import SpawnRequest
-from .labels import Category, standard_metadata
-from .naming import env_config_map_name
-from .resources import container_size_label, format_cpu, format_memory
 
 __all__ = ["REPERTOIRE_VARIABLE", "env_config_map", "lab_environment"]
 

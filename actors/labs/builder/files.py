@@ -17,11 +17,11 @@ from typing import Any
 
 from kubernetes.client import V1ConfigMap
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.naming import DISCOVERY_KEY, files_config_map_name
 from actors.config import LabConfig
 
 from .errors import FileKeyError
-from .labels import Category, standard_metadata
-from .naming import DISCOVERY_KEY, files_config_map_name
 
 __all__ = [
     "DISCOVERY_MOUNT_PATH",

@@ -24,22 +24,22 @@ from kubernetes.client import (
     V1Service,
 )
 
+from actors.common.labels import Category
+from actors.common.models import SpawnRequest
+from actors.common.naming import home_directory, lab_namespace, lab_object_name
+from actors.common.storage import persistent_volume_claim, pvc_volumes_in_use
 from actors.config import ControllerConfig
 
-from ..models import SpawnRequest
 from .containers import ContainerContext
 from .environment import env_config_map, lab_environment
 from .errors import UserIdentityError
 from .files import files_config_map, lab_files
-from .labels import Category
 from .namespace import check_namespace_annotations, lab_namespace_object
-from .naming import home_directory, lab_namespace, lab_object_name
 from .network import lab_network_policy, lab_service
 from .nss import group_file, nss_config_map, passwd_file
 from .pod import lab_pod
 from .quota import lab_quota
 from .secrets import copy_pull_secret, user_secret
-from .storage import persistent_volume_claim, pvc_volumes_in_use
 from .volumes import CONTROLLER_VOLUME_NAMES
 
 __all__ = ["LabObjects", "NamespacedLabObject", "build_lab", "check_lab_config"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kubernetes.client import V1Namespace
 
+from actors.common.labels import Category, standard_metadata
 from actors.config import LabConfig
 
-from .labels import Category, standard_metadata
 from .templates import check_template, render_template
 
 __all__ = ["check_namespace_annotations", "lab_namespace_object"]

@@ -19,10 +19,9 @@ from kubernetes.client import (
     V1ServiceSpec,
 )
 
+from actors.common.labels import Category, selector_labels, standard_metadata
+from actors.common.naming import LAB_PORT, SERVICE_NAME, lab_object_name
 from actors.config import LabConfig
-
-from .labels import Category, selector_labels, standard_metadata
-from .naming import LAB_PORT, SERVICE_NAME, lab_object_name
 
 __all__ = ["JUPYTERHUB_POD_LABELS", "lab_network_policy", "lab_service"]
 

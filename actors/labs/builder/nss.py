@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from kubernetes.client import V1ConfigMap
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.models import UserGroup
+from actors.common.naming import nss_config_map_name
 from actors.config import LabConfig
-
-from ..models import UserGroup
-from .labels import Category, standard_metadata
-from .naming import nss_config_map_name
 
 __all__ = ["GROUP_KEY", "PASSWD_KEY", "group_file", "nss_config_map", "passwd_file"]
 

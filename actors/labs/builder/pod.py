@@ -16,11 +16,17 @@ from kubernetes.client import (
     V1PodSpec,
 )
 
-from ..models import ResolvedImage, UserGroup
+from actors.common.labels import (
+    USER_GROUPS_ANNOTATION,
+    USER_NAME_ANNOTATION,
+    Category,
+    standard_metadata,
+)
+from actors.common.models import ResolvedImage, UserGroup
+from actors.common.naming import PULL_SECRET_NAME, lab_object_name
+from actors.common.scheduling import kubernetes_affinity, kubernetes_tolerations
+
 from .containers import ContainerContext, init_containers, notebook_container
-from .labels import USER_GROUPS_ANNOTATION, USER_NAME_ANNOTATION, Category, standard_metadata
-from .naming import PULL_SECRET_NAME, lab_object_name
-from .scheduling import kubernetes_affinity, kubernetes_tolerations
 from .volumes import lab_pod_volumes
 
 __all__ = ["groups_annotation", "lab_pod"]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from kubernetes.client import V1ResourceQuota, V1ResourceQuotaSpec
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.models import NotebookQuota
+from actors.common.naming import lab_object_name
+from actors.common.resources import format_cpu, format_memory
 from actors.config import LabConfig
-
-from ..models import NotebookQuota
-from .labels import Category, standard_metadata
-from .naming import lab_object_name
-from .resources import format_cpu, format_memory
 
 __all__ = ["QUOTA_CPU_KEY", "QUOTA_MEMORY_KEY", "lab_quota"]
 

@@ -18,10 +18,8 @@ from collections.abc import Mapping
 from kubernetes.client import V1ConfigMap, V1Pod, V1ResourceQuota
 from pydantic import TypeAdapter, ValidationError
 
-from actors.config import ControllerConfig, LabSize
-from actors.config.units import parse_cpu, parse_memory
-
-from ..models import (
+from actors.common.labels import USER_GROUPS_ANNOTATION, USER_NAME_ANNOTATION
+from actors.common.models import (
     LabOptions,
     LabResources,
     LabState,
@@ -30,16 +28,18 @@ from ..models import (
     ResourceQuantity,
     UserGroup,
 )
-from .labels import USER_GROUPS_ANNOTATION, USER_NAME_ANNOTATION
-from .naming import (
+from actors.common.naming import (
     NOTEBOOK_CONTAINER,
     env_config_map_name,
     internal_url,
     lab_object_name,
     lab_username,
 )
+from actors.common.resources import size_resources
+from actors.config import ControllerConfig, LabSize
+from actors.config.units import parse_cpu, parse_memory
+
 from .quota import QUOTA_CPU_KEY, QUOTA_MEMORY_KEY
-from .resources import size_resources
 
 __all__ = ["IncompleteLabError", "match_size", "parse_lab_state", "reconstruct_lab_state"]
 

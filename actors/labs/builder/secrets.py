@@ -12,11 +12,11 @@ from collections.abc import Mapping
 
 from kubernetes.client import V1Secret
 
+from actors.common.labels import Category, standard_metadata
+from actors.common.naming import PULL_SECRET_NAME, lab_object_name
 from actors.config import ControllerConfig, LabConfig
 
 from .errors import MissingSecretError
-from .labels import Category, standard_metadata
-from .naming import PULL_SECRET_NAME, lab_object_name
 
 __all__ = [
     "TOKEN_KEY",

@@ -21,11 +21,8 @@ from kubernetes.client import (
     V1VolumeMount,
 )
 
-from actors.config import EmptyDirSource, LabConfig
-
-from ..models import LabResources
-from .files import DISCOVERY_MOUNT_PATH, LabFile
-from .naming import (
+from actors.common.models import LabResources
+from actors.common.naming import (
     DISCOVERY_KEY,
     NOTEBOOK_CONTAINER,
     env_config_map_name,
@@ -33,9 +30,12 @@ from .naming import (
     lab_object_name,
     nss_config_map_name,
 )
+from actors.common.resources import tmp_size_limit
+from actors.common.storage import config_volume, config_volume_mount
+from actors.config import EmptyDirSource, LabConfig
+
+from .files import DISCOVERY_MOUNT_PATH, LabFile
 from .nss import GROUP_KEY, PASSWD_KEY
-from .resources import tmp_size_limit
-from .storage import config_volume, config_volume_mount
 
 __all__ = [
     "CONTROLLER_VOLUME_NAMES",

@@ -20,8 +20,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
+from actors.common.models import ImageClass
 from actors.config import LabSize
-from actors.labs.models import ImageClass
 
 __all__ = ["DROPDOWN_SENTINEL", "IMAGE_ATTRIBUTES", "LabRequestOptions", "LabSpecification"]
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from kubernetes.client import V1ResourceRequirements
 
-from actors.config import LabSize, SizeConfig
+from actors.config import LabSize, Resources, SizeConfig
 
-from ..models import LabResources, ResourceQuantity
+from .models import LabResources, ResourceQuantity
 
 __all__ = [
     "MEMORY_TO_TMP_SIZE_RATIO",
+    "configured_resources",
     "container_resources",
     "container_size_label",
     "format_cpu",
@@ -83,3 +84,17 @@ def container_size_label(size: LabSize, resources: LabResources) -> str:
 def tmp_size_limit(resources: LabResources) -> str:
     """``sizeLimit`` of the ``/tmp`` emptyDir: the memory limit divided by four, in bytes."""
     return str(int(resources.limits.memory / MEMORY_TO_TMP_SIZE_RATIO))
+
+
+def configured_resources(resources: Resources | None) -> V1ResourceRequirements | None:
+    """The container ``resources`` of a controller pod from a configured ``Resources`` block
+    (file servers, fsadmin, migrator), rendered as lab resources are so that all controller
+    pods read alike; ``None`` (omitted) when nothing is configured."""
+    if resources is None:
+        return None
+    return container_resources(
+        LabResources(
+            limits=ResourceQuantity(cpu=resources.limits.cpu, memory=resources.limits.memory),
+            requests=ResourceQuantity(cpu=resources.requests.cpu, memory=resources.requests.memory),
+        )
+    )
