@@ -18,7 +18,7 @@ watch's incarnations; :class:`EventRelay` is the actor that runs the watch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -102,13 +102,18 @@ class EventRelay(SharedWatchActor):
     def __init__(
         self,
         relay: PodEventRelay,
-        open_watch: Callable[[Selector, float], Watch[dict[str, Any]]],
+        open_watch: Callable[[Selector, str | None, float], Watch[dict[str, Any]]],
+        current_version: Callable[[Selector], Awaitable[str]],
         *,
         reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
     ) -> None:
+        """``open_watch(selector, resource_version, reconnect_timeout)`` opens the raw watch
+        of Events; ``current_version(selector)`` reads where "now" is, so that the watch
+        starts there instead of listing every Event of the cluster first."""
         super().__init__()
         self.relay = relay
         self.open_watch = open_watch
+        self.current_version = current_version
         self.reconnect_timeout = reconnect_timeout
         self.events = 0
         self._listed = False
@@ -129,14 +134,18 @@ class EventRelay(SharedWatchActor):
         }
 
     async def watch(self) -> None:
-        async with self.open_watch(POD_EVENTS_SELECTOR, self.reconnect_timeout) as events:
+        # History is told to nobody: start from now (a relist after 410 is history too).
+        now = await self.current_version(POD_EVENTS_SELECTOR)
+        self.listed()
+        if not self._listed:
+            self._listed = True
+            self.context.changed()
+        async with self.open_watch(
+            POD_EVENTS_SELECTOR, now or None, self.reconnect_timeout
+        ) as events:
             async for item in events:
                 if isinstance(item, WatchSync):
-                    # History (the first list, or a relist): told already, or told to nobody.
-                    self.listed()
-                    if not self._listed:
-                        self._listed = True
-                        self.context.changed()
+                    pass  # a relist after the version expired: history, told already
                 elif item.type != "DELETED":
                     self.events += 1
                     self.relay.relay(item.object)

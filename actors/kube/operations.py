@@ -161,6 +161,25 @@ class ResourceClient(Generic[T]):
             namespace=namespace,
         )
 
+    async def current_version(
+        self,
+        namespace: str | None,
+        *,
+        label_selector: Selector = None,
+        field_selector: Selector = None,
+    ) -> str:
+        """The collection's current resourceVersion, from a one-item page.
+
+        For watchers that want only what happens from now on (a relay of Events): the first
+        page's resourceVersion is the list's, and a watch started there misses nothing that
+        happens after it, without listing the whole collection first.
+        """
+        params = _selector_params(label_selector, field_selector)
+        params["limit"] = "1"
+        path = self.resource.path(namespace)
+        page = await self.transport.request("GET", path, self._ref(namespace), params=params)
+        return str((page.get("metadata") or {}).get("resourceVersion") or "")
+
     async def list_in(
         self,
         namespace: str | None,

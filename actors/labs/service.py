@@ -167,9 +167,13 @@ class LabService:
             partial(
                 EventRelay,
                 self.pod_events,
-                lambda selector, reconnect: kube.events.watch_raw(
-                    None, field_selector=selector, reconnect_timeout=reconnect
+                lambda selector, version, reconnect: kube.events.watch_raw(
+                    None,
+                    field_selector=selector,
+                    resource_version=version,
+                    reconnect_timeout=reconnect,
                 ),
+                lambda selector: kube.events.current_version(None, field_selector=selector),
                 reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
             ),
         )

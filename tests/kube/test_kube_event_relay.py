@@ -41,9 +41,10 @@ async def running_relay(kube: KubeClient, relay: PodEventRelay) -> AsyncIterator
         partial(
             EventRelay,
             relay,
-            lambda selector, reconnect: kube.events.watch_raw(
-                None, field_selector=selector, reconnect_timeout=reconnect
+            lambda selector, version, reconnect: kube.events.watch_raw(
+                None, field_selector=selector, resource_version=version, reconnect_timeout=reconnect
             ),
+            lambda selector: kube.events.current_version(None, field_selector=selector),
         ),
     )
     system = ActorSystem(Supervisor("root", [(ref, RestartPolicy.PERMANENT)]))
@@ -139,3 +140,24 @@ def test_followers_that_left_or_are_busy_do_not_stop_the_relay() -> None:
     assert kept == []
     assert relay.dropped == 1
     assert relay.followed == 1, "a stopped follower is dropped at its first message"
+
+
+async def test_starting_reads_where_now_is_not_every_event_of_the_cluster(
+    kube: KubeClient, site: Site
+) -> None:
+    """The relay tells nobody about past Events, so it must not list them all to start."""
+    relay = PodEventRelay(namespace_prefix="old-")
+    with trio.fail_after(CEILING):
+        await kube.namespaces.create(namespace("old-a"))
+        for index in range(1200):  # more than two pages of a list
+            _emit(site, "old-a", "nb", f"history {index}")
+        heard: list[str] = []
+        site.stats.reset()
+        async with running_relay(kube, relay) as ref:
+            await _watching(ref)
+            relay.follow(("old-a", "nb"), heard.append)
+            _emit(site, "old-a", "nb", "news")
+            while not heard:
+                await trio.sleep(0.01)
+        assert site.stats.count("list", "events") == 1
+    assert heard == ["news"]
