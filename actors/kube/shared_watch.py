@@ -10,6 +10,7 @@ same refusal, and its supervisor would give up on a watch that many actors depen
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import structlog
@@ -27,7 +28,7 @@ REFUSED_RETRY_INTERVAL = 5.0
 """Seconds before a refused watch (403, 404) is tried again."""
 
 
-class SharedWatchActor(Actor):
+class SharedWatchActor(Actor, ABC):
     """Runs :meth:`watch` for the whole incarnation, retrying it after refusals."""
 
     def __init__(self) -> None:
@@ -38,9 +39,9 @@ class SharedWatchActor(Actor):
     async def on_start(self) -> None:
         self.context.start_soon(self._watch_forever)
 
+    @abstractmethod
     async def watch(self) -> None:
         """Run the watch until it fails; subclasses say what to do with what it sees."""
-        raise NotImplementedError  # every subclass defines its watch
 
     def on_refused(self, error: KubernetesError) -> None:
         """Tell whoever depends on the watch that it is refused (default: nobody)."""
