@@ -88,18 +88,16 @@ def fileserver_informers(
     ``informer/fileserver-ingresses``, to be supervised under ``fileservers``."""
     pods: InformerFeed[FileserverPod] = InformerFeed("fileserver-pods", group=pod_group)
     ingresses: InformerFeed[str] = InformerFeed("fileserver-ingresses")
-    pod_spec = InformerSpec(
-        open_watch=lambda selector, reconnect: kube.pods.watch_raw(
-            namespace, label_selector=selector, reconnect_timeout=reconnect
-        ),
+    pod_spec = InformerSpec.of(
+        kube.pods,
+        namespace,
         label_selector=FILESERVER_SELECTOR,
         digest=fileserver_pod_digest,
         reconnect_timeout=reconnect_timeout,
     )
-    ingress_spec = InformerSpec(
-        open_watch=lambda selector, reconnect: kube.ingresses.watch_raw(
-            namespace, label_selector=selector, reconnect_timeout=reconnect
-        ),
+    ingress_spec = InformerSpec.of(
+        kube.ingresses,
+        namespace,
         label_selector=FILESERVER_SELECTOR,
         digest=ingress_address_digest,
         reconnect_timeout=reconnect_timeout,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 import trio
@@ -334,6 +334,33 @@ class InformerSpec(Generic[S]):
     label_selector: dict[str, str]
     digest: Callable[[dict[str, Any]], S]
     reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT
+
+    @classmethod
+    def of(
+        cls,
+        resource: RawWatchable,
+        namespace: str | None,
+        *,
+        label_selector: dict[str, str],
+        digest: Callable[[dict[str, Any]], S],
+        reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
+    ) -> InformerSpec[S]:
+        """The spec of a raw watch of ``resource`` in ``namespace`` (``None``: all of them)."""
+
+        def open_watch(selector: Selector, reconnect: float) -> Watch[dict[str, Any]]:
+            return resource.watch_raw(
+                namespace, label_selector=selector, reconnect_timeout=reconnect
+            )
+
+        return cls(open_watch, label_selector, digest, reconnect_timeout)
+
+
+class RawWatchable(Protocol):
+    """A kind of the Kubernetes client that can watch as server JSON."""
+
+    def watch_raw(
+        self, namespace: str | None, *, label_selector: Selector, reconnect_timeout: float
+    ) -> Watch[dict[str, Any]]: ...
 
 
 class Informer(SharedWatchActor, Generic[S]):

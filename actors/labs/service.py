@@ -153,10 +153,9 @@ class LabService:
             ),
             mailbox_size=tuning.directory_mailbox,
         )
-        pod_watch = InformerSpec(
-            open_watch=lambda selector, reconnect: kube.pods.watch_raw(
-                None, label_selector=selector, reconnect_timeout=reconnect
-            ),
+        pod_watch = InformerSpec.of(
+            kube.pods,
+            None,
             label_selector=LAB_SELECTOR,
             digest=pod_phase_of,
             reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),

@@ -82,10 +82,9 @@ def migration_pod_informer(
 ) -> tuple[InformerFeed[CopyPod], ActorRef]:
     """The feed (which outlives the informer's restarts) and ``informer/migration-pods``."""
     feed: InformerFeed[CopyPod] = InformerFeed("migration-pods")
-    spec = InformerSpec(
-        open_watch=lambda selector, reconnect: kube.pods.watch_raw(
-            namespace, label_selector=selector, reconnect_timeout=reconnect
-        ),
+    spec = InformerSpec.of(
+        kube.pods,
+        namespace,
         label_selector=MIGRATOR_SELECTOR,
         digest=copy_pod_digest,
         reconnect_timeout=reconnect_timeout,
