@@ -23,6 +23,7 @@ injected faults, are load on the server like any other request.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -31,6 +32,7 @@ from kubesim import discovery
 from kubesim.errors import (
     ApiError,
     bad_request,
+    invalid,
     method_not_allowed,
     path_not_found,
     unsupported_media_type,
@@ -39,7 +41,7 @@ from kubesim.faults import CORRUPT_OBJECT
 from kubesim.http import Request, Response, StreamingResponse
 from kubesim.resources import RESOURCES, ResourceType
 from kubesim.validation import path_segment_problem
-from kubesim.watch import WatchStream
+from kubesim.watch import WatchStream, event_line
 
 if TYPE_CHECKING:
     from kubesim.site import Site
@@ -140,6 +142,10 @@ class KubeApi:
         if (error := self.faults.pick_error(verb, res.plural)) is not None:
             raise error
         if self.faults.pick_corruption(verb, res.plural):
+            if verb == "watch":
+                return StreamingResponse(
+                    200, [("content-type", "application/json")], _corrupt_watch_stream()
+                )
             return Response.json(200, CORRUPT_OBJECT)
         handler = getattr(self, f"_{verb}")
         result: Response | StreamingResponse = await handler(
@@ -225,16 +231,20 @@ class KubeApi:
         query = request.query
         timeout = _int_param(query, "timeoutSeconds")
         config = self.site.config
+        streaming = self._streaming_list(query)
         error: ApiError | None = None
         watcher = None
         try:
             watcher = self.store.open_watcher(
                 res,
                 namespace,
-                resource_version=query.get("resourceVersion"),
+                # A streaming list reads the current state whatever revision it names (the
+                # state is never older than one the client saw: "not older than").
+                resource_version=None if streaming else query.get("resourceVersion"),
                 label_selector=query.get("labelSelector"),
                 field_selector=query.get("fieldSelector"),
                 external=True,
+                initial_events_end=streaming,
             )
         except ApiError as exc:
             if exc.status != 410:
@@ -251,6 +261,41 @@ class KubeApi:
             stats=self.stats,
         )
         return StreamingResponse(200, [("content-type", "application/json")], stream)
+
+    def _streaming_list(self, query: dict[str, str]) -> bool:
+        """Whether a watch is a streaming list, after the API server's checks of its options.
+
+        ``sendInitialEvents=true`` needs ``resourceVersionMatch=NotOlderThan`` and bookmarks;
+        ``resourceVersionMatch`` on a watch means nothing without it.
+        """
+        send_initial = query.get("sendInitialEvents")
+        match = query.get("resourceVersionMatch")
+        if send_initial is None or send_initial in ("false", "0"):
+            if match:
+                raise invalid_options(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is set",
+                )
+            return False
+        if send_initial not in _TRUE:
+            raise bad_request(f"invalid sendInitialEvents {send_initial!r}")
+        if not self.store.config.streaming_lists:
+            raise invalid_options(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for watch unless the WatchList feature gate "
+                "is enabled",
+            )
+        if match != "NotOlderThan":
+            raise invalid_options(
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )
+        if query.get("allowWatchBookmarks") not in _TRUE:
+            raise invalid_options(
+                "allowWatchBookmarks",
+                "allowWatchBookmarks must be set to true when sendInitialEvents is set",
+            )
+        return True
 
     async def _create(
         self,
@@ -412,3 +457,13 @@ class KubeApi:
                 "items": deleted,
             },
         )
+
+
+def invalid_options(field: str, message: str) -> ApiError:
+    """422 for list/watch options the API server refuses (it names them ``ListOptions``)."""
+    return invalid("ListOptions", "", [(field, message)], group="meta.k8s.io")
+
+
+async def _corrupt_watch_stream() -> AsyncIterator[bytes]:
+    """A watch answered by a corruption fault: one event whose object nothing can read."""
+    yield event_line("ADDED", CORRUPT_OBJECT)

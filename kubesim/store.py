@@ -82,6 +82,9 @@ class StoreConfig:
     service_account_delay: float = 0.0
     #: Events a watcher may have queued before it is considered too slow and closed.
     watch_buffer: int = 10_000
+    #: Whether watches accept ``sendInitialEvents`` (Kubernetes' WatchList feature, streaming
+    #: lists); ``False`` answers such a watch 422, as a server with the feature off does.
+    streaming_lists: bool = True
 
 
 @dataclass(frozen=True)
@@ -409,12 +412,15 @@ class Store:
         field_selector: str | None = None,
         external: bool = False,
         copy_events: bool = True,
+        initial_events_end: bool = False,
     ) -> Watcher:
         """Register a watcher primed with its initial events.
 
         ``resource_version`` absent or ``"0"``: synthetic ADDED events for the current
         matching objects, then live changes. Otherwise the changes after that revision;
         a revision older than the retained history raises ``ApiError`` 410 ``Expired``.
+        ``initial_events_end`` (a streaming list): the synthetic ADDED events are followed by
+        a bookmark annotated ``k8s.io/initial-events-end`` carrying the current revision.
         """
         labels = LabelSelector.parse(label_selector)
         fields = FieldSelector.parse(field_selector, res.field_selectors)
@@ -438,6 +444,16 @@ class Store:
                 obj = objects[key]
                 if watcher._matches(obj):
                     watcher._queue.append(WatchEvent("ADDED", obj))
+            if initial_events_end:
+                end = {
+                    "kind": res.kind,
+                    "apiVersion": res.api_version,
+                    "metadata": {
+                        "resourceVersion": self.resource_version,
+                        "annotations": {"k8s.io/initial-events-end": "true"},
+                    },
+                }
+                watcher._queue.append(WatchEvent("BOOKMARK", end))
         else:
             try:
                 since = int(resource_version)

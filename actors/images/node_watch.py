@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 import trio
 
-from actors.kube import KubeClient, KubernetesError, WatchSync
+from actors.kube import KubeClient, KubernetesError, WatchEvent, WatchSync
 from actors.runtime.snapshot import describe_error
 
 __all__ = ["RETRY_AFTER_ERROR", "watch_node_changes"]
@@ -55,7 +55,7 @@ async def watch_node_changes(
                         current = {_name(node): _taints(node) for node in item.objects}
                         changed = known is not None and current != known
                         known = current
-                    else:
+                    elif isinstance(item, WatchEvent):
                         assert known is not None  # a watch always starts with a sync
                         name = _name(item.object)
                         before = known.get(name)
@@ -65,6 +65,8 @@ async def watch_node_changes(
                         else:
                             known[name] = _taints(item.object)
                             changed = before != known[name]
+                    else:
+                        continue  # no streaming list was asked for
                     if changed:
                         log.info("Lab nodes changed; refreshing images")
                         on_change()

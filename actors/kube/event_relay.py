@@ -28,7 +28,7 @@ from actors.runtime import ActorStopped, MailboxFull
 from .informer import ObjectKey
 from .selectors import Selector
 from .shared_watch import SharedWatchActor
-from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchSync
+from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchEvent, WatchSync
 
 __all__ = ["POD_EVENTS_SELECTOR", "EventRelay", "Following", "PodEventRelay"]
 
@@ -146,7 +146,7 @@ class EventRelay(SharedWatchActor):
             async for item in events:
                 if isinstance(item, WatchSync):
                     pass  # a relist after the version expired: history, told already
-                elif item.type != "DELETED":
+                elif isinstance(item, WatchEvent) and item.type != "DELETED":
                     self.events += 1
                     self.relay.relay(item.object)
                 del item

@@ -48,7 +48,7 @@ from actors.runtime import ActorStopped, MailboxFull
 from .errors import KubernetesError
 from .selectors import Selector
 from .shared_watch import SharedWatchActor
-from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchSync
+from .watch import DEFAULT_WATCH_RECONNECT_TIMEOUT, Watch, WatchListEnd, WatchListStart, WatchSync
 
 __all__ = [
     "GroupView",
@@ -348,8 +348,8 @@ class InformerSpec(Generic[S]):
         """The spec of a raw watch of ``resource`` in ``namespace`` (``None``: all of them)."""
 
         def open_watch(selector: Selector, reconnect: float) -> Watch[dict[str, Any]]:
-            return resource.watch_raw(
-                namespace, label_selector=selector, reconnect_timeout=reconnect
+            return resource.watch_raw_in(
+                namespace, label_selector=selector, reconnect_timeout=reconnect, streaming_list=True
             )
 
         return cls(open_watch, label_selector, digest, reconnect_timeout)
@@ -358,8 +358,13 @@ class InformerSpec(Generic[S]):
 class RawWatchable(Protocol):
     """A kind of the Kubernetes client that can watch as server JSON."""
 
-    def watch_raw(
-        self, namespace: str | None, *, label_selector: Selector, reconnect_timeout: float
+    def watch_raw_in(
+        self,
+        namespace: str | None,
+        *,
+        label_selector: Selector,
+        reconnect_timeout: float,
+        streaming_list: bool,
     ) -> Watch[dict[str, Any]]: ...
 
 
@@ -402,17 +407,28 @@ class Informer(SharedWatchActor, Generic[S]):
         async with self.spec.open_watch(
             self.spec.label_selector, self.spec.reconnect_timeout
         ) as events:
+            listing: dict[ObjectKey, S] = {}
             async for item in events:
                 if isinstance(item, WatchSync):
-                    self.lists += 1
-                    self.listed()
-                    self.feed.replace({object_key(obj): digest(obj) for obj in item.objects})
-                    self.context.changed()
+                    self._listed({object_key(obj): digest(obj) for obj in item.objects})
+                elif isinstance(item, WatchListStart):
+                    listing = {}
+                elif isinstance(item, WatchListEnd):
+                    listing, complete = {}, listing
+                    self._listed(complete)
+                elif item.initial:
+                    listing[object_key(item.object)] = digest(item.object)
                 else:
                     self.events += 1
                     state = None if item.type == "DELETED" else digest(item.object)
                     self.feed.put(object_key(item.object), state)
                 del item  # no whole object is kept while the watch idles
+
+    def _listed(self, index: dict[ObjectKey, S]) -> None:
+        self.lists += 1
+        self.listed()
+        self.feed.replace(index)
+        self.context.changed()
 
     async def _retry_notifications(self) -> None:
         while True:

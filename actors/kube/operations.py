@@ -254,6 +254,7 @@ class ResourceClient(Generic[T]):
         resource_version: str | None,
         reconnect_timeout: float,
         idle_timeout: float | None,
+        streaming_list: bool = False,
     ) -> Watch[W]:
         async def lister() -> tuple[list[dict[str, Any]], str]:
             return await self.list_raw(
@@ -269,6 +270,28 @@ class ResourceClient(Generic[T]):
             resource_version=resource_version,
             reconnect_timeout=reconnect_timeout,
             idle_timeout=idle_timeout,
+            streaming_list=streaming_list,
+        )
+
+    def watch_raw_in(
+        self,
+        namespace: str | None,
+        *,
+        label_selector: Selector,
+        reconnect_timeout: float,
+        streaming_list: bool,
+    ) -> Watch[dict[str, Any]]:
+        """A raw watch of the kind in ``namespace`` (``None``: all, or a cluster-scoped kind),
+        as an informer opens it."""
+        return self._watch(
+            self.resource.as_raw(),
+            namespace,
+            label_selector=label_selector,
+            field_selector=None,
+            resource_version=None,
+            reconnect_timeout=reconnect_timeout,
+            idle_timeout=None,
+            streaming_list=streaming_list,
         )
 
     def watch_one_in(
@@ -400,9 +423,11 @@ class NamespacedResource(ResourceClient[T]):
         field_selector: Selector = None,
         resource_version: str | None = None,
         reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
+        streaming_list: bool = False,
     ) -> Watch[dict[str, Any]]:
         """:meth:`watch` yielding server JSON: for watchers that read one field of big objects
-        (a lab follows its pod's phase; building a ``V1Pod`` per event cost more than that)."""
+        (a lab follows its pod's phase; building a ``V1Pod`` per event cost more than that).
+        ``streaming_list``: list by watching (see :mod:`actors.kube.watch`)."""
         return self._watch(
             self.resource.as_raw(),
             namespace,
@@ -411,6 +436,7 @@ class NamespacedResource(ResourceClient[T]):
             resource_version=resource_version,
             reconnect_timeout=reconnect_timeout,
             idle_timeout=None,
+            streaming_list=streaming_list,
         )
 
     def watch_one(

@@ -65,6 +65,9 @@ class ApiTransport:
         self.max_attempts = max_attempts
         self.new_backoff = backoff
         self._auth = auth
+        self.streaming_lists = True
+        """Whether informers may list by watch (``sendInitialEvents``); cleared for good the
+        first time the API server refuses it (see :mod:`actors.kube.watch`)."""
         ssl_context = _ssl_context(verify) if self.origin.tls else None
         self.pool = StackPool(self.origin, ssl_context)
 

@@ -24,6 +24,20 @@ Invariants:
 * Bookmarks (``allowWatchBookmarks=true``) only advance the resourceVersion.
 * Other API errors (403, 404, ...) are raised as :class:`KubernetesError`.
 
+A watch made with ``streaming_list=True`` (what informers use) lists *by watching*: instead
+of a list request, one watch request with ``sendInitialEvents=true`` makes the API server
+send the current objects as ``ADDED`` events, then a bookmark annotated
+``k8s.io/initial-events-end`` that carries the list's resourceVersion, then the changes as
+usual (Kubernetes' "streaming lists", the WatchList feature). The consumer sees
+:class:`WatchListStart`, each current object as a :class:`WatchEvent` with ``initial=True``,
+then :class:`WatchListEnd`: only then is the state complete. A stream that breaks before the
+end starts over with a new :class:`WatchListStart` (the consumer drops what it collected).
+Objects arrive one at a time, so a consumer keeping a digest never holds the whole list, and a
+list costs one request instead of one per page plus one for the watch. An API server that
+refuses the parameters (the feature is off: ``400``/``422``) or ignores them (it sends no end
+bookmark but a plain one, or changes) is remembered as unable, for the whole client, and the
+watch lists as above instead.
+
 The iterator is a plain class rather than an async generator so that leaving the ``async
 with`` block closes the connection deterministically, even when the consumer stops early.
 Each open watch holds one connection and the bytes of at most one partial line.
@@ -54,6 +68,8 @@ __all__ = [
     "Watch",
     "WatchEvent",
     "WatchItem",
+    "WatchListEnd",
+    "WatchListStart",
     "WatchSync",
 ]
 
@@ -73,12 +89,39 @@ Lister = Callable[[], Awaitable[tuple[list[dict[str, Any]], str]]]
 """Lists the watched collection with the watch's selectors: (raw items, list resourceVersion)."""
 
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+"""The annotation on the bookmark that ends a streaming list's initial events."""
+
+
 @dataclass(frozen=True, slots=True)
 class WatchEvent(Generic[T]):
-    """One change to one object, in server order."""
+    """One change to one object, in server order.
+
+    ``initial``: one of the current objects of a streaming list (between
+    :class:`WatchListStart` and :class:`WatchListEnd`), not a change.
+    """
 
     type: EventType
     object: T
+    resource_version: str
+    initial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WatchListStart:
+    """A streaming list begins: forget initial objects received before this.
+
+    ``relisted`` as for :class:`WatchSync`: the previous resourceVersion had expired.
+    """
+
+    relisted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WatchListEnd:
+    """The streaming list is complete: the initial objects since :class:`WatchListStart`
+    are the whole current state (objects not among them are gone)."""
+
     resource_version: str
 
 
@@ -96,7 +139,7 @@ class WatchSync(Generic[T]):
     relisted: bool
 
 
-WatchItem = WatchEvent[T] | WatchSync[T]
+WatchItem = WatchEvent[T] | WatchSync[T] | WatchListStart | WatchListEnd
 
 
 class _Restart(Exception):
@@ -123,8 +166,12 @@ class Watch(Generic[T]):
         reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
         idle_timeout: float | None = None,
         backoff: Backoff | None = None,
+        streaming_list: bool = False,
     ) -> None:
         self._transport = transport
+        self._streaming_list = streaming_list
+        self._initial = False
+        """Receiving a streaming list's initial events (the resourceVersion is not known yet)."""
         self._resource = resource
         self._path = resource.path(namespace)
         self._ref = ObjectRef(resource.kind, namespace)
@@ -163,10 +210,15 @@ class Watch(Generic[T]):
 
     async def __anext__(self) -> WatchItem[T]:
         while True:
-            if self._rv is None:
+            streaming = self._streaming_list and self._transport.streaming_lists
+            if self._rv is None and not streaming:
                 return await self._sync()
             if self._stream is None:
                 await self._start_stream()
+                if self._rv is None and self._stream is not None:
+                    self._initial = True
+                    relisted, self._relisting = self._relisting, False
+                    return WatchListStart(relisted)
                 continue
             try:
                 line = await self._next_line()
@@ -204,14 +256,17 @@ class Watch(Generic[T]):
     async def _start_stream(self) -> None:
         if self._delay > 0:
             await trio.sleep(self._delay)
-        assert self._rv is not None
         params = dict(self._params)
         params.update(
             watch="true",
             allowWatchBookmarks="true",
-            resourceVersion=self._rv,
             timeoutSeconds=str(timeout_seconds(self._reconnect_timeout)),
         )
+        if self._rv is None:
+            # A streaming list: a consistent read (no resourceVersion) sent as events.
+            params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
+        else:
+            params["resourceVersion"] = self._rv
         stream = None
         try:
             # A server that accepts the request but never answers is as silent as a quiet
@@ -219,7 +274,9 @@ class Watch(Generic[T]):
             with trio.move_on_after(self._idle_timeout):
                 stream = await self._transport.open_watch(self._path, self._ref, params)
         except KubernetesError as error:
-            if error.gone:
+            if self._rv is None and error.status in (400, 422):
+                self._no_streaming_lists(f"{error.status} {error.reason}")
+            elif error.gone:
                 self._expire()
             elif error.transient:
                 self._schedule_restart(_Restart(f"{error.status} {error.reason}", failed=True))
@@ -275,6 +332,8 @@ class Watch(Generic[T]):
                 raise _Restart("resourceVersion expired", failed=False)
             raise error
         rv = _resource_version(obj)
+        if self._initial:
+            return self._handle_initial(kind, obj, rv)
         if kind == "BOOKMARK":
             if rv:
                 self._rv = rv
@@ -287,6 +346,34 @@ class Watch(Generic[T]):
         if rv:
             self._rv = rv
         return WatchEvent(kind, self._resource.decode(obj), rv)
+
+    def _handle_initial(self, kind: str, obj: dict[str, Any], rv: str) -> WatchItem[T] | None:
+        """One event of a streaming list's initial phase."""
+        if kind == "ADDED":
+            return WatchEvent("ADDED", self._resource.decode(obj), rv, initial=True)
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        if kind == "BOOKMARK" and annotations.get(INITIAL_EVENTS_END) == "true" and rv:
+            self._initial = False
+            self._rv = rv
+            self._backoff.reset()
+            self._delay = 0.0
+            return WatchListEnd(rv)
+        # A plain bookmark or a change before the end marker: the server ignored
+        # ``sendInitialEvents`` and this is an ordinary watch from "now".
+        self._no_streaming_lists(f"{kind} event before the end of the initial events")
+        raise _Restart("streaming lists unsupported", failed=False)
+
+    def _no_streaming_lists(self, why: str) -> None:
+        """The API server cannot list by watch: list instead, from now on, client-wide."""
+        if self._transport.streaming_lists:
+            log.warning(
+                "The API server does not support streaming lists; listing instead",
+                watch=str(self._ref),
+                why=why,
+            )
+        self._transport.streaming_lists = False
+        self._initial = False
+        self._delay = 0.0
 
     def _expire(self) -> None:
         self._rv = None
@@ -304,6 +391,7 @@ class Watch(Generic[T]):
         )
 
     async def _close_stream(self) -> None:
+        self._initial = False
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.aclose()
@@ -344,12 +432,12 @@ class ObjectWatch(Generic[T]):
         return self
 
     async def __anext__(self) -> T | None:
-        item = await anext(self._watch)
-        if isinstance(item, WatchSync):
-            return item.objects[0] if item.objects else None
-        if item.type == "DELETED":
-            return None
-        return item.object
+        while True:
+            item = await anext(self._watch)
+            if isinstance(item, WatchSync):
+                return item.objects[0] if item.objects else None
+            if isinstance(item, WatchEvent):  # never a streaming list: that is for informers
+                return None if item.type == "DELETED" else item.object
 
 
 def _resource_version(obj: dict[str, Any]) -> str:

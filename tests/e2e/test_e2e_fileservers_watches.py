@@ -216,7 +216,8 @@ async def test_a_restarted_informer_delivers_what_changed_to_its_file_server() -
             assert site.faults.drop_watches() > 0
             exit_behind_the_controllers_back(site, "alice")
             site.faults.expire_resource_versions()
-            corrupt = site.faults.add_corruption(verb="list", resource="pods")
+            # (It lists by watching: a streaming list, so the corrupt answer is a watch's.)
+            corrupt = site.faults.add_corruption(verb="watch", resource="pods")
             site.faults.errors.remove(blocked)
             while (await informer(admin, nublado, "fileserver-pods"))["last_error"] is None:
                 await trio.sleep(POLL)
