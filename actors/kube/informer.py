@@ -36,6 +36,7 @@ reads the digests of every object in the group, and any change to one of them no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -140,6 +141,8 @@ class InformerFeed(Generic[S]):
         self.name = name
         self.ready = trio.Event()
         """Set once the first list has been applied (every view is ``known`` from then on)."""
+        self.freshness: Callable[[], float] = lambda: -math.inf
+        """Set by the informer: see :attr:`synced_at`."""
         self._index: dict[ObjectKey, S] = {}
         self._views: dict[ObjectKey, KeyView[S]] = {}
         self._group = group
@@ -181,6 +184,17 @@ class InformerFeed(Generic[S]):
     def unwatch(self, view: KeyView[S] | GroupView[S]) -> None:
         """Stop notifying ``view`` (a no-op if it was already replaced)."""
         self._drop(view)
+
+    @property
+    def synced_at(self) -> float:
+        """Up to when the index is known to hold every change the API server made.
+
+        "Now" while the informer's watch is connected past its list (changes arrive within
+        the server's delivery lag); while it reconnects, when the server last showed it
+        current (an event or a bookmark); ``-inf`` before the first list. Whoever judges
+        objects by their absence from the index should only judge what changed before.
+        """
+        return self.freshness()
 
     @property
     def watched(self) -> int:
@@ -331,8 +345,9 @@ class InformerSpec(Generic[S]):
 
     open_watch: Callable[[Selector, float], Watch[dict[str, Any]]]
     """Opens the cluster-wide raw watch: ``(label_selector, reconnect_timeout)``."""
-    label_selector: dict[str, str]
-    digest: Callable[[dict[str, Any]], S]
+    label_selector: dict[str, str] | None
+    digest: Callable[[dict[str, Any]], S | None]
+    """What to keep of an object; ``None``: the object is not one of ours (not indexed)."""
     reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT
 
     @classmethod
@@ -341,8 +356,8 @@ class InformerSpec(Generic[S]):
         resource: RawWatchable,
         namespace: str | None,
         *,
-        label_selector: dict[str, str],
-        digest: Callable[[dict[str, Any]], S],
+        label_selector: dict[str, str] | None,
+        digest: Callable[[dict[str, Any]], S | None],
         reconnect_timeout: float = DEFAULT_WATCH_RECONNECT_TIMEOUT,
     ) -> InformerSpec[S]:
         """The spec of a raw watch of ``resource`` in ``namespace`` (``None``: all of them)."""
@@ -377,11 +392,15 @@ class Informer(SharedWatchActor, Generic[S]):
         super().__init__()
         self.feed = feed
         self.spec = spec
+        self._watch: Watch[dict[str, Any]] | None = None
+        self._listed_once = False
+        self._last_progress = -math.inf
         self.events = 0
         self.lists = 0
 
     async def on_start(self) -> None:
         await super().on_start()
+        self.feed.freshness = self._freshness
         self.context.start_soon(self._retry_notifications)
 
     @property
@@ -404,31 +423,50 @@ class Informer(SharedWatchActor, Generic[S]):
 
     async def watch(self) -> None:
         digest = self.spec.digest
+        self._listed_once = False
         async with self.spec.open_watch(
             self.spec.label_selector, self.spec.reconnect_timeout
         ) as events:
-            listing: dict[ObjectKey, S] = {}
-            async for item in events:
-                if isinstance(item, WatchSync):
-                    self._listed({object_key(obj): digest(obj) for obj in item.objects})
-                elif isinstance(item, WatchListStart):
-                    listing = {}
-                elif isinstance(item, WatchListEnd):
-                    listing, complete = {}, listing
-                    self._listed(complete)
-                elif item.initial:
-                    listing[object_key(item.object)] = digest(item.object)
-                else:
-                    self.events += 1
-                    state = None if item.type == "DELETED" else digest(item.object)
-                    self.feed.put(object_key(item.object), state)
-                del item  # no whole object is kept while the watch idles
+            self._watch = events
+            try:
+                listing: dict[ObjectKey, S] = {}
+                async for item in events:
+                    if isinstance(item, WatchSync):
+                        index = {}
+                        for obj in item.objects:
+                            if (state := digest(obj)) is not None:
+                                index[object_key(obj)] = state
+                        self._listed(index)
+                    elif isinstance(item, WatchListStart):
+                        listing = {}
+                    elif isinstance(item, WatchListEnd):
+                        listing, complete = {}, listing
+                        self._listed(complete)
+                    elif item.initial:
+                        if (state := digest(item.object)) is not None:
+                            listing[object_key(item.object)] = state
+                    else:
+                        self.events += 1
+                        state = None if item.type == "DELETED" else digest(item.object)
+                        self.feed.put(object_key(item.object), state)
+                    del item  # no whole object is kept while the watch idles
+            finally:
+                self._last_progress = events.last_progress if self._listed_once else -math.inf
+                self._watch = None
 
     def _listed(self, index: dict[ObjectKey, S]) -> None:
         self.lists += 1
         self.listed()
         self.feed.replace(index)
+        self._listed_once = True
         self.context.changed()
+
+    def _freshness(self) -> float:
+        """See :attr:`InformerFeed.synced_at`."""
+        watch = self._watch
+        if watch is None or not self._listed_once:
+            return self._last_progress
+        return trio.current_time() if watch.connected else watch.last_progress
 
     async def _retry_notifications(self) -> None:
         while True:

@@ -46,6 +46,7 @@ Each open watch holds one connection and the bytes of at most one partial line.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -188,6 +189,14 @@ class Watch(Generic[T]):
         self._opened_at = 0.0
         self.restarts = 0
         """Number of streams opened after the first one (for tests and metrics)."""
+        self.last_progress = -math.inf
+        """When the server last showed the watch current (an event or a bookmark after the
+        list): everything it had committed by then has been delivered."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether a stream is open past its list: changes arrive as the server makes them."""
+        return self._stream is not None and self._rv is not None and not self._initial
 
     @property
     def resource_version(self) -> str | None:
@@ -249,6 +258,7 @@ class Watch(Generic[T]):
         self._delay = 0.0
         relisted, self._relisting = self._relisting, False
         self._rv = rv
+        self.last_progress = trio.current_time()
         if relisted:
             log.info("Watch relisted after its resourceVersion expired", watch=str(self._ref))
         return WatchSync([self._resource.decode(item) for item in items], rv, relisted)
@@ -334,6 +344,7 @@ class Watch(Generic[T]):
         rv = _resource_version(obj)
         if self._initial:
             return self._handle_initial(kind, obj, rv)
+        self.last_progress = trio.current_time()
         if kind == "BOOKMARK":
             if rv:
                 self._rv = rv
@@ -355,6 +366,7 @@ class Watch(Generic[T]):
         if kind == "BOOKMARK" and annotations.get(INITIAL_EVENTS_END) == "true" and rv:
             self._initial = False
             self._rv = rv
+            self.last_progress = trio.current_time()
             self._backoff.reset()
             self._delay = 0.0
             return WatchListEnd(rv)

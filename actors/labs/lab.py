@@ -58,9 +58,14 @@ from actors.kube import PENDING_PHASES, KubeClient, KubernetesError
 from actors.kube.event_relay import Following, PodEventRelay
 from actors.kube.informer import InformerFeed, KeyView
 from actors.labs.builder import (
+    LabPodFacts,
     build_lab,
+    env_facts,
     internal_url,
     lab_namespace,
+    namespace_facts,
+    pod_facts,
+    quota_facts,
 )
 from actors.labs.cluster import (
     create_lab_objects,
@@ -107,7 +112,7 @@ class LabDependencies:
     controller_namespace: str
     report: Callable[[str, LabState | None], None]
     event_stream: Callable[[str], EventStream[LabEvent]]
-    pods: InformerFeed[str]
+    pods: InformerFeed[LabPodFacts]
     """Phases of every lab pod, from the one shared watch of lab pods."""
     pod_events: PodEventRelay
     """Messages of the Kubernetes Events about lab pods, from the one watch of pod Events."""
@@ -134,7 +139,7 @@ class LabActor(Actor):
         self.events = deps.event_stream(username)
         self.changed_at = -math.inf
         self._initial = initial
-        self._pod_view: KeyView[str] | None = None
+        self._pod_view: KeyView[LabPodFacts] | None = None
         """This lab's view of its pod in the shared informer (``None``: not following it)."""
         self._pod_expected = False
         """A pod was just created: absence from the view means "not seen yet", not "gone"."""
@@ -179,21 +184,37 @@ class LabActor(Actor):
             namespace = await self.kube.namespaces.read_raw(None, self.namespace)
             if namespace is None:
                 return Observation(ObservedKind.ABSENT, now)
-            env = await self.kube.config_maps.read(
+            env = await self.kube.config_maps.read_raw(
                 self.namespace, env_config_map_name(self.username)
             )
-            pod = await self.kube.pods.read(self.namespace, self.pod_name)
-            quota = await self.kube.resource_quotas.read(self.namespace, self.pod_name)
-        metadata = namespace.get("metadata") or {}
+            pod = await self.kube.pods.read_raw(self.namespace, self.pod_name)
+            quota = await self.kube.resource_quotas.read_raw(self.namespace, self.pod_name)
+        # An answer that is no Kubernetes object raises here (a crash, never "incomplete").
+        facts = namespace_facts(namespace)
+        env_read = None if env is None else env_facts(env)
+        pod_read = None if pod is None else pod_facts(pod)
+        quota_read = None if quota is None else quota_facts(quota)
         try:
             observed = observe_lab(
-                self.config, now, namespace=metadata, env=env, pod=pod, quota=quota
+                self.config,
+                now,
+                namespace=self.namespace,
+                facts=facts,
+                env=env_read,
+                pod=pod_read,
+                quota=quota_read,
             )
         except Exception:
-            # Objects that cannot be read back: as reconciliation would, count them as
-            # leftovers, but only in a namespace that says it is a lab's (quirk Q8).
+            # Objects whose values cannot be read back: as reconciliation would, count them
+            # as leftovers, but only in a namespace that says it is a lab's (quirk Q8).
             observed = observe_lab(
-                self.config, now, namespace=metadata, env=None, pod=None, quota=None
+                self.config,
+                now,
+                namespace=self.namespace,
+                facts=facts,
+                env=None,
+                pod=None,
+                quota=None,
             )
         return observed or Observation(ObservedKind.ABSENT, now)
 
@@ -531,7 +552,8 @@ class LabActor(Actor):
         view = self._pod_view
         if view is None:
             return
-        phase = view.read()
+        facts = view.read()
+        phase = None if facts is None else facts.phase
         if view.error is not None:
             if self._busy and not self._pod_refusal_told:
                 # Subscribers hear why nothing moves; the wait itself has a deadline.

@@ -14,9 +14,10 @@ watches for a while), the status is true again shortly after the cause is gone; 
 broken for good costs no more than reconciliation already spends on it.
 
 Reconciliation runs once before the controller is ready, then every
-``lab.reconcileInterval``: it lists every lab in the cluster (``reconcile.py``) and tells each
-lab actor what was seen; the actors decide what to do with it, because only they know
-whether an operation is running or their state changed since the pass began.
+``lab.reconcileInterval``: it reads every lab from the lab informers' indexes
+(``reconcile.py``; the first pass waits until each informer has listed) and tells each lab
+actor what was seen; the actors decide what to do with it, because only they know whether an
+operation is running or their state changed since the indexes were last known current.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import trio
 
 from actors.common.models import LabState, LabStatus
 from actors.config import ControllerConfig
-from actors.kube import KubeClient, KubernetesError
+from actors.kube import KubernetesError
+from actors.labs.informers import LabFeeds
 from actors.labs.messages import Observation, Observe, ObservedKind
 from actors.labs.reconcile import observe_labs
 from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
@@ -88,7 +90,7 @@ class LabManager(Actor):
     def __init__(
         self,
         config: ControllerConfig,
-        kube: KubeClient,
+        feeds: LabFeeds,
         *,
         lab_ref: Callable[[str], ActorRef | None],
         start_lab: Callable[[str, Observation], ActorRef],
@@ -98,7 +100,7 @@ class LabManager(Actor):
         ready: trio.Event,
     ) -> None:
         self.config = config
-        self.kube = kube
+        self.feeds = feeds
         self._lab_ref = lab_ref
         self._start_lab = start_lab
         self._revive_lab = revive_lab
@@ -216,8 +218,10 @@ class LabManager(Actor):
                 log.warning("Lab reconciliation failed", error=str(error))
 
     async def _reconcile(self) -> int:
-        observations = await observe_labs(self.kube, self.config)
-        started = min((o.pass_started for o in observations.values()), default=trio.current_time())
+        with trio.fail_after(self.config.watch_reconnect_timeout.total_seconds()):
+            await self.feeds.wait_listed()
+        observations = observe_labs(self.config, self.feeds)
+        started = self.feeds.synced_at
         for username in set(self.states) | set(observations):
             observation = observations.get(username) or Observation(ObservedKind.ABSENT, started)
             ref = self._lab_ref(username)

@@ -45,10 +45,9 @@ from actors.errors import (
 )
 from actors.kube import KubeClient
 from actors.kube.event_relay import EventRelay, PodEventRelay
-from actors.kube.informer import Informer, InformerFeed, InformerSpec
 from actors.labs.builder import size_resources
-from actors.labs.cluster import pod_phase_of
 from actors.labs.events import LabEvent
+from actors.labs.informers import LabFeeds, lab_informers
 from actors.labs.lab import LabActor, LabDependencies
 from actors.labs.manager import (
     ActorGaveUp,
@@ -68,7 +67,6 @@ from actors.labs.messages import (
     ObservedKind,
     Subscribe,
 )
-from actors.labs.reconcile import LAB_SELECTOR
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -115,8 +113,9 @@ class LabService:
         self._initial: dict[str, Observation] = {}
         self.pod_events = PodEventRelay(namespace_prefix=f"{config.lab.namespace_prefix}-")
         """Who follows which lab pod's Events, fed by ``pod_event_relay``."""
-        self.pods: InformerFeed[str] = InformerFeed("lab-pods")
-        """Phase of every lab pod (namespace, name) → phase, kept by ``pod_informer``."""
+        self.feeds = LabFeeds()
+        """What the lab informers know of every lab's namespace, env, quota and pod."""
+        self.pods = self.feeds.pods
         self._streams: dict[str, EventStream[LabEvent]] = {}
         """Every registered user's progress stream (as long as the process lives, like the
         registration itself)."""
@@ -143,7 +142,7 @@ class LabService:
             "lab-manager",
             lambda: LabManager(
                 config,
-                kube,
+                self.feeds,
                 lab_ref=self.registry.get,
                 start_lab=self._start_observed,
                 revive_lab=self._revive,
@@ -153,14 +152,7 @@ class LabService:
             ),
             mailbox_size=tuning.directory_mailbox,
         )
-        pod_watch = InformerSpec.of(
-            kube.pods,
-            None,
-            label_selector=LAB_SELECTOR,
-            digest=pod_phase_of,
-            reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
-        )
-        self.pod_informer = ActorRef("informer/lab-pods", partial(Informer, self.pods, pod_watch))
+        self.informers = lab_informers(config, kube, self.feeds)
         self.pod_event_relay = ActorRef(
             "relay/lab-pod-events",
             partial(
@@ -179,7 +171,7 @@ class LabService:
         self.supervisor = Supervisor(
             "labs",
             [
-                (self.pod_informer, RestartPolicy.PERMANENT),
+                *((informer, RestartPolicy.PERMANENT) for informer in self.informers),
                 (self.pod_event_relay, RestartPolicy.PERMANENT),
                 (self.manager, RestartPolicy.PERMANENT),
                 (self.users, RestartPolicy.PERMANENT),

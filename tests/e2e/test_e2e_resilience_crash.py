@@ -96,7 +96,7 @@ async def test_a_lab_actor_that_keeps_crashing_is_given_up_and_its_lab_reported_
         await _crash_with_an_unreadable_pod(nublado, "alice")
         async with nublado.client("admin") as admin, nublado.client("hub") as hub:
             crashing = await _wait_for_restarts(admin, prefix, "alice", 2, running=False)
-            assert "ValidationError" in crashing["last_error"]
+            assert "UnreadableObjectError" in crashing["last_error"]
             while await actor(admin, prefix, "lab/alice") is not None:
                 # Polls while the actor crashes again and again are answered, never a 500.
                 polled = await hub.get(f"{prefix}/spawner/v1/labs/alice")

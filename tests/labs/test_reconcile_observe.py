@@ -1,14 +1,27 @@
-"""What one lab namespace means to reconciliation and to a restarted lab actor (pure)."""
+"""What one lab namespace means to reconciliation and to a restarted lab actor (pure).
+
+The objects go through the informers' digests first (server JSON → facts), as they do in a
+reconciliation pass: what the lab builder makes must be rebuilt from those few facts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kubernetes.client import V1PodStatus
 
 from actors.common.labels import CATEGORY_LABEL, Category
 from actors.common.models import LabStatus
-from actors.labs.builder import LabObjects
+from actors.kube.resources import CONFIG_MAPS, PODS, RESOURCE_QUOTAS
+from actors.labs.builder import (
+    LabObjects,
+    UnreadableObjectError,
+    env_facts,
+    namespace_facts,
+    pod_facts,
+    quota_facts,
+)
 from actors.labs.messages import Observation, ObservedKind
 from actors.labs.reconcile import observe_lab
 
@@ -22,13 +35,17 @@ def _observe(
 ) -> Observation | None:
     running = objects.pod.model_copy(deep=True)
     running.status = V1PodStatus(phase="Running")
+    env = env_facts(CONFIG_MAPS.encode(objects.env_config_map))
+    assert env is not None
+    assert objects.quota is not None
     return observe_lab(
         make_config(),
         12.5,
-        namespace=namespace,
-        env=objects.env_config_map,
-        pod=running if pod else None,
-        quota=objects.quota,
+        namespace=namespace["name"],
+        facts=namespace_facts({"metadata": namespace}),
+        env=env,
+        pod=pod_facts(PODS.encode(running)) if pod else None,
+        quota=quota_facts(RESOURCE_QUOTAS.encode(objects.quota)),
     )
 
 
@@ -61,3 +78,16 @@ def test_leftovers_are_incomplete_only_in_a_namespace_labelled_as_a_labs() -> No
     assert leftovers is not None
     assert leftovers.kind is ObservedKind.INCOMPLETE
     assert _observe(build_example(), {"name": "nublado-wombat"}, pod=False) is None
+
+
+def test_only_the_env_config_map_of_a_lab_has_env_facts() -> None:
+    objects = build_example()
+    others = [objects.nss_config_map, objects.files_config_map]
+    assert all(env_facts(CONFIG_MAPS.encode(cm)) is None for cm in others)
+
+
+def test_an_answer_that_is_no_kubernetes_object_is_never_read_as_an_incomplete_lab() -> None:
+    garbage = {"metadata": "corrupted", "spec": "corrupted", "status": "corrupted"}
+    for digest in (namespace_facts, env_facts, pod_facts, quota_facts):
+        with pytest.raises(UnreadableObjectError):
+            digest(garbage)

@@ -23,27 +23,54 @@ from .errors import (
     NamespaceAnnotationError,
     UserIdentityError,
 )
+from .facts import (
+    EnvFacts,
+    LabPodFacts,
+    NamespaceFacts,
+    QuotaFacts,
+    UnreadableObjectError,
+    env_facts,
+    namespace_facts,
+    pod_facts,
+    quota_facts,
+)
 from .lab import LabObjects, NamespacedLabObject, build_lab, check_lab_config
-from .reconstruct import IncompleteLabError, match_size, parse_lab_state, reconstruct_lab_state
+from .reconstruct import (
+    IncompleteLabError,
+    match_size,
+    parse_lab_state,
+    rebuild_lab_state,
+    reconstruct_lab_state,
+)
 from .secrets import required_source_secrets
 
 __all__ = [
+    "EnvFacts",
     "FileKeyError",
     "IncompleteLabError",
     "LabBuildError",
     "LabObjects",
+    "LabPodFacts",
     "MissingSecretError",
     "NamespaceAnnotationError",
+    "NamespaceFacts",
     "NamespacedLabObject",
+    "QuotaFacts",
+    "UnreadableObjectError",
     "UserIdentityError",
     "build_lab",
     "check_lab_config",
+    "env_facts",
     "home_directory",
     "internal_url",
     "lab_namespace",
     "lab_username",
     "match_size",
+    "namespace_facts",
     "parse_lab_state",
+    "pod_facts",
+    "quota_facts",
+    "rebuild_lab_state",
     "reconstruct_lab_state",
     "required_source_secrets",
     "size_resources",

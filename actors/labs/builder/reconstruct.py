@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from kubernetes.client import V1ConfigMap, V1Pod, V1ResourceQuota
 from pydantic import TypeAdapter, ValidationError
 
-from actors.common.labels import USER_GROUPS_ANNOTATION, USER_NAME_ANNOTATION
+from actors.common.labels import USER_GROUPS_ANNOTATION
 from actors.common.models import (
     LabOptions,
     LabResources,
@@ -38,10 +38,18 @@ from actors.common.naming import (
 from actors.common.resources import size_resources
 from actors.config import ControllerConfig, LabSize
 from actors.config.units import parse_cpu, parse_memory
+from actors.kube.resources import PODS, RESOURCE_QUOTAS
 
+from .facts import ENV_KEYS, EnvFacts, LabPodFacts, QuotaFacts, pod_facts, quota_facts
 from .quota import QUOTA_CPU_KEY, QUOTA_MEMORY_KEY
 
-__all__ = ["IncompleteLabError", "match_size", "parse_lab_state", "reconstruct_lab_state"]
+__all__ = [
+    "IncompleteLabError",
+    "match_size",
+    "parse_lab_state",
+    "rebuild_lab_state",
+    "reconstruct_lab_state",
+]
 
 _GROUPS = TypeAdapter(list[UserGroup])
 
@@ -81,17 +89,37 @@ def reconstruct_lab_state(
     ``env_configmap`` is ``<user>-nb-env``, ``pod`` is ``<user>-nb`` and ``quota`` is the
     optional ``<user>-nb`` ResourceQuota, each ``None`` when absent.
     """
+    env = None
+    if env_configmap is not None:
+        env = EnvFacts(tuple((env_configmap.data or {}).get(key) for key in ENV_KEYS))
+    return rebuild_lab_state(
+        config,
+        namespace_name,
+        env,
+        None if pod is None else pod_facts(PODS.encode(pod)),
+        None if quota is None else quota_facts(RESOURCE_QUOTAS.encode(quota)),
+    )
+
+
+def rebuild_lab_state(
+    config: ControllerConfig,
+    namespace_name: str,
+    env_facts: EnvFacts | None,
+    pod: LabPodFacts | None,
+    quota: QuotaFacts | None,
+) -> LabState:
+    """The lab state from the facts of its objects (``facts.py``); raises as above."""
     username = lab_username(config, namespace_name)
     if username is None:
         prefix = config.lab.namespace_prefix
         raise IncompleteLabError(namespace_name, f"name does not start with {prefix}-")
-    if env_configmap is None:
+    if env_facts is None:
         raise IncompleteLabError(
             namespace_name, f"ConfigMap {env_config_map_name(username)} missing"
         )
     if pod is None:
         raise IncompleteLabError(namespace_name, f"Pod {lab_object_name(username)} missing")
-    env = _Env(namespace_name, env_configmap.data or {})
+    env = _Env(namespace_name, env_facts.as_mapping())
     resources = LabResources(
         limits=ResourceQuantity(cpu=env.cpu("CPU_LIMIT"), memory=env.memory("MEM_LIMIT")),
         requests=ResourceQuantity(cpu=env.cpu("CPU_GUARANTEE"), memory=env.memory("MEM_GUARANTEE")),
@@ -102,11 +130,10 @@ def reconstruct_lab_state(
         enable_debug=env.flag("DEBUG"),
         reset_user_env=env.flag("RESET_USER_ENV"),
     )
-    phase = pod.status.phase if pod.status is not None else None
     return LabState(
         user=_lab_user(namespace_name, username, pod),
         options=options,
-        status=LabStatus.from_pod_phase(phase),
+        status=LabStatus.from_pod_phase(pod.phase),
         internal_url=internal_url(config, username, env.required("JUPYTERHUB_SERVICE_PREFIX")),
         resources=resources,
         quota=_quota(namespace_name, quota),
@@ -152,41 +179,34 @@ class _Env:
         return self._data.get(name) == "TRUE"
 
 
-def _lab_user(namespace: str, username: str, pod: V1Pod) -> LabUser:
-    containers = pod.spec.containers if pod.spec is not None else []
-    notebook = next((c for c in containers if c.name == NOTEBOOK_CONTAINER), None)
-    if notebook is None:
+def _lab_user(namespace: str, username: str, pod: LabPodFacts) -> LabUser:
+    if not pod.has_notebook:
         raise IncompleteLabError(namespace, f"pod has no {NOTEBOOK_CONTAINER} container")
-    security = notebook.security_context
-    uid = security.run_as_user if security is not None else None
-    gid = security.run_as_group if security is not None else None
-    if uid is None or gid is None:
+    if pod.uid is None or pod.gid is None:
         raise IncompleteLabError(namespace, "notebook container has no runAsUser/runAsGroup")
-    annotations = (pod.metadata.annotations if pod.metadata is not None else None) or {}
     try:
-        groups = _GROUPS.validate_python(json.loads(annotations.get(USER_GROUPS_ANNOTATION, "[]")))
+        groups = _GROUPS.validate_python(json.loads(pod.groups or "[]"))
     except (ValueError, ValidationError):
         raise IncompleteLabError(
             namespace, f"pod annotation {USER_GROUPS_ANNOTATION} is not a group list"
         ) from None
     return LabUser(
         username=username,
-        name=annotations.get(USER_NAME_ANNOTATION),
-        uid=uid,
-        gid=gid,
+        name=pod.display_name,
+        uid=pod.uid,
+        gid=pod.gid,
         groups=groups,
     )
 
 
-def _quota(namespace: str, quota: V1ResourceQuota | None) -> ResourceQuantity | None:
+def _quota(namespace: str, quota: QuotaFacts | None) -> ResourceQuantity | None:
     if quota is None:
         return None
-    hard = (quota.spec.hard if quota.spec is not None else None) or {}
     try:
         # The API server may rewrite quantities canonically ("24Gi"), so parse them fully.
-        return ResourceQuantity(
-            cpu=parse_cpu(hard[QUOTA_CPU_KEY]), memory=parse_memory(hard[QUOTA_MEMORY_KEY])
-        )
+        if quota.cpu is None or quota.memory is None:
+            raise KeyError
+        return ResourceQuantity(cpu=parse_cpu(quota.cpu), memory=parse_memory(quota.memory))
     except (KeyError, ValueError):
         raise IncompleteLabError(
             namespace, f"ResourceQuota lacks valid {QUOTA_CPU_KEY}/{QUOTA_MEMORY_KEY}"
