@@ -6,6 +6,7 @@ are the API's (snake_case, see ``api.md`` §5.1), so the web layer serialises th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -28,6 +29,7 @@ __all__ = [
     "UserGroup",
     "UserInfo",
     "UserQuota",
+    "lab_options",
 ]
 
 GIB = 1024**3
@@ -142,6 +144,17 @@ class LabOptions(_Model):
     size: LabSize
     enable_debug: bool = False
     reset_user_env: bool = False
+
+
+@functools.lru_cache(maxsize=1024)
+def lab_options(
+    image: str, size: LabSize, *, enable_debug: bool, reset_user_env: bool
+) -> LabOptions:
+    """The (shared, frozen) options with these values: thousands of labs run a few images in
+    a few sizes, and each lab state would otherwise hold its own copy."""
+    return LabOptions(
+        image=image, size=size, enable_debug=enable_debug, reset_user_env=reset_user_env
+    )
 
 
 class LabState(_Model):

@@ -23,27 +23,45 @@ class OperationKind(StrEnum):
 
 
 class Operation:
-    """A running or finished operation: its kind, cancel scope and outcome."""
+    """A running or finished operation: its kind, cancel scope and outcome.
+
+    Every lab keeps its last operation for as long as it lives; the event that waiters wait
+    on is therefore made only when somebody waits.
+    """
+
+    __slots__ = ("_done", "_finished", "cancel_scope", "error", "kind", "started_at")
 
     def __init__(self, kind: OperationKind) -> None:
         self.kind = kind
         self.cancel_scope = trio.CancelScope()
-        self.done = trio.Event()
+        self._finished = False
+        self._done: trio.Event | None = None
         self.error: ControllerError | None = None
         self.started_at = trio.current_time()
 
     @property
+    def done(self) -> trio.Event:
+        """Set when the operation has finished."""
+        if self._done is None:
+            self._done = trio.Event()
+            if self._finished:
+                self._done.set()
+        return self._done
+
+    @property
     def running(self) -> bool:
-        return not self.done.is_set()
+        return not self._finished
 
     def cancel(self) -> None:
         """Ask the operation to stop; it reports the cancellation itself."""
         self.cancel_scope.cancel()
 
     def finish(self, error: ControllerError | None = None) -> None:
-        if not self.done.is_set():
+        if not self._finished:
+            self._finished = True
             self.error = error
-            self.done.set()
+            if self._done is not None:
+                self._done.set()
 
     async def wait(self) -> None:
         """Wait for the outcome; raises the operation's ``ControllerError`` if it failed."""

@@ -7,6 +7,8 @@ of bytes (``3221225472``), never Kubernetes suffixes.
 
 from __future__ import annotations
 
+import functools
+
 from kubernetes.client import V1ResourceRequirements
 
 from actors.config import LabSize, Resources, SizeConfig
@@ -55,11 +57,28 @@ def format_memory_compact(amount: int) -> str:
 
 
 def size_resources(size_config: SizeConfig) -> LabResources:
-    """The lab resources of a configured size."""
+    """The lab resources of a configured size.
+
+    One frozen instance per set of amounts, shared by every lab of that size: a lab state
+    holds thousands of copies of the same three models otherwise.
+    """
     resources = size_config.resources
+    return lab_resources(
+        resources.limits.cpu,
+        resources.limits.memory,
+        resources.requests.cpu,
+        resources.requests.memory,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def lab_resources(
+    limit_cpu: float, limit_memory: int, request_cpu: float, request_memory: int
+) -> LabResources:
+    """The (shared, frozen) lab resources with these amounts."""
     return LabResources(
-        limits=ResourceQuantity(cpu=resources.limits.cpu, memory=resources.limits.memory),
-        requests=ResourceQuantity(cpu=resources.requests.cpu, memory=resources.requests.memory),
+        limits=ResourceQuantity(cpu=limit_cpu, memory=limit_memory),
+        requests=ResourceQuantity(cpu=request_cpu, memory=request_memory),
     )
 
 

@@ -42,7 +42,7 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
-from actors.common.models import LabOptions, LabState, LabStatus, LabUser, ResourceQuantity
+from actors.common.models import LabState, LabStatus, LabUser, ResourceQuantity, lab_options
 from actors.common.models import SpawnRequest as SpawnRequest
 from actors.common.naming import env_config_map_name, lab_object_name
 from actors.common.operation import Operation, OperationKind
@@ -156,7 +156,8 @@ class LabActor(Actor):
         kept: a whole pod object costs tens of kilobytes per lab."""
         self._pod_gone = False
         """Whether the watch has seen the pod disappear (rather than not appear yet)."""
-        self._pod_seen = trio.Event()
+        self._pod_seen: trio.Event | None = None
+        """Set when the pod view changes, for a wait on the pod's phase (made when one waits)."""
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -351,9 +352,9 @@ class LabActor(Actor):
                     gid=user.gid or 0,
                     groups=list(user.groups),
                 ),
-                options=LabOptions(
-                    image=spawn.image.reference,
-                    size=spawn.size,
+                options=lab_options(
+                    spawn.image.reference,
+                    spawn.size,
                     enable_debug=spawn.enable_debug,
                     reset_user_env=spawn.reset_user_env,
                 ),
@@ -475,8 +476,8 @@ class LabActor(Actor):
                 return None
             if phase is not None and phase not in PENDING_PHASES:
                 return phase
-            self._pod_seen = trio.Event()
-            await self._pod_seen.wait()
+            self._pod_seen = seen = trio.Event()
+            await seen.wait()
 
     # -- the pod's Kubernetes Events -------------------------------------------------------
 
@@ -582,7 +583,8 @@ class LabActor(Actor):
         decides the lab status."""
         self._pod_phase = phase
         self._pod_gone = phase is None
-        self._pod_seen.set()
+        if self._pod_seen is not None:
+            self._pod_seen.set()
         if self.state is None or self._busy:
             return
         if self.state.status in (LabStatus.TERMINATING, LabStatus.FAILED):

@@ -67,6 +67,20 @@ class TreeIndex:
 class Node(ABC):
     """Bookkeeping shared by actors and supervisors: status, restarts, errors, timestamps."""
 
+    __slots__ = (
+        "_finished",
+        "_has_finished",
+        "last_error",
+        "last_error_at",
+        "name",
+        "restarts",
+        "started_at",
+        "status",
+        "stop_requested",
+        "tree",
+    )
+    # Slots, not a dictionary per instance: a controller has one node per lab, thousands.
+
     kind: str = "node"
 
     def __init__(self, name: str) -> None:
@@ -77,8 +91,25 @@ class Node(ABC):
         self.last_error_at: float | None = None
         self.started_at: float | None = None
         self.stop_requested = False
-        self.finished = trio.Event()
+        self._finished: trio.Event | None = None
+        self._has_finished = False
         self.tree: TreeIndex = _DETACHED
+
+    @property
+    def finished(self) -> trio.Event:
+        """Set once the node has ended for good. Made on demand: only a successor of the same
+        name waits for it, and an event per idle actor is memory nobody reads."""
+        if self._finished is None:
+            self._finished = trio.Event()
+            if self._has_finished:
+                self._finished.set()
+        return self._finished
+
+    def mark_finished(self) -> None:
+        """The node has ended for good (its supervisor says so)."""
+        self._has_finished = True
+        if self._finished is not None:
+            self._finished.set()
 
     def attach(self, tree: TreeIndex) -> None:
         """Join a tree: from now on the node is findable by name and reports its changes."""

@@ -22,6 +22,7 @@ from actors.runtime.errors import (
     DomainError,
     MailboxFull,
 )
+from actors.runtime.mailbox import Mailbox
 from actors.runtime.node import Node
 from actors.runtime.snapshot import ActorSnapshot, ActorStatus, wall_clock
 
@@ -79,6 +80,22 @@ def _is_cancellation(error: BaseException) -> bool:
 class ActorRef(Node):
     """A named actor: bounded mailbox, one message at a time, fresh state on every restart."""
 
+    __slots__ = (
+        "_actor",
+        "_after",
+        "_closed",
+        "_current",
+        "_exit_requested",
+        "_factory",
+        "_inflight",
+        "_inflight_since",
+        "_mailbox",
+        "capacity",
+        "idle_since",
+        "kind",
+        "processed",
+    )
+
     def __init__(
         self,
         name: str,
@@ -93,7 +110,7 @@ class ActorRef(Node):
         self._current: Actor | None = None
         self.kind = self._actor.kind
         self.capacity = mailbox_size
-        self._send, self._receive = trio.open_memory_channel[_Envelope](mailbox_size)
+        self._mailbox: Mailbox[_Envelope] = Mailbox(mailbox_size)
         self._after = after
         self._closed = False
         self._exit_requested = False
@@ -129,7 +146,7 @@ class ActorRef(Node):
 
     def _enqueue(self, envelope: _Envelope) -> None:
         try:
-            self._send.send_nowait(envelope)
+            self._mailbox.put_nowait(envelope)
         except trio.WouldBlock:
             raise MailboxFull(self.name, self.capacity, self._retry_after()) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -184,7 +201,7 @@ class ActorRef(Node):
             del ended_by
 
     async def _process(self, actor: Actor) -> None:
-        receive = self._receive
+        mailbox = self._mailbox
         while True:
             # Waiting happens outside the ``except`` block: a task suspended inside one keeps
             # the exception, its traceback and their frames alive for as long as it waits,
@@ -192,14 +209,14 @@ class ActorRef(Node):
             # previous message stays referenced from this frame while it waits.
             envelope: _Envelope | None
             try:
-                envelope = receive.receive_nowait()
+                envelope = mailbox.get_nowait()
             except trio.WouldBlock:
                 envelope = None
             except trio.EndOfChannel:
                 return
             if envelope is None:
                 try:
-                    envelope = await receive.receive()
+                    envelope = await mailbox.get()
                 except trio.EndOfChannel:
                     return
             self._inflight = envelope
@@ -242,20 +259,19 @@ class ActorRef(Node):
     def request_stop(self) -> None:
         """Stop after the queued messages are handled; new sends are refused from now on."""
         self.stop_requested = True
-        self._send.close()
+        self._mailbox.close()
         self.tree.changed()
 
     def close(self) -> None:
         """Refuse everything still queued: those askers get :class:`ActorStopped`."""
         self._closed = True
-        self._send.close()
+        self._mailbox.close()
         while True:
             try:
-                envelope = self._receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                envelope = self._mailbox.get_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
                 break
             envelope.fail(ActorStopped(self.name))
-        self._receive.close()
 
     def reopen(self) -> None:
         """Give an actor closed for good a new mailbox, when its supervisor starts it again.
@@ -264,7 +280,7 @@ class ActorRef(Node):
         before the first start) must stand.
         """
         if self._closed:
-            self._send, self._receive = trio.open_memory_channel[_Envelope](self.capacity)
+            self._mailbox = Mailbox(self.capacity)
             self._closed = False
             self.stop_requested = False
 
@@ -273,7 +289,7 @@ class ActorRef(Node):
     @property
     def mailbox_depth(self) -> int:
         """Messages waiting, not counting the one being handled."""
-        return self._send.statistics().current_buffer_used if not self._send._closed else 0
+        return len(self._mailbox) if not self._mailbox.closed else 0
 
     def idle_for(self) -> float:
         """Seconds since the actor last finished a message (0 while it is handling one)."""

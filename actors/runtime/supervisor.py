@@ -205,7 +205,7 @@ class Supervisor(Node):
             if removed or child.dynamic:
                 node.close()
                 self._forget(child)
-            node.finished.set()
+            node.mark_finished()
 
     async def _before_restart(self, child: _Child) -> bool:
         """Apply the intensity limit, then wait out the child's backoff.

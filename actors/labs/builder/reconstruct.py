@@ -20,13 +20,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from actors.common.labels import USER_GROUPS_ANNOTATION
 from actors.common.models import (
-    LabOptions,
     LabResources,
     LabState,
     LabStatus,
     LabUser,
     ResourceQuantity,
     UserGroup,
+    lab_options,
 )
 from actors.common.naming import (
     NOTEBOOK_CONTAINER,
@@ -35,7 +35,7 @@ from actors.common.naming import (
     lab_object_name,
     lab_username,
 )
-from actors.common.resources import size_resources
+from actors.common.resources import lab_resources, size_resources
 from actors.config import ControllerConfig, LabSize
 from actors.config.units import parse_cpu, parse_memory
 from actors.kube.resources import PODS, RESOURCE_QUOTAS
@@ -120,13 +120,15 @@ def rebuild_lab_state(
     if pod is None:
         raise IncompleteLabError(namespace_name, f"Pod {lab_object_name(username)} missing")
     env = _Env(namespace_name, env_facts.as_mapping())
-    resources = LabResources(
-        limits=ResourceQuantity(cpu=env.cpu("CPU_LIMIT"), memory=env.memory("MEM_LIMIT")),
-        requests=ResourceQuantity(cpu=env.cpu("CPU_GUARANTEE"), memory=env.memory("MEM_GUARANTEE")),
+    resources = lab_resources(
+        env.cpu("CPU_LIMIT"),
+        env.memory("MEM_LIMIT"),
+        env.cpu("CPU_GUARANTEE"),
+        env.memory("MEM_GUARANTEE"),
     )
-    options = LabOptions(
-        image=env.required("JUPYTER_IMAGE_SPEC"),
-        size=match_size(config, resources),
+    options = lab_options(
+        env.required("JUPYTER_IMAGE_SPEC"),
+        match_size(config, resources),
         enable_debug=env.flag("DEBUG"),
         reset_user_env=env.flag("RESET_USER_ENV"),
     )
