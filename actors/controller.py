@@ -9,6 +9,7 @@ The tree::
 
     root
     ├── images          (image catalog, refreshed in the background)
+    ├── discovery       (Repertoire's discovery document for labs; if configured)
     ├── prepuller       (prepull pods onto eligible nodes)
     ├── labs            (informer/lab-pods, relay/lab-pod-events, lab-manager,
     │                    lab-users → lab/<user>)
@@ -32,6 +33,7 @@ import trio
 
 from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig, FileserverEnabled
+from actors.discovery import DiscoveryService
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.images.resolver import ServiceResolver
@@ -39,6 +41,7 @@ from actors.images.service import ImageService
 from actors.images.source import SourceEndpoints, build_image_source
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
+from actors.labs.builder.environment import repertoire_url
 from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
@@ -68,6 +71,7 @@ class Controller:
     fileservers: FileserverService | None = None
     fsadmin: FSAdminService | None = None
     migrator: MigratorService | None = None
+    discovery: DiscoveryService | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -77,6 +81,9 @@ class Controller:
         if self.images is not None:
             # Set after the first refresh attempt, even a failed one (never blocks startup).
             await self.images.ready.wait()
+        if self.discovery is not None:
+            # Set after the first fetch attempt, even a failed one (bounded by its timeout).
+            await self.discovery.ready.wait()
         if self.fileservers is not None:
             await self.fileservers.ready.wait()
         if self.migrator is not None:
@@ -133,11 +140,16 @@ async def open_controller(
         source = await build_image_source(config.images, http, image_endpoints)
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
         images = ImageService(config, kube, source, controller_namespace=namespace, tuning=tuning)
+        discovery_url = repertoire_url(config, environ)
+        discovery = (
+            DiscoveryService(config, http, discovery_url) if discovery_url is not None else None
+        )
         labs = LabService(
             config,
             kube,
             ServiceResolver(images),
             controller_namespace=namespace,
+            discovery=discovery.view if discovery is not None else None,
             environ=environ,
             tuning=tuning,
         )
@@ -156,7 +168,12 @@ async def open_controller(
             storage.insert(0, (fileservers.supervisor, RestartPolicy.PERMANENT))
         root = Supervisor(
             "root",
-            [*images.children, (labs.supervisor, RestartPolicy.PERMANENT), *storage],
+            [
+                *images.children,
+                *(discovery.children if discovery is not None else []),
+                (labs.supervisor, RestartPolicy.PERMANENT),
+                *storage,
+            ],
             limits=ROOT_LIMITS,
         )
         yield Controller(
@@ -166,4 +183,5 @@ async def open_controller(
             fileservers=fileservers,
             fsadmin=fsadmin,
             migrator=migrator,
+            discovery=discovery,
         )

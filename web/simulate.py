@@ -1,9 +1,9 @@
 """``nublado-trio serve --simulate``: the controller on an in-process simulated site.
 
 Everything a newcomer needs runs in one process: kubesim (Kubernetes API, kubelet, nodes,
-fake Gafaelfawr, fake Docker registry) and the real controller, configured for that site in
-direct authentication mode. The demo identities are fixed so that docs and scripts can rely
-on them:
+fake Gafaelfawr, fake Docker registry, fake Repertoire) and the real controller, configured
+for that site in direct authentication mode. The demo identities are fixed so that docs and
+scripts can rely on them:
 
 ==================  ==============================  =====================================
 token               who                             may
@@ -93,6 +93,8 @@ def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
         "name": "Nublado (simulated)",
         "logProfile": "development",
         "auth": {"mode": "direct", "gafaelfawrUrl": site_url},
+        # kubesim's fake Repertoire: every lab gets its discovery document.
+        "repertoireBaseUrl": f"{site_url}/repertoire",
         "metrics": {"enabled": False, "application": "nublado"},
         "fsadmin": {},
         "fileserver": {
