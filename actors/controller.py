@@ -8,6 +8,7 @@ started here — ``ActorSystem.run`` does that, in the process's own nursery.
 The tree::
 
     root
+    ├── alerts, kubernetes-watchdog  (Slack alerts; if slackWebhook is set)
     ├── images          (image catalog, refreshed in the background)
     ├── discovery       (Repertoire's discovery document for labs; if configured)
     ├── prepuller       (prepull pods onto eligible nodes)
@@ -31,6 +32,7 @@ from pathlib import Path
 import httpx
 import trio
 
+from actors.alerts import AlertService, bound_reporter
 from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig, FileserverEnabled
 from actors.discovery import DiscoveryService
@@ -72,6 +74,7 @@ class Controller:
     fsadmin: FSAdminService | None = None
     migrator: MigratorService | None = None
     discovery: DiscoveryService | None = None
+    alerts: AlertService | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -160,6 +163,11 @@ async def open_controller(
         )
         fsadmin = FSAdminService(config, kube, namespace=namespace)
         migrator = MigratorService(config, kube, namespace=namespace, tuning=tuning)
+        alerts = (
+            AlertService(config, http, kube, namespace)
+            if config.slack_webhook is not None
+            else None
+        )
         storage: list[tuple[Node, RestartPolicy]] = [
             (fsadmin.supervisor, RestartPolicy.PERMANENT),
             (migrator.supervisor, RestartPolicy.PERMANENT),
@@ -169,6 +177,7 @@ async def open_controller(
         root = Supervisor(
             "root",
             [
+                *(alerts.children if alerts is not None else []),
                 *images.children,
                 *(discovery.children if discovery is not None else []),
                 (labs.supervisor, RestartPolicy.PERMANENT),
@@ -176,12 +185,19 @@ async def open_controller(
             ],
             limits=ROOT_LIMITS,
         )
+        system = ActorSystem(root)
+        if alerts is not None:
+            system.on_give_up(alerts.give_up)
+        # Every task the caller starts inside this block (the actors, the request handlers)
+        # reports alerts to this controller's sender.
+        stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
         yield Controller(
-            system=ActorSystem(root),
+            system=system,
             labs=labs,
             images=images,
             fileservers=fileservers,
             fsadmin=fsadmin,
             migrator=migrator,
             discovery=discovery,
+            alerts=alerts,
         )

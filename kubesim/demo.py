@@ -8,6 +8,7 @@ section means the built-in demo data / default timings::
       registry:   {auth: {mode: anonymous}, repositories: [...]}   # kubesim/registry.py format
       gafaelfawr: {users: [...], tokens: [...]}                     # kubesim/gafaelfawr.py format
       repertoire: {datasets: {...}, influxdb_databases: {...}, ...} # kubesim/repertoire.py format
+      slack:      {}              # the fake webhook (kubesim/slack.py) takes no settings
       nodes:      {nodes: [...]}                                    # kubesim/nodes.py format
       kubelet:    {pull_delay: 2.0, pull_delays: {"*:w_*": 5.0}, ready_delay: 0.5}
       jobs:       {retry_delay: 1.0}
@@ -35,6 +36,7 @@ from kubesim import (
     nodes,
     registry,
     repertoire,
+    slack,
 )
 
 __all__ = ["Fakes", "install_all"]
@@ -44,6 +46,7 @@ PARTS = (
     "artifact_registry",
     "gafaelfawr",
     "repertoire",
+    "slack",
     "nodes",
     "kubelet",
     "jobs",
@@ -59,6 +62,7 @@ class Fakes:
     artifact_registry: artifact_registry.FakeArtifactRegistry | None
     gafaelfawr: gafaelfawr.FakeGafaelfawr | None
     repertoire: repertoire.FakeRepertoire | None
+    slack: slack.FakeSlack | None
     kubelet: kubelet.Kubelet | None
     jobs: jobs.JobController | None
     ingress: ingress.IngressController | None
@@ -112,6 +116,10 @@ def install_all(site: Any) -> Fakes:
         document = repertoire.demo_repertoire() if raw is None else repertoire.parse_config(raw)
         fake_repertoire = repertoire.install(site, document)
 
+    if config.get("slack"):
+        raise ValueError("the kubesim slack section takes no settings (use {} or leave it out)")
+    fake_slack = slack.install(site) if "slack" not in disabled else None
+
     if "nodes" not in disabled:
         raw = _section(config.get("nodes"))
         specs = (
@@ -142,6 +150,7 @@ def install_all(site: Any) -> Fakes:
         fake_artifact_registry,
         fake_gafaelfawr,
         fake_repertoire,
+        fake_slack,
         the_kubelet,
         job_controller,
         ingress_controller,

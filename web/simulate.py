@@ -66,6 +66,9 @@ DEMO_REGISTRY_USER = "demo"
 DEMO_REGISTRY_PASSWORD = "demo-password"
 DEMO_REPOSITORY = "lsstsqre/sciplat-lab"
 
+DEMO_WEBHOOK_PATH = "/slack/services/simulated/alerts"
+"""Where ``serve --simulate`` posts its alerts (kubesim's fake Slack webhook)."""
+
 DEMO_KUBELET = {
     "schedule_delay": 0.2,
     "pull_delay": 3.0,
@@ -200,8 +203,8 @@ async def simulated_site(
     config_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[SimulatedSite]:
     """The simulated cluster and the controller opened on it."""
-    async with (
-        simulated_cluster(site_config) as site,
-        simulated_controller(site, config_overrides=config_overrides) as (config, controller),
-    ):
-        yield SimulatedSite(site=site, config=config, controller=controller)
+    async with simulated_cluster(site_config) as site:
+        # Alerts go to kubesim's fake Slack webhook; read them at <site>/slack/posts.
+        overrides = {"slackWebhook": f"{site.url}{DEMO_WEBHOOK_PATH}", **(config_overrides or {})}
+        async with simulated_controller(site, config_overrides=overrides) as (config, controller):
+            yield SimulatedSite(site=site, config=config, controller=controller)
