@@ -34,13 +34,14 @@ import trio
 
 from actors.alerts import AlertService, bound_reporter
 from actors.common.tuning import DEFAULT_TUNING, Tuning
-from actors.config import ControllerConfig, FileserverEnabled
+from actors.config import ControllerConfig, DockerSource, FileserverEnabled
 from actors.discovery import DiscoveryService
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.images.resolver import ServiceResolver
 from actors.images.service import ImageService
 from actors.images.source import SourceEndpoints, build_image_source
+from actors.images.tls import RegistryTLSError, registry_ssl_context
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
 from actors.labs.builder.environment import repertoire_url
@@ -93,6 +94,22 @@ class Controller:
             await self.migrator.ready.wait()
 
 
+async def _registry_client(
+    config: ControllerConfig, http: httpx.AsyncClient, stack: AsyncExitStack
+) -> httpx.AsyncClient:
+    """``http``, or a client of its own when the registry has a private CA to trust."""
+    source = config.images.source
+    if not isinstance(source, DockerSource) or source.ca_bundle_path is None:
+        return http
+    try:
+        context = await trio.to_thread.run_sync(registry_ssl_context, source.ca_bundle_path)
+    except RegistryTLSError as error:
+        raise ControllerSetupError(str(error)) from None
+    client = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None), verify=context)
+    stack.push_async_callback(client.aclose)
+    return client
+
+
 async def read_controller_namespace(metadata_path: Path) -> str:
     """The controller's own namespace, from the downward-API file ``namespace``."""
     path = metadata_path / "namespace"
@@ -140,7 +157,9 @@ async def open_controller(
         # Waiting for a free connection is not the registry's fault: only requests time out.
         http = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None))
         stack.push_async_callback(http.aclose)
-        source = await build_image_source(config.images, http, image_endpoints)
+        source = await build_image_source(
+            config.images, await _registry_client(config, http, stack), image_endpoints
+        )
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
         images = ImageService(config, kube, source, controller_namespace=namespace, tuning=tuning)
         discovery_url = repertoire_url(config, environ)
