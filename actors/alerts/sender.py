@@ -128,7 +128,7 @@ class AlertSender(Actor):
         self.burst = float(config.max_per_minute)
         self.timeout = config.timeout.total_seconds()
         self._tokens = self.burst
-        self._refilled_at = trio.current_time()
+        self._refilled_at = 0.0
         self._paused_until = 0.0
         self._windows: dict[AlertKey, _Window] = {}
         self._outbox: deque[dict[str, Any]] = deque()
@@ -136,6 +136,7 @@ class AlertSender(Actor):
         self._posting = False
 
     async def on_start(self) -> None:
+        self._refilled_at = trio.current_time()
         self.context.start_soon(self._post_forever)
         self.context.start_soon(self._sweep_forever)
 
