@@ -32,9 +32,11 @@ async def test_the_document_comes_from_the_site_configuration_or_a_file(tmp_path
     path = tmp_path / "repertoire.yaml"
     path.write_text("datasets: {dp9: {butler_config: https://x/dp9.yaml}}\n")
     config = SiteConfig(controllers={"repertoire": {"file": str(path)}})
-    async with run_site(config, setup=install_all) as site:
-        async with httpx.AsyncClient(base_url=str(site.url)) as client:
-            document = (await client.get("/repertoire/discovery")).json()
+    async with (
+        run_site(config, setup=install_all) as site,
+        httpx.AsyncClient(base_url=str(site.url)) as client,
+    ):
+        document = (await client.get("/repertoire/discovery")).json()
     assert document == {"datasets": {"dp9": {"butler_config": "https://x/dp9.yaml"}}}
 
 
