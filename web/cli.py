@@ -259,7 +259,10 @@ def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser = subparsers.add_parser(
         "simulate",
         help="run the simulated Kubernetes site alone",
-        description="Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S].",
+        description=(
+            "Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S]"
+            " [--registry-tls-port N]."
+        ),
         add_help=False,
     )
     # Its options are kubesim's own; ``main`` hands them over unparsed.
