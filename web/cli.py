@@ -203,6 +203,7 @@ def _simulation_banner(
             f"  Actor tree:       {base}{prefix}/admin/actors  (token admin-demo-token)",
             f"  Simulated site:   {simulation.site.url}  (Kubernetes API, Gafaelfawr, registry)",
             f"  Alerts posted:    {simulation.site.url}/slack/posts  (fake Slack webhook)",
+            f"  Discovery:        {simulation.site.url}/repertoire/discovery  (fake Repertoire)",
             "  Demo tokens:      alice-demo-token, bob-demo-token (users),",
             "                    hub-demo-token (JupyterHub), admin-demo-token (admin)",
             f"  {loopback}",

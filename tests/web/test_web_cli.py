@@ -329,6 +329,13 @@ async def test_serve_simulate_prints_its_urls_serves_demo_tokens_and_stops_on_si
                 tree = await client.get(f"{api}/admin/actors", headers=admin)
                 assert tree.status_code == 200
                 assert "lab-manager" in tree.text
+                # The fake Repertoire and Slack webhook are wired in.
+                discovery = await client.get(f"{api}/admin/actors/discovery", headers=admin)
+                assert discovery.json()["phase"] == "ready"
+                alerts = await client.get(f"{api}/admin/actors/alerts", headers=admin)
+                assert alerts.status_code == 200
+                posts = text.split("Alerts posted:", 1)[1].split()[0]
+                assert (await client.get(posts)).json() == []
                 refused = await client.get(f"{api}/admin/actors", headers=user)
                 assert refused.status_code == 403
             process.send_signal(signal.SIGTERM)
