@@ -10,8 +10,8 @@ The tree::
     root
     ├── alerts, kubernetes-watchdog  (Slack alerts; if slackWebhook is set)
     ├── images          (image catalog, refreshed in the background)
-    ├── discovery       (Repertoire's discovery document for labs; if configured)
     ├── prepuller       (prepull pods onto eligible nodes)
+    ├── discovery       (Repertoire's discovery document for labs; if configured)
     ├── labs            (informer/lab-pods, relay/lab-pod-events, lab-manager,
     │                    lab-users → lab/<user>)
     ├── fileservers     (informer/fileserver-pods, informer/fileserver-ingresses,
