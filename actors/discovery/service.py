@@ -53,23 +53,33 @@ async def fetch_view(http: httpx.AsyncClient, url: str, timeout: float) -> dict[
     """GET the discovery document at ``url`` and return its Nublado view."""
     try:
         with trio.fail_after(timeout):
-            response = await http.get(url, headers={"Accept": "application/json"}, timeout=timeout)
+            body = await _get_bounded(http, url, timeout)
     except trio.TooSlowError:
         raise DiscoveryFetchError(f"no answer within {timeout:g} s") from None
     except httpx.HTTPError as error:
         raise DiscoveryFetchError(describe_error(error)) from None
-    if response.status_code != 200:
-        raise DiscoveryFetchError(f"HTTP {response.status_code} {response.reason_phrase}")
-    if len(response.content) > MAX_DOCUMENT_BYTES:
-        raise DiscoveryFetchError(f"answer larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
-        document = json.loads(response.content)
+        document = json.loads(body)
     except ValueError as error:
         raise DiscoveryFetchError(f"answer is not JSON: {error}") from None
     try:
         return nublado_view(document)
     except DiscoveryDocumentError as error:
         raise DiscoveryFetchError(f"answer is not a discovery document: {error}") from None
+
+
+async def _get_bounded(http: httpx.AsyncClient, url: str, timeout: float) -> bytes:  # noqa: ASYNC109
+    """The body of a 200 answer, read only up to :data:`MAX_DOCUMENT_BYTES`."""
+    headers = {"Accept": "application/json"}
+    async with http.stream("GET", url, headers=headers, timeout=timeout) as response:
+        if response.status_code != 200:
+            raise DiscoveryFetchError(f"HTTP {response.status_code} {response.reason_phrase}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT_BYTES:
+                raise DiscoveryFetchError(f"answer larger than {MAX_DOCUMENT_BYTES} bytes")
+        return bytes(body)
 
 
 class DiscoveryActor(Actor):

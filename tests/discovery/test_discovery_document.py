@@ -85,6 +85,9 @@ async def test_fetch_reads_the_fake_repertoire_and_reports_its_failures() -> Non
         fake.document = ["not", "a", "document"]
         with pytest.raises(DiscoveryFetchError, match="not a discovery document"):
             await fetch_view(http, url, 5.0)
+        fake.document = {"datasets": {f"d{n}": {"description": "x" * 1000} for n in range(5000)}}
+        with pytest.raises(DiscoveryFetchError, match="larger than"):
+            await fetch_view(http, url, 5.0)
         fake.document = demo_repertoire()
         fake.delay = 5.0
         with pytest.raises(DiscoveryFetchError, match=r"no answer within 0\.2 s"):
