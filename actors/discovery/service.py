@@ -69,17 +69,19 @@ async def fetch_view(http: httpx.AsyncClient, url: str, timeout: float) -> dict[
 
 
 async def _get_bounded(http: httpx.AsyncClient, url: str, timeout: float) -> bytes:  # noqa: ASYNC109
-    """The body of a 200 answer, read only up to :data:`MAX_DOCUMENT_BYTES`."""
+    """The body of a 200 answer; one announced larger than :data:`MAX_DOCUMENT_BYTES` is
+    refused before it is read (Repertoire always sends ``Content-Length``)."""
     headers = {"Accept": "application/json"}
     async with http.stream("GET", url, headers=headers, timeout=timeout) as response:
         if response.status_code != 200:
             raise DiscoveryFetchError(f"HTTP {response.status_code} {response.reason_phrase}")
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > MAX_DOCUMENT_BYTES:
-                raise DiscoveryFetchError(f"answer larger than {MAX_DOCUMENT_BYTES} bytes")
-        return bytes(body)
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > MAX_DOCUMENT_BYTES:
+            raise DiscoveryFetchError(f"answer larger than {MAX_DOCUMENT_BYTES} bytes")
+        body = await response.aread()
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryFetchError(f"answer larger than {MAX_DOCUMENT_BYTES} bytes")
+    return body
 
 
 class DiscoveryActor(Actor):
