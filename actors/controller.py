@@ -8,8 +8,10 @@ started here — ``ActorSystem.run`` does that, in the process's own nursery.
 The tree::
 
     root
+    ├── alerts, kubernetes-watchdog  (Slack alerts; if slackWebhook is set)
     ├── images          (image catalog, refreshed in the background)
     ├── prepuller       (prepull pods onto eligible nodes)
+    ├── discovery       (Repertoire's discovery document for labs; if configured)
     ├── labs            (informer/lab-pods, relay/lab-pod-events, lab-manager,
     │                    lab-users → lab/<user>)
     ├── fileservers     (informer/fileserver-pods, informer/fileserver-ingresses,
@@ -30,15 +32,19 @@ from pathlib import Path
 import httpx
 import trio
 
+from actors.alerts import AlertService, bound_reporter
 from actors.common.tuning import DEFAULT_TUNING, Tuning
-from actors.config import ControllerConfig, FileserverEnabled
+from actors.config import ControllerConfig, DockerSource, FileserverEnabled
+from actors.discovery import DiscoveryService
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.images.resolver import ServiceResolver
 from actors.images.service import ImageService
 from actors.images.source import SourceEndpoints, build_image_source
+from actors.images.tls import RegistryTLSError, registry_ssl_context
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
+from actors.labs.builder.environment import repertoire_url
 from actors.labs.service import LabService
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
@@ -68,6 +74,8 @@ class Controller:
     fileservers: FileserverService | None = None
     fsadmin: FSAdminService | None = None
     migrator: MigratorService | None = None
+    discovery: DiscoveryService | None = None
+    alerts: AlertService | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -77,10 +85,29 @@ class Controller:
         if self.images is not None:
             # Set after the first refresh attempt, even a failed one (never blocks startup).
             await self.images.ready.wait()
+        if self.discovery is not None:
+            # Set after the first fetch attempt, even a failed one (bounded by its timeout).
+            await self.discovery.ready.wait()
         if self.fileservers is not None:
             await self.fileservers.ready.wait()
         if self.migrator is not None:
             await self.migrator.ready.wait()
+
+
+async def _registry_client(
+    config: ControllerConfig, http: httpx.AsyncClient, stack: AsyncExitStack
+) -> httpx.AsyncClient:
+    """``http``, or a client of its own when the registry has a private CA to trust."""
+    source = config.images.source
+    if not isinstance(source, DockerSource) or source.ca_bundle_path is None:
+        return http
+    try:
+        context = await trio.to_thread.run_sync(registry_ssl_context, source.ca_bundle_path)
+    except RegistryTLSError as error:
+        raise ControllerSetupError(str(error)) from None
+    client = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None), verify=context)
+    stack.push_async_callback(client.aclose)
+    return client
 
 
 async def read_controller_namespace(metadata_path: Path) -> str:
@@ -130,14 +157,21 @@ async def open_controller(
         # Waiting for a free connection is not the registry's fault: only requests time out.
         http = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None))
         stack.push_async_callback(http.aclose)
-        source = await build_image_source(config.images, http, image_endpoints)
+        source = await build_image_source(
+            config.images, await _registry_client(config, http, stack), image_endpoints
+        )
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
         images = ImageService(config, kube, source, controller_namespace=namespace, tuning=tuning)
+        discovery_url = repertoire_url(config, environ)
+        discovery = (
+            DiscoveryService(config, http, discovery_url) if discovery_url is not None else None
+        )
         labs = LabService(
             config,
             kube,
             ServiceResolver(images),
             controller_namespace=namespace,
+            discovery=discovery.view if discovery is not None else None,
             environ=environ,
             tuning=tuning,
         )
@@ -148,6 +182,11 @@ async def open_controller(
         )
         fsadmin = FSAdminService(config, kube, namespace=namespace)
         migrator = MigratorService(config, kube, namespace=namespace, tuning=tuning)
+        alerts = (
+            AlertService(config, http, kube, namespace)
+            if config.slack_webhook is not None
+            else None
+        )
         storage: list[tuple[Node, RestartPolicy]] = [
             (fsadmin.supervisor, RestartPolicy.PERMANENT),
             (migrator.supervisor, RestartPolicy.PERMANENT),
@@ -156,14 +195,28 @@ async def open_controller(
             storage.insert(0, (fileservers.supervisor, RestartPolicy.PERMANENT))
         root = Supervisor(
             "root",
-            [*images.children, (labs.supervisor, RestartPolicy.PERMANENT), *storage],
+            [
+                *(alerts.children if alerts is not None else []),
+                *images.children,
+                *(discovery.children if discovery is not None else []),
+                (labs.supervisor, RestartPolicy.PERMANENT),
+                *storage,
+            ],
             limits=ROOT_LIMITS,
         )
+        system = ActorSystem(root)
+        if alerts is not None:
+            system.on_give_up(alerts.give_up)
+        # Every task the caller starts inside this block (the actors, the request handlers)
+        # reports alerts to this controller's sender.
+        stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
         yield Controller(
-            system=ActorSystem(root),
+            system=system,
             labs=labs,
             images=images,
             fileservers=fileservers,
             fsadmin=fsadmin,
             migrator=migrator,
+            discovery=discovery,
+            alerts=alerts,
         )

@@ -1,4 +1,5 @@
-"""Standalone kubesim: ``simulate --port N [--host H] [--config FILE] [--seed S]``.
+"""Standalone kubesim: ``simulate --port N [--host H] [--config FILE] [--seed S]
+[--registry-tls-port N]``.
 
 ``main(argv)`` parses the arguments, serves a :class:`~kubesim.site.Site` until SIGINT (Ctrl-C)
 or SIGTERM, then exits cleanly, and returns the exit status. ``nublado-trio simulate`` and
@@ -10,11 +11,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 import trio
 
 from kubesim.demo import install_all
 from kubesim.site import Site, SiteConfig
+from kubesim.tls import RegistryTLS, TLSUnavailable, serve_registry_tls
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,16 +29,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--config", help="YAML configuration file (see docs/kubesim.md)")
     parser.add_argument("--seed", type=int, default=None, help="seed for uids and faults")
+    parser.add_argument(
+        "--registry-tls-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also serve the fake registry over HTTPS on port N (0 = any) with a throwaway CA"
+        " whose certificate file is printed (needs nublado-trio[simulate-tls])",
+    )
     return parser
 
 
-async def _serve(site: Site, host: str, port: int) -> None:
+async def _serve(site: Site, host: str, port: int, tls_port: int | None = None) -> None:
     # The simulated controllers, nodes and fake services (store writes need the Trio loop).
-    install_all(site)
+    fakes = install_all(site)
     async with trio.open_nursery() as nursery:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        with (
+            trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals,
+            tempfile.TemporaryDirectory(prefix="kubesim-tls-") as scratch,
+        ):
             bound = await nursery.start(site.serve, host, port)
             print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
+            if tls_port is not None and fakes.registry is not None:
+                tls: RegistryTLS = await nursery.start(
+                    serve_registry_tls, fakes.registry, Path(scratch), host, tls_port
+                )
+                print(
+                    f"kubesim serving the registry over TLS on {tls.url}"
+                    f" (CA certificate: {tls.ca_path})",
+                    flush=True,
+                )
             async for signum in signals:
                 print(f"kubesim stopping ({signal.Signals(signum).name})", flush=True)
                 nursery.cancel_scope.cancel()
@@ -49,5 +73,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulate: cannot load configuration: {exc}", file=sys.stderr)
         return 2
     site = Site(config, seed=args.seed)
-    trio.run(_serve, site, args.host, args.port)
+    try:
+        trio.run(
+            _serve,
+            site,
+            args.host,
+            args.port,
+            args.registry_tls_port,
+            strict_exception_groups=False,
+        )
+    except TLSUnavailable as error:
+        print(f"simulate: {error}", file=sys.stderr)
+        return 2
     return 0

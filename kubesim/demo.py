@@ -7,15 +7,17 @@ section means the built-in demo data / default timings::
     controllers:
       registry:   {auth: {mode: anonymous}, repositories: [...]}   # kubesim/registry.py format
       gafaelfawr: {users: [...], tokens: [...]}                     # kubesim/gafaelfawr.py format
+      repertoire: {datasets: {...}, influxdb_databases: {...}, ...} # kubesim/repertoire.py format
+      slack:      {}              # the fake webhook (kubesim/slack.py) takes no settings
       nodes:      {nodes: [...]}                                    # kubesim/nodes.py format
       kubelet:    {pull_delay: 2.0, pull_delays: {"*:w_*": 5.0}, ready_delay: 0.5}
       jobs:       {retry_delay: 1.0}
       ingress:    {address: 10.10.0.1, address_delay: 0.5}
       disabled:   [gafaelfawr]    # parts not to install
 
-Instead of inline data, ``registry``, ``gafaelfawr`` and ``nodes`` accept ``{file: <path>}``
-(read synchronously; call :func:`install_all` before the site serves). Node image digests are
-resolved against the registry data so that nodes and registry agree.
+Instead of inline data, ``registry``, ``gafaelfawr``, ``repertoire`` and ``nodes`` accept
+``{file: <path>}`` (read synchronously; call :func:`install_all` before the site serves).
+Node image digests are resolved against the registry data so that nodes and registry agree.
 """
 
 from __future__ import annotations
@@ -25,11 +27,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubesim import artifact_registry, gafaelfawr, ingress, jobs, kubelet, nodes, registry
+from kubesim import (
+    artifact_registry,
+    gafaelfawr,
+    ingress,
+    jobs,
+    kubelet,
+    nodes,
+    registry,
+    repertoire,
+    slack,
+)
 
 __all__ = ["Fakes", "install_all"]
 
-PARTS = ("registry", "artifact_registry", "gafaelfawr", "nodes", "kubelet", "jobs", "ingress")
+PARTS = (
+    "registry",
+    "artifact_registry",
+    "gafaelfawr",
+    "repertoire",
+    "slack",
+    "nodes",
+    "kubelet",
+    "jobs",
+    "ingress",
+)
 
 
 @dataclass
@@ -39,6 +61,8 @@ class Fakes:
     registry: registry.FakeRegistry | None
     artifact_registry: artifact_registry.FakeArtifactRegistry | None
     gafaelfawr: gafaelfawr.FakeGafaelfawr | None
+    repertoire: repertoire.FakeRepertoire | None
+    slack: slack.FakeSlack | None
     kubelet: kubelet.Kubelet | None
     jobs: jobs.JobController | None
     ingress: ingress.IngressController | None
@@ -86,6 +110,16 @@ def install_all(site: Any) -> Fakes:
         data = gafaelfawr.demo_gafaelfawr() if raw is None else gafaelfawr.parse_config(raw)
         fake_gafaelfawr = gafaelfawr.install(site, data)
 
+    fake_repertoire = None
+    if "repertoire" not in disabled:
+        raw = _section(config.get("repertoire"))
+        document = repertoire.demo_repertoire() if raw is None else repertoire.parse_config(raw)
+        fake_repertoire = repertoire.install(site, document)
+
+    if config.get("slack"):
+        raise ValueError("the kubesim slack section takes no settings (use {} or leave it out)")
+    fake_slack = slack.install(site) if "slack" not in disabled else None
+
     if "nodes" not in disabled:
         raw = _section(config.get("nodes"))
         specs = (
@@ -115,6 +149,8 @@ def install_all(site: Any) -> Fakes:
         fake_registry,
         fake_artifact_registry,
         fake_gafaelfawr,
+        fake_repertoire,
+        fake_slack,
         the_kubelet,
         job_controller,
         ingress_controller,

@@ -22,10 +22,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote
 
 import h11
@@ -65,6 +66,8 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     raw_path: str | None = None
+    scheme: str = "http"
+    """``https`` when the request came through a TLS listener."""
 
     @property
     def segments(self) -> list[str]:
@@ -121,7 +124,9 @@ def _parse_target(target: bytes) -> tuple[str, str, dict[str, str]]:
     return unquote(path), path, dict(parse_qsl(query, keep_blank_values=True))
 
 
-async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Request | None:
+async def _read_request(
+    conn: h11.Connection, stream: trio.abc.Stream, scheme: str = "http"
+) -> Request | None:
     """Read one request; ``None`` when the client closed the connection cleanly."""
     request: h11.Request | None = None
     body = bytearray()
@@ -133,7 +138,8 @@ async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Requ
                 data = await stream.receive_some(65536)
             if scope.cancelled_caught:
                 return None
-            conn.receive_data(data)
+            # Both transports hand out bytes; the Stream ABC only promises a bytes-like.
+            conn.receive_data(cast(bytes, data))
             continue
         if isinstance(event, h11.Request):
             request = event
@@ -146,7 +152,7 @@ async def _read_request(conn: h11.Connection, stream: trio.SocketStream) -> Requ
             path, raw_path, query = _parse_target(request.target)
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
             method = request.method.decode("ascii")
-            return Request(method, path, query, headers, bytes(body), raw_path)
+            return Request(method, path, query, headers, bytes(body), raw_path, scheme)
         elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
             return None
 
@@ -184,7 +190,7 @@ def _h11_headers(
 
 
 async def _send_response(
-    conn: h11.Connection, stream: trio.SocketStream, resp: Response, *, head: bool = False
+    conn: h11.Connection, stream: trio.abc.Stream, resp: Response, *, head: bool = False
 ) -> None:
     """Send a whole response; for HEAD, the headers a GET would get and no body (RFC 9110)."""
     headers = _h11_headers(resp.headers, [("content-length", str(len(resp.body)))])
@@ -198,7 +204,7 @@ async def _send_response(
 
 
 async def _send_stream(
-    conn: h11.Connection, stream: trio.SocketStream, resp: StreamingResponse
+    conn: h11.Connection, stream: trio.abc.Stream, resp: StreamingResponse
 ) -> None:
     headers = _h11_headers(resp.headers, [("connection", "close")])
     chunks = resp.chunks
@@ -236,12 +242,14 @@ async def _send_stream(
                 await aclose()
 
 
-async def _serve_connection(stream: trio.SocketStream, handler: Handler) -> None:
+async def _serve_connection(
+    stream: trio.abc.Stream, handler: Handler, scheme: str = "http"
+) -> None:
     conn = h11.Connection(h11.SERVER)
     try:
         while True:
             try:
-                request = await _read_request(conn, stream)
+                request = await _read_request(conn, stream, scheme)
             except h11.RemoteProtocolError as exc:
                 if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                     error = _error_response(exc.error_status_hint, "BadRequest", str(exc))
@@ -271,14 +279,27 @@ async def serve_http(
     host: str = "127.0.0.1",
     port: int = 0,
     *,
+    ssl_context: ssl.SSLContext | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``handler`` until cancelled; reports the bound port through ``task_status``."""
-    listeners = await trio.open_tcp_listeners(port, host=host)
-    bound = listeners[0].socket.getsockname()[1]
+    """Serve ``handler`` until cancelled; reports the bound port through ``task_status``.
 
-    async def on_connection(stream: trio.SocketStream) -> None:
-        await _serve_connection(stream, handler)
+    With ``ssl_context`` the listener speaks HTTPS and requests carry ``scheme="https"``; a
+    client that fails the TLS handshake only loses its own connection.
+    """
+    tcp_listeners = await trio.open_tcp_listeners(port, host=host)
+    bound = tcp_listeners[0].socket.getsockname()[1]
+    listeners: list[trio.abc.Listener[Any]] = list(tcp_listeners)
+    scheme = "http"
+    if ssl_context is not None:
+        scheme = "https"
+        listeners = [
+            trio.SSLListener(listener, ssl_context, https_compatible=True)
+            for listener in tcp_listeners
+        ]
+
+    async def on_connection(stream: trio.abc.Stream) -> None:
+        await _serve_connection(stream, handler, scheme)
 
     async with trio.open_nursery() as nursery:
         await nursery.start(trio.serve_listeners, on_connection, listeners)

@@ -18,9 +18,11 @@ Routes (mounted at ``/v2`` plus the token endpoint at ``/registry/token``):
 
 Auth modes: ``anonymous`` (no checks), ``basic`` (every request needs
 ``Authorization: Basic``; 401 challenge ``Basic realm="kubesim-registry"``), ``bearer``
-(challenge ``Bearer realm="<base>/registry/token",service="kubesim-registry"[,scope=...]``;
-one token grants pull on every repository). Errors use the registry's
-``{"errors": [{"code", "message", "detail"}]}`` body. Passwords and tokens are never echoed.
+(challenge ``Bearer realm="<scheme>://<host>/registry/token",service="kubesim-registry"
+[,scope=...]`` where scheme and host are those the request arrived on — ``https`` through the
+TLS listener of ``kubesim/tls.py``; one token grants pull on every repository). Errors use
+the registry's ``{"errors": [{"code", "message", "detail"}]}`` body. Passwords and tokens
+are never echoed.
 
 YAML format (see :func:`parse_config`; the demo set is ``kubesim/data/registry.yaml``)::
 
@@ -236,6 +238,8 @@ class FakeRegistry:
     ) -> None:
         self.data = data if data is not None else demo_registry()
         self._clock = clock
+        self.default_host = "127.0.0.1"
+        """Host named in the realm when a request has no ``Host`` header (HTTP/1.0)."""
         self._tokens: dict[str, float] = {}  # token -> expiry on self._clock
         self.tokens_issued = 0
 
@@ -271,8 +275,10 @@ class FakeRegistry:
         if self.data.auth.mode == "basic":
             header = f'Basic realm="{SERVICE}"'
         else:
-            host = request.headers.get("host", "127.0.0.1")
-            header = f'Bearer realm="http://{host}{TOKEN_PATH}",service="{SERVICE}"'
+            # Absolute, on the scheme and host the client reached us by (as a real registry
+            # names its token service): a TLS client is never sent to plain HTTP.
+            host = request.headers.get("host") or self.default_host
+            header = f'Bearer realm="{request.scheme}://{host}{TOKEN_PATH}",service="{SERVICE}"'
             if scope:
                 header += f',scope="{scope}"'
         response = _error(401, "UNAUTHORIZED", "authentication required")

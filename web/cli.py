@@ -202,6 +202,8 @@ def _simulation_banner(
             f"  Controller API:   {base}{prefix}",
             f"  Actor tree:       {base}{prefix}/admin/actors  (token admin-demo-token)",
             f"  Simulated site:   {simulation.site.url}  (Kubernetes API, Gafaelfawr, registry)",
+            f"  Alerts posted:    {simulation.site.url}/slack/posts  (fake Slack webhook)",
+            f"  Discovery:        {simulation.site.url}/repertoire/discovery  (fake Repertoire)",
             "  Demo tokens:      alice-demo-token, bob-demo-token (users),",
             "                    hub-demo-token (JupyterHub), admin-demo-token (admin)",
             f"  {loopback}",
@@ -258,7 +260,10 @@ def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser = subparsers.add_parser(
         "simulate",
         help="run the simulated Kubernetes site alone",
-        description="Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S].",
+        description=(
+            "Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S]"
+            " [--registry-tls-port N]."
+        ),
         add_help=False,
     )
     # Its options are kubesim's own; ``main`` hands them over unparsed.

@@ -39,10 +39,12 @@ from typing import Any, ClassVar, TypeVar
 import pydantic_core
 import structlog
 from pydantic import BaseModel, ValidationError
-from quart import Response, request
+from quart import Response, has_request_context, has_websocket_context, request, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import error_text, report_alert
 from actors.errors import ControllerError
 from actors.runtime import ActorStopped, AskTimeout, MailboxFull
 from web.bounds import (
@@ -256,12 +258,24 @@ async def _actor_stopped(error: ActorStopped) -> Response:
 
 async def _ask_timeout(error: AskTimeout) -> Response:
     _log.error("Actor did not answer in time", error=str(error))
+    report_alert(Alerted.REQUEST, f"{_route()}: an actor did not answer in time: {error}")
     return _internal_error()
 
 
 async def _unhandled(error: Exception) -> Response:
     _log.error("Unhandled exception", exc_info=error)
+    report_alert(Alerted.REQUEST, f"{_route()}: unhandled {error_text(error)}")
     return _internal_error()
+
+
+def _route() -> str:
+    """The method and path of the request being answered (no query string: it may hold
+    credentials)."""
+    if has_request_context():
+        return f"{request.method} {request.path}"
+    if has_websocket_context():
+        return f"WEBSOCKET {websocket.path}"
+    return "request"
 
 
 def configure_request_limits(app: QuartTrio) -> None:

@@ -14,6 +14,8 @@ Invariants:
   own access log (whose record carries every request header) is off. Foreign records'
   ``args`` are never rendered, so ``Authorization`` / ``X-Auth-Request-Token`` never reach a
   log line.
+* Every text of a line goes through ``actors.redaction.redact`` last, so a credential quoted
+  by an error message (a token, a password in a URL) is replaced, as in operator alerts.
 * Only sync log methods are used: structlog's ``a*`` methods are asyncio-only.
 """
 
@@ -28,6 +30,7 @@ import structlog
 import wsproto.utilities
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from actors.redaction import redact
 from actors.runtime import describe_error
 
 __all__ = ["ERROR_LOGGER_NAME", "LogProfile", "configure_logging"]
@@ -43,6 +46,15 @@ _HANDLER_MARK = "_nublado_trio_handler"
 def _drop_foreign_args(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """Remove a foreign record's arguments: already merged into its message, never rendered."""
     event_dict.pop("positional_args", None)
+    return event_dict
+
+
+def _redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Replace anything shaped like a credential in every text of the line, the rendered
+    traceback included (``actors.redaction``: the same rules as operator alerts)."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = redact(value)
     return event_dict
 
 
@@ -139,6 +151,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _redact_secrets,
             _renderer(profile),
         ],
     )

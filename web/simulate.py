@@ -1,9 +1,9 @@
 """``nublado-trio serve --simulate``: the controller on an in-process simulated site.
 
 Everything a newcomer needs runs in one process: kubesim (Kubernetes API, kubelet, nodes,
-fake Gafaelfawr, fake Docker registry) and the real controller, configured for that site in
-direct authentication mode. The demo identities are fixed so that docs and scripts can rely
-on them:
+fake Gafaelfawr, fake Docker registry, fake Repertoire) and the real controller, configured
+for that site in direct authentication mode. The demo identities are fixed so that docs and
+scripts can rely on them:
 
 ==================  ==============================  =====================================
 token               who                             may
@@ -66,6 +66,9 @@ DEMO_REGISTRY_USER = "demo"
 DEMO_REGISTRY_PASSWORD = "demo-password"
 DEMO_REPOSITORY = "lsstsqre/sciplat-lab"
 
+DEMO_WEBHOOK_PATH = "/slack/services/simulated/alerts"
+"""Where ``serve --simulate`` posts its alerts (kubesim's fake Slack webhook)."""
+
 DEMO_KUBELET = {
     "schedule_delay": 0.2,
     "pull_delay": 3.0,
@@ -93,6 +96,8 @@ def demo_config_data(site_url: str, credentials_path: Path) -> dict[str, Any]:
         "name": "Nublado (simulated)",
         "logProfile": "development",
         "auth": {"mode": "direct", "gafaelfawrUrl": site_url},
+        # kubesim's fake Repertoire: every lab gets its discovery document.
+        "repertoireBaseUrl": f"{site_url}/repertoire",
         "metrics": {"enabled": False, "application": "nublado"},
         "fsadmin": {},
         "fileserver": {
@@ -198,8 +203,8 @@ async def simulated_site(
     config_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[SimulatedSite]:
     """The simulated cluster and the controller opened on it."""
-    async with (
-        simulated_cluster(site_config) as site,
-        simulated_controller(site, config_overrides=config_overrides) as (config, controller),
-    ):
-        yield SimulatedSite(site=site, config=config, controller=controller)
+    async with simulated_cluster(site_config) as site:
+        # Alerts go to kubesim's fake Slack webhook; read them at <site>/slack/posts.
+        overrides = {"slackWebhook": f"{site.url}{DEMO_WEBHOOK_PATH}", **(config_overrides or {})}
+        async with simulated_controller(site, config_overrides=overrides) as (config, controller):
+            yield SimulatedSite(site=site, config=config, controller=controller)

@@ -15,8 +15,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 
+from .alerts import AlertsConfig
 from .auth import AuthConfig
 from .base import ConfigModel, Issue, raise_issues
+from .discovery import DiscoveryConfig
 from .fileserver import FileserverConfig, FileserverDisabled, FileserverEnabled, UrlPathPrefix
 from .fsadmin import FSAdminConfig
 from .images import DropdownMenuConfig, ImagesConfig
@@ -91,6 +93,8 @@ class ControllerConfig(ConfigModel):
     watch_reconnect_timeout: PositiveDuration = timedelta(minutes=3)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     controller_image: ContainerImage = DEFAULT_CONTROLLER_IMAGE
     """Image of the controller itself, used for init containers, file servers, fsadmin and

@@ -29,6 +29,9 @@ class DockerSource(ConfigModel):
     type: Literal["docker"] = "docker"
     registry: str = Field("docker.io", min_length=1)
     repository: str = Field(min_length=1)
+    ca_bundle_path: Path | None = None
+    """PEM file of extra certificate authorities the registry's TLS certificate may chain to
+    (a private CA); trusted in addition to the usual public ones (extension)."""
 
 
 class GARSource(ConfigModel):

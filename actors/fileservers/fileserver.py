@@ -34,6 +34,8 @@ from typing import Any
 import structlog
 import trio
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import report_alert
 from actors.common.models import UserInfo
 from actors.common.operation import Operation, OperationKind
 from actors.config import ControllerConfig, FileserverEnabled
@@ -255,6 +257,7 @@ class FileserverActor(Actor):
             self._set_running(True)
             return
         operation.error = FileServerCreateFailedError(f"Failed to create file server: {reason}")
+        report_alert(Alerted.FILESERVER_CREATE, reason, user=self.username)
         self._stop_watch()
         await self._cleanup_after_failure()
         self._set_running(False)
@@ -400,6 +403,7 @@ class FileserverActor(Actor):
             self._set_running(False)
             return
         operation.error = FileServerDeleteFailedError(f"Failed to delete file server: {reason}")
+        report_alert(Alerted.FILESERVER_DELETE, reason, user=self.username)
 
     # -- reconciliation --------------------------------------------------------------------
 

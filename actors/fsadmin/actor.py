@@ -17,6 +17,8 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import report_alert
 from actors.config import ControllerConfig
 from actors.errors import InvalidPodPhaseError, PodNotFoundError
 from actors.kube import KubeClient, KubernetesError
@@ -97,9 +99,11 @@ class FSAdminActor(Actor):
                 return await work()
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
+            report_alert(Alerted.FSADMIN, f"{operation} timed out after {elapsed:.0f} s")
             raise ControllerTimeoutError(f"{operation} timed out after {elapsed:.3f}") from None
         except KubernetesError as error:
             log.error(f"{operation} failed", error=describe_error(error))
+            report_alert(Alerted.FSADMIN, f"{operation} failed: {describe_error(error)}")
             raise KubernetesFailureError(f"{operation} failed: Kubernetes API error") from None
 
     def _answer(self, pod: V1Pod | None) -> FSAdminStatus:

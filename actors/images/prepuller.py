@@ -25,6 +25,8 @@ from typing import Any
 import structlog
 import trio
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import report_alert
 from actors.config import ControllerConfig
 from actors.kube import KubeClient, KubernetesError
 from actors.kube.pods import PREPULL_PHASES
@@ -167,6 +169,9 @@ class PrepullerActor(Actor):
         if not result.succeeded:
             self.failed_pulls += 1
             log.warning("Prepull failed", node=result.node, tag=result.tag, outcome=result.outcome)
+            report_alert(
+                Alerted.PREPULL, f"prepull of {result.tag} on {result.node}: {result.outcome}"
+            )
             return
         log.info("Prepulled image", node=result.node, tag=result.tag)
         try:

@@ -42,6 +42,8 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import error_text, report_alert
 from actors.common.models import LabState, LabStatus, LabUser, ResourceQuantity, lab_options
 from actors.common.models import SpawnRequest as SpawnRequest
 from actors.common.naming import env_config_map_name, lab_object_name
@@ -410,12 +412,14 @@ class LabActor(Actor):
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
             self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}")
+            report_alert(Alerted.SPAWN, f"timed out after {elapsed:.0f} s", user=self.username)
             return
         except trio.Cancelled:
             raise
         except Exception as error:
             log.exception("Lab spawn failed", user=self.username)
             self._fail_spawn(failure_text(error))
+            report_alert(Alerted.SPAWN, error_text(error), user=self.username)
             return
         finally:
             self._unfollow_pod_events()
@@ -623,10 +627,12 @@ class LabActor(Actor):
                 await self._delete_objects(pod_progress=25, namespace_progress=62)
         except trio.TooSlowError:
             self._fail_delete(operation, "Lab deletion timed out")
+            report_alert(Alerted.DELETE, "Lab deletion timed out", user=self.username)
             return
         except Exception as error:
             log.exception("Lab deletion failed", user=self.username)
             self._fail_delete(operation, failure_text(error))
+            report_alert(Alerted.DELETE, error_text(error), user=self.username)
             return
         self._publish(LabEvent.info(f"Lab for {self.username} deleted", 100))
         self._set_state(None)

@@ -127,7 +127,8 @@ class LabService:
             event_stream=self._event_stream,
             pods=self.pods,
             pod_events=self.pod_events,
-            discovery=dict(discovery or {}),
+            # A live view (the discovery actor publishes new copies into it), not a copy.
+            discovery=discovery if discovery is not None else {},
             environ=dict(environ or {}),
         )
         self.users = Supervisor("lab-users", limits=tuning.per_user_limits)

@@ -26,6 +26,8 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.alerts import Operation as Alerted
+from actors.alerts import report_alert
 from actors.config import ControllerConfig
 from actors.fsadmin.errors import ControllerTimeoutError, KubernetesFailureError
 from actors.kube import PENDING_PHASES, KubeClient, KubernetesError
@@ -184,9 +186,11 @@ class MigrationActor(Actor):
                 return await work()
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
+            report_alert(Alerted.MIGRATION, f"{operation} timed out after {elapsed:.0f} s")
             raise ControllerTimeoutError(f"{operation} timed out after {elapsed:.3f}") from None
         except KubernetesError as error:
             log.error(f"{operation} failed", error=describe_error(error))
+            report_alert(Alerted.MIGRATION, f"{operation} failed: {describe_error(error)}")
             raise KubernetesFailureError(f"{operation} failed: Kubernetes API error") from None
 
     def _set_status(self, status: MigrationStatus | None) -> None:

@@ -7,8 +7,10 @@ purpose and raises when it crashed, which is all a supervisor needs to apply its
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import trio
 
@@ -22,12 +24,21 @@ class TreeIndex:
     because it happens on every processed message.
     """
 
-    __slots__ = ("_nodes", "_waiter", "version")
+    __slots__ = ("_nodes", "_waiter", "give_up_observers", "version")
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
         self._waiter: trio.Event | None = None
         self.version = 0
+        self.give_up_observers: list[Callable[[str, str], None]] = []
+        """Told ``(name, reason)`` when a supervisor abandons a node after its restart limit
+        (alerts hook in here; the runtime knows nothing of them)."""
+
+    def gave_up(self, name: str, reason: str) -> None:
+        """Tell the observers that ``name`` was abandoned; an observer's error is ignored."""
+        for observer in self.give_up_observers:
+            with contextlib.suppress(Exception):
+                observer(name, reason)
 
     def changed(self) -> None:
         """Record that something observable in the tree changed."""

@@ -229,8 +229,19 @@ class Supervisor(Node):
                     restarts=limits.max_restarts,
                     window=limits.window,
                 )
+                self.tree.gave_up(
+                    node.name,
+                    f"crashed more than {limits.max_restarts} times within {limits.window:g} s"
+                    f" and was given up; last error: {node.last_error}",
+                )
                 return False
         elif len(self._restarts_at) > limits.max_restarts:
+            self.tree.gave_up(
+                self.name,
+                f"its children crashed more than {limits.max_restarts} times within"
+                f" {limits.window:g} s (last: {node.name}: {node.last_error}); the supervisor"
+                " fails and its parent decides",
+            )
             raise SupervisorEscalation(self.name, node.name, limits.max_restarts, limits.window)
         node.set_status(ActorStatus.RESTARTING)
         delay = limits.backoff(len(child.restarts_at))

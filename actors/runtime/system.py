@@ -8,6 +8,8 @@ to. If the root supervisor fails, :meth:`ActorSystem.run` raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import trio
 
 from actors.runtime.errors import ActorRuntimeError
@@ -55,6 +57,11 @@ class ActorSystem:
         finally:
             if self.root.status is ActorStatus.RUNNING:
                 self.root.set_status(ActorStatus.STOPPED)
+
+    def on_give_up(self, observer: Callable[[str, str], None]) -> None:
+        """Call ``observer(name, reason)`` whenever a supervisor abandons a node for good
+        after its restart limit (a per-user actor given up, or a supervisor escalating)."""
+        self._tree.give_up_observers.append(observer)
 
     def stop(self) -> None:
         """Stop every actor; :meth:`run` then returns."""

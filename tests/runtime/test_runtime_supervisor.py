@@ -201,3 +201,40 @@ async def test_a_supervisor_that_does_not_escalate_gives_up_only_on_the_broken_c
             assert labs.restarts == 0
             assert labs.status is ActorStatus.RUNNING
             nursery.cancel_scope.cancel()
+
+
+async def test_giving_up_is_announced_to_the_observers_with_the_reason(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    journal = Journal()
+    crasher = ActorRef("lab/broken", lambda: CrashOnStart(journal))
+    labs_limits = RestartLimits(max_restarts=2, window=60.0, backoff_initial=1.0, escalate=False)
+    labs = Supervisor("labs", limits=labs_limits)
+    inner = ActorRef("inner", lambda: CrashOnStart(Journal()))
+    group = Supervisor("group", [(inner, RestartPolicy.PERMANENT)], limits=RestartLimits(1, 60.0))
+    root = Supervisor(
+        "root",
+        [(labs, RestartPolicy.PERMANENT), (group, RestartPolicy.TEMPORARY)],
+        limits=RestartLimits(max_restarts=0, window=1000.0),
+    )
+    system = ActorSystem(root)
+    seen: list[tuple[str, str]] = []
+
+    def broken_observer(name: str, reason: str) -> None:
+        raise RuntimeError("an observer that fails must not break supervision")
+
+    system.on_give_up(broken_observer)
+    system.on_give_up(lambda name, reason: seen.append((name, reason)))
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.run)
+            labs.start_child(crasher, RestartPolicy.TRANSIENT)
+            await crasher.finished.wait()
+            await group.finished.wait()
+            nursery.cancel_scope.cancel()
+    reasons = dict(seen)
+    assert sorted(reasons) == ["group", "lab/broken"]
+    assert reasons["lab/broken"].startswith("crashed more than 2 times within 60 s")
+    assert "RuntimeError: cannot rebuild state" in reasons["lab/broken"]
+    assert "the supervisor fails and its parent decides" in reasons["group"]
+    assert crasher.status is ActorStatus.FAILED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -271,6 +272,40 @@ async def test_simulate_runs_the_simulated_site_alone_until_sigterm() -> None:
     assert returncode == 0
 
 
+async def test_simulate_serves_the_registry_over_tls_and_prints_the_ca_file() -> None:
+    command = [CONSOLE_SCRIPT, "simulate", "--port", "0", "--registry-tls-port", "0"]
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            command, stdout=subprocess.PIPE, cwd=REPO, env=_env({})
+        )
+        try:
+            assert process.stdout is not None
+            output = b""
+            while output.count(b"\n") < 2:
+                chunk = await process.stdout.receive_some(4096)
+                assert chunk, "simulate exited before announcing its TLS registry"
+                output += chunk
+            announced = output.decode().splitlines()[1]
+            url = announced.split(" on ", 1)[1].split()[0]
+            ca_file = announced.split("CA certificate: ", 1)[1].rstrip(")")
+            assert url.startswith("https://127.0.0.1:")
+            context = ssl.create_default_context(cafile=ca_file)
+            async with httpx.AsyncClient(base_url=url, verify=context) as client:
+                challenge = await client.get("/v2/")
+            assert challenge.status_code == 401
+            assert f'realm="{url}/registry/token"' in challenge.headers["www-authenticate"]
+            process.send_signal(signal.SIGTERM)
+            with trio.fail_after(5):
+                returncode = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            assert process.stdout is not None
+            await process.stdout.aclose()
+    assert returncode == 0
+
+
 async def test_serve_simulate_prints_its_urls_serves_demo_tokens_and_stops_on_sigterm() -> None:
     command = [CONSOLE_SCRIPT, "serve", "--simulate", "--port", "0"]
     with trio.fail_after(60):
@@ -294,6 +329,13 @@ async def test_serve_simulate_prints_its_urls_serves_demo_tokens_and_stops_on_si
                 tree = await client.get(f"{api}/admin/actors", headers=admin)
                 assert tree.status_code == 200
                 assert "lab-manager" in tree.text
+                # The fake Repertoire and Slack webhook are wired in.
+                discovery = await client.get(f"{api}/admin/actors/discovery", headers=admin)
+                assert discovery.json()["phase"] == "ready"
+                alerts = await client.get(f"{api}/admin/actors/alerts", headers=admin)
+                assert alerts.status_code == 200
+                posts = text.split("Alerts posted:", 1)[1].split()[0]
+                assert (await client.get(posts)).json() == []
                 refused = await client.get(f"{api}/admin/actors", headers=user)
                 assert refused.status_code == 403
             process.send_signal(signal.SIGTERM)

@@ -132,3 +132,21 @@ async def test_one_access_line_per_request_each_with_its_status(
         (path, str(status)) for path, status in zip(paths, statuses, strict=True)
     ]
     assert all("outcome" not in r for r in access), "every response was completed"
+
+
+def test_credentials_quoted_by_an_error_are_redacted_in_every_line() -> None:
+    stream = io.StringIO()
+    handler = configure_logging(level="INFO", profile="production", stream=stream)
+    try:
+        log = structlog.stdlib.get_logger("test.redaction")
+        try:
+            raise RuntimeError("GET https://demo:pa55word@registry.example.org failed")
+        except RuntimeError:
+            log.exception("Registry call failed", header="Bearer gt-abcdefghij.klmnopqrstuv")
+        logging.getLogger("foreign").warning("token=abcdefgh12345 in a stdlib record")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = stream.getvalue()
+    for secret in ("pa55word", "gt-abcdefghij.klmnopqrstuv", "abcdefgh12345"):
+        assert secret not in text
+    assert text.count("<redacted>") >= 3

@@ -27,7 +27,7 @@ from actors.common.naming import env_config_map_name
 from actors.common.resources import container_size_label, format_cpu, format_memory
 from actors.config import ControllerConfig
 
-__all__ = ["REPERTOIRE_VARIABLE", "env_config_map", "lab_environment"]
+__all__ = ["REPERTOIRE_VARIABLE", "env_config_map", "lab_environment", "repertoire_url"]
 
 REPERTOIRE_VARIABLE = "REPERTOIRE_BASE_URL"
 
@@ -68,14 +68,15 @@ def lab_environment(
             "NUBLADO_RUNTIME_MOUNTS_DIR": lab.runtime_mounts_dir,
         }
     )
-    repertoire = _repertoire_url(config, environ)
+    repertoire = repertoire_url(config, environ)
     if repertoire:
         env[REPERTOIRE_VARIABLE] = repertoire
     env.update(lab.env)
     return env
 
 
-def _repertoire_url(config: ControllerConfig, environ: Mapping[str, str] | None) -> str | None:
+def repertoire_url(config: ControllerConfig, environ: Mapping[str, str] | None) -> str | None:
+    """The Repertoire base URL labs are told about and the discovery document comes from."""
     if environ is not None and environ.get(REPERTOIRE_VARIABLE):
         return environ[REPERTOIRE_VARIABLE]
     return config.repertoire_base_url
