@@ -71,7 +71,12 @@ def _shared_processors() -> list[Processor]:
 def _renderer(profile: LogProfile) -> Processor:
     if profile == "production":
         return structlog.processors.JSONRenderer()
-    return structlog.dev.ConsoleRenderer(colors=False)
+    # Plain tracebacks: with ``rich`` installed structlog's default renders every frame's
+    # local variables (request bodies, tokens held by a caller) and takes about two seconds
+    # per traceback, long enough for a burst of failed spawns to stall the event loop.
+    return structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
+    )
 
 
 QUIET_LOGGERS = ("httpx", "httpcore")

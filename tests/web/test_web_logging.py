@@ -118,6 +118,25 @@ def test_development_profile_writes_readable_lines_with_the_same_context() -> No
     assert "Running on somewhere" in second
 
 
+def test_development_tracebacks_never_show_local_variables() -> None:
+    stream = io.StringIO()
+    handler = configure_logging(level="INFO", profile="development", stream=stream)
+
+    def fail(credential: str) -> None:
+        raise RuntimeError("spawn exploded")
+
+    try:
+        try:
+            fail("-".join(["local", "secret", "value"]))  # not in the source lines shown
+        except RuntimeError:
+            structlog.stdlib.get_logger("test.dev").exception("Spawn failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    output = stream.getvalue()
+    assert "RuntimeError: spawn exploded" in output
+    assert "local-secret-value" not in output
+
+
 async def test_one_access_line_per_request_each_with_its_status(
     logs: LogCapture, client: httpx.AsyncClient
 ) -> None:
