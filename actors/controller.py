@@ -40,6 +40,7 @@ from actors.images.source import SourceEndpoints, build_image_source
 from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
 from actors.labs.service import LabService
+from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.node import Node
@@ -68,6 +69,8 @@ class Controller:
     fileservers: FileserverService | None = None
     fsadmin: FSAdminService | None = None
     migrator: MigratorService | None = None
+    metrics: ControllerMetrics = field(default_factory=ControllerMetrics)
+    """This controller's own metrics registry (served by ``GET /metrics``)."""
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -127,6 +130,8 @@ async def open_controller(
                     f"cannot load Kubernetes credentials (in-cluster or kubeconfig): {error}"
                 ) from None
         stack.push_async_callback(kube.aclose)
+        metrics = ControllerMetrics()
+        kube.transport.observer = metrics.kube
         # Waiting for a free connection is not the registry's fault: only requests time out.
         http = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None))
         stack.push_async_callback(http.aclose)
@@ -140,7 +145,9 @@ async def open_controller(
             controller_namespace=namespace,
             environ=environ,
             tuning=tuning,
+            spawns=metrics.spawns,
         )
+        labs.pod_events.on_reason = metrics.spawns.pod_event
         fileservers = (
             FileserverService(config, kube, tuning=tuning)
             if isinstance(config.fileserver, FileserverEnabled)
@@ -159,8 +166,11 @@ async def open_controller(
             [*images.children, (labs.supervisor, RestartPolicy.PERMANENT), *storage],
             limits=ROOT_LIMITS,
         )
+        system = ActorSystem(root)
+        metrics.watch(config, system)
         yield Controller(
-            system=ActorSystem(root),
+            system=system,
+            metrics=metrics,
             labs=labs,
             images=images,
             fileservers=fileservers,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 
 import trio
 
@@ -22,12 +23,17 @@ class TreeIndex:
     because it happens on every processed message.
     """
 
-    __slots__ = ("_nodes", "_waiter", "version")
+    __slots__ = ("_nodes", "_waiter", "gave_up", "restarts", "version")
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
         self._waiter: trio.Event | None = None
         self.version = 0
+        self.restarts: Counter[str] = Counter()
+        """Restarts by node kind since the tree was made (monotonic, unlike per-node counts,
+        which vanish with the node: what a metrics counter needs)."""
+        self.gave_up: Counter[str] = Counter()
+        """Nodes given up by their supervisor after too many restarts, by kind."""
 
     def changed(self) -> None:
         """Record that something observable in the tree changed."""
@@ -59,6 +65,10 @@ class TreeIndex:
     def get(self, name: str) -> Node | None:
         """Look a node up by name."""
         return self._nodes.get(name)
+
+    def nodes(self) -> list[Node]:
+        """Every live node (a copy: safe to iterate while the tree changes)."""
+        return list(self._nodes.values())
 
     def __len__(self) -> int:
         return len(self._nodes)
