@@ -35,6 +35,7 @@ from web.proxy_headers import ProxyHeaders
 from web.request_context import RequestContext
 from web.request_head import RequestHeadLimits
 from web.routes.admin_actors import admin_actors
+from web.routes.api_docs import api_docs
 from web.routes.fileservers import files_entry, fileserver_admin
 from web.routes.fsadmin import fsadmin_routes
 from web.routes.images import image_routes
@@ -115,6 +116,7 @@ def create_app(
         # With an empty prefix ``GET {prefix}`` is the root route itself.
         app.register_blueprint(prefixed, url_prefix=prefix)
     app.register_blueprint(admin_actors, url_prefix=prefix)
+    app.register_blueprint(api_docs, url_prefix=prefix)
     if labs is not None:
         for blueprint in (lab_routes, lab_events, lab_form):
             app.register_blueprint(blueprint, url_prefix=prefix)

@@ -12,9 +12,7 @@ controller-error handler renders them; this blueprint needs none of its own.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -24,6 +22,7 @@ from actors.migrator.builder import validate_pair
 from actors.migrator.service import MigrationStatus, MigratorService
 from web.auth import RouteGroup, require_group
 from web.errors import RequestValidationError, parse_body
+from web.openapi.models import MigrationStatusBody
 from web.state import current_state
 from web.usernames import require_username
 
@@ -82,19 +81,19 @@ def _timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def _status_body(status: MigrationStatus) -> dict[str, Any]:
-    return {
-        "old_user": status.old_user,
-        "new_user": status.new_user,
-        "start_time": _timestamp(status.start_time),
-        "end_time": _timestamp(status.end_time),
-        "running": status.running,
-        "exit_code": status.exit_code,
-    }
+def _status_body(status: MigrationStatus) -> MigrationStatusBody:
+    return MigrationStatusBody(
+        old_user=status.old_user,
+        new_user=status.new_user,
+        start_time=_timestamp(status.start_time),
+        end_time=_timestamp(status.end_time),
+        running=status.running,
+        exit_code=status.exit_code,
+    )
 
 
-def _json(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), status=200, content_type="application/json")
+def _json(body: MigrationStatusBody) -> Response:
+    return Response(body.model_dump_json(), status=200, content_type="application/json")
 
 
 def _command(old_user: str, new_user: str, location: str) -> MigratorCommand:
