@@ -22,6 +22,7 @@ from actors.common.requests import LabSpecification
 from actors.images.status import PrepullerStatus, SpawnerImages
 from actors.metrics import HealthReport
 from actors.runtime import ActorSnapshot
+from actors.usernames import MAX_USERNAME_LENGTH, USERNAME_PATTERN
 from web.metadata import Metadata
 from web.routes.fsadmin import FSAdminCommand
 from web.routes.migrator import MigratorCommand
@@ -108,17 +109,24 @@ class WebSocketRoute:
     service: str | None = None
 
 
+USERNAME_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^{USERNAME_PATTERN.pattern}$",
+    "maxLength": MAX_USERNAME_LENGTH,
+}
+"""The platform's username rule; any other value is refused with 422 ``invalid_username``."""
+
 USERNAME = Param(
     "username",
     "path",
     "A username: lower-case letters, digits and single inner hyphens, at least one letter,"
     " at most 32 characters (docs/auth.md)",
-    {"type": "string", "minLength": 1},
+    USERNAME_SCHEMA,
 )
 
 _PAIR = (
-    Param("old_user", "query", "The user whose home directory is copied"),
-    Param("new_user", "query", "The user who receives the copy"),
+    Param("old_user", "query", "The user whose home directory is copied", USERNAME_SCHEMA),
+    Param("new_user", "query", "The user who receives the copy", USERNAME_SCHEMA),
 )
 
 _CREATED_HEADERS = ("Location",)

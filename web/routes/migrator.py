@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 from quart import Blueprint, Response, request
 
 from actors.migrator.builder import validate_pair
 from actors.migrator.service import MigrationStatus, MigratorService
+from actors.usernames import MAX_USERNAME_LENGTH, USERNAME_PATTERN
 from web.auth import RouteGroup, require_group
 from web.errors import RequestValidationError, parse_body
 from web.openapi.models import MigrationStatusBody
@@ -51,8 +52,10 @@ class MigratorCommand(BaseModel):
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    old_user: str
-    new_user: str
+    # The routes check each username with the platform rule (422 ``invalid_username``)
+    # before building this model; the pattern is here so the API document states the rule.
+    old_user: str = Field(pattern=f"^{USERNAME_PATTERN.pattern}$", max_length=MAX_USERNAME_LENGTH)
+    new_user: str = Field(pattern=f"^{USERNAME_PATTERN.pattern}$", max_length=MAX_USERNAME_LENGTH)
 
     @model_validator(mode="after")
     def _valid_pair(self) -> MigratorCommand:
