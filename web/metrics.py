@@ -2,7 +2,7 @@
 
 Requests are labelled by the route's *template* (``/nublado/spawner/v1/labs/<username>``),
 never by the path a client sent, so usernames and probing clients cannot grow the label set;
-a request that matches no route is ``unmatched``. The time is until the response head is
+a request that matches no route is ``unmatched``, an unusual method ``other``. The time is until the response head is
 ready: an event stream's body, which lasts as long as its operation, is not part of it.
 """
 
@@ -26,6 +26,9 @@ __all__ = ["PROTOCOLS", "instrument_app"]
 PROTOCOLS = ("sse", "websocket")
 
 UNMATCHED = "unmatched"
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods labelled as themselves; any other (clients may send any token) is ``other``."""
 
 
 class _Requests:
@@ -70,7 +73,8 @@ def instrument_app(app: QuartTrio, metrics: ControllerMetrics, streams: StreamRe
         if started is not None:
             rule = request.url_rule
             route = rule.rule if rule is not None else UNMATCHED
-            requests.duration.labels(request.method, route, str(response.status_code)).observe(
+            method = request.method if request.method in METHODS else "other"
+            requests.duration.labels(method, route, str(response.status_code)).observe(
                 time.monotonic() - started
             )
         return response

@@ -3,6 +3,8 @@ resourceVersion and a crashing actor leave in the Prometheus exposition."""
 
 from __future__ import annotations
 
+import re
+
 import trio
 from prometheus_client import REGISTRY
 
@@ -146,3 +148,21 @@ async def test_each_controller_has_its_own_registry() -> None:
     text = second.exposition().decode()
     assert 'nublado_spawns_total{reason="insufficient_quota",result="refused"} 0.0' in text
     assert not any(name.startswith("nublado_") for name in REGISTRY._names_to_collectors)
+
+
+async def test_probing_clients_cannot_grow_the_label_set(nublado: RunningController) -> None:
+    with trio.fail_after(30):
+        async with nublado.client() as client:
+            for i in range(5):
+                await client.request(f"PROBE{i}", f"/no/such/path/{i}")
+                await client.get(f"/nublado/spawner/v1/labs/user{i}")
+            metrics = await scrape(client)
+    routes = {
+        (s.labels["method"], s.labels["route"])
+        for s in metrics.samples
+        if s.name == "nublado_http_request_duration_seconds_count"
+    }
+    assert ("other", "unmatched") in routes
+    assert not any(method.startswith("PROBE") for method, _ in routes)
+    assert not any(re.search(r"user[0-4]|/no/such", route) for _, route in routes)
+    assert ("GET", "/nublado/spawner/v1/labs/<username>") in routes
