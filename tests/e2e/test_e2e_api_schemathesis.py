@@ -2,6 +2,8 @@
 API document (valid and invalid ones) must never cause a server error, and every response
 must match the document (status, content type, headers, body schema).
 
+Invalid requests (schemathesis' negative mode) must be refused with a 4xx.
+
 The controller runs as ``serve --simulate`` runs it (kubesim with its demo users and the demo
 configuration, direct authentication); schemathesis runs as a separate program, as it would
 against any deployment. Each route group is exercised with a token of that group, so requests
@@ -22,15 +24,15 @@ from web.simulate import DEMO_TOKENS
 
 pytestmark = pytest.mark.timeout(300)
 
-CHECKS = ",".join(
-    (
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-    )
-)
+CHECKS = "all"
+"""Server errors and conformance to the document (status, content type, headers, body), but
+also: invalid requests are refused with a 4xx, unsupported methods get 405, requests without
+credentials get 401."""
+
+EXCLUDED_CHECKS = "positive_data_acceptance"
+"""Not checked: that every request the schemas allow is accepted. Some rules span several
+fields and are not expressed in the schemas (a create names its image exactly one way; a
+migration needs two different users); such requests get a precise 422."""
 
 MAX_EXAMPLES = 15
 SEED = 20261205
@@ -62,6 +64,8 @@ async def _schemathesis(
         f"{nublado.url}{nublado.prefix}/openapi.json",
         "--checks",
         CHECKS,
+        "--exclude-checks",
+        EXCLUDED_CHECKS,
         "--max-examples",
         str(MAX_EXAMPLES),
         "--seed",
