@@ -2,8 +2,9 @@
 
 Requests are labelled by the route's *template* (``/nublado/spawner/v1/labs/<username>``),
 never by the path a client sent, so usernames and probing clients cannot grow the label set;
-a request that matches no route is ``unmatched``, an unusual method ``other``. The time is until the response head is
-ready: an event stream's body, which lasts as long as its operation, is not part of it.
+a request that matches no route is ``unmatched``, an unusual method ``other``. The time is
+until the response head is ready: an event stream's body, which lasts as long as its
+operation, is not part of it.
 """
 
 from __future__ import annotations
