@@ -77,3 +77,23 @@ async def test_an_api_outage_is_degraded_health_not_a_failed_liveness_probe(
                 await trio.sleep(POLL)
             metrics = await scrape(client)
             assert metrics.value("nublado_health_check_ok", check="kubernetes") == 1
+
+
+async def test_a_refused_watch_makes_its_informer_check_fail(nublado: RunningController) -> None:
+    faults = nublado.site.faults
+    with trio.fail_after(60):
+        async with nublado.client() as client:
+            # RBAC-like refusal of the lab pod watch: the API server answers (so Kubernetes
+            # is reachable), but the informer cannot do its job.
+            faults.add_error(verb="watch", resource="pods", status=403)
+            faults.add_error(verb="list", resource="pods", status=403)
+            faults.drop_watches()
+            while _check(await _health(client), "actor:informer/lab-pods")["ok"]:
+                await trio.sleep(POLL)
+            report = await _health(client)
+            assert report["status"] == "degraded"
+            assert "refused" in _check(report, "actor:informer/lab-pods")["message"]
+            assert _check(report, "kubernetes")["ok"]
+            faults.clear()
+            while not _check(await _health(client), "actor:informer/lab-pods")["ok"]:
+                await trio.sleep(POLL)
