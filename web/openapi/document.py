@@ -151,7 +151,7 @@ def _answers(op: Operation, mode: AuthMode, fileservers_enabled: bool) -> list[A
         elif answer.description not in known.description:
             merged[answer.status] = Answer(
                 known.status,
-                f"{known.description}; {answer.description}",
+                f"{known.description}; {answer.description[:1].lower()}{answer.description[1:]}",
                 known.body,
                 known.media,
                 known.headers,
