@@ -28,8 +28,9 @@ async def _until(nublado: RunningController, ready: object) -> Scrape:
 
 
 async def test_a_spawn_and_a_refusal_are_measured_without_usernames_in_labels() -> None:
-    # Small kubelet delays so that the pod's Scheduled and Pulled Events come before it runs.
-    site = fast_site_config(schedule_delay=0.05, pull_delay=0.1)
+    # Kubelet delays so that the pod's Scheduled and Pulled Events (relayed by the Events
+    # watch) reach the lab well before the pod runs (seen through the pod informer).
+    site = fast_site_config(schedule_delay=0.05, pull_delay=0.1, create_delay=0.1, ready_delay=0.3)
     async with running_controller(site_config=site) as nublado:
         prefix = nublado.prefix
         with trio.fail_after(60):
