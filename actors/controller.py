@@ -46,6 +46,7 @@ from actors.kube import KubeClient
 from actors.labs.builder import check_lab_config
 from actors.labs.builder.environment import repertoire_url
 from actors.labs.service import LabService
+from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.node import Node
@@ -76,6 +77,8 @@ class Controller:
     migrator: MigratorService | None = None
     discovery: DiscoveryService | None = None
     alerts: AlertService | None = None
+    metrics: ControllerMetrics = field(default_factory=ControllerMetrics)
+    """This controller's own metrics registry (served by ``GET /metrics``)."""
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -154,6 +157,8 @@ async def open_controller(
                     f"cannot load Kubernetes credentials (in-cluster or kubeconfig): {error}"
                 ) from None
         stack.push_async_callback(kube.aclose)
+        metrics = ControllerMetrics()
+        kube.transport.observer = metrics.kube
         # Waiting for a free connection is not the registry's fault: only requests time out.
         http = httpx.AsyncClient(timeout=httpx.Timeout(REGISTRY_TIMEOUT, pool=None))
         stack.push_async_callback(http.aclose)
@@ -174,7 +179,9 @@ async def open_controller(
             discovery=discovery.view if discovery is not None else None,
             environ=environ,
             tuning=tuning,
+            spawns=metrics.spawns,
         )
+        labs.pod_events.on_reason = metrics.spawns.pod_event
         fileservers = (
             FileserverService(config, kube, tuning=tuning)
             if isinstance(config.fileserver, FileserverEnabled)
@@ -210,8 +217,10 @@ async def open_controller(
         # Every task the caller starts inside this block (the actors, the request handlers)
         # reports alerts to this controller's sender.
         stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
+        metrics.watch(config, system)
         yield Controller(
             system=system,
+            metrics=metrics,
             labs=labs,
             images=images,
             fileservers=fileservers,

@@ -16,11 +16,13 @@ from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
 from actors.config.auth import AuthMode
+from actors.controller import Controller
 from actors.fileservers.service import FileserverService
 from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
 from actors.images.service import ImageService
 from actors.labs.service import LabService
+from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
 from web.access_log import AccessLog
@@ -28,10 +30,12 @@ from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
 from web.errors import register_error_handlers
 from web.metadata import package_metadata
+from web.metrics import instrument_app
 from web.proxy_headers import ProxyHeaders
 from web.request_context import RequestContext
 from web.request_head import RequestHeadLimits
 from web.routes.admin_actors import admin_actors
+from web.routes.api_docs import api_docs
 from web.routes.fileservers import files_entry, fileserver_admin
 from web.routes.fsadmin import fsadmin_routes
 from web.routes.images import image_routes
@@ -40,9 +44,10 @@ from web.routes.lab_events import lab_events
 from web.routes.lab_form import lab_form
 from web.routes.labs import labs as lab_routes
 from web.routes.migrator import migrator_routes
+from web.routes.operations import operations
 from web.state import AppState, app_state
 
-__all__ = ["asgi_stack", "create_app", "gafaelfawr_client"]
+__all__ = ["asgi_stack", "controller_app", "create_app", "gafaelfawr_client"]
 
 
 def _normalized_prefix(path_prefix: str) -> str:
@@ -68,13 +73,20 @@ def create_app(
     migrator: MigratorService | None = None,
     images: ImageService | None = None,
     gafaelfawr: GafaelfawrClient | None = None,
+    metrics: ControllerMetrics | None = None,
 ) -> QuartTrio:
     """Build the application serving ``config`` with the actors of ``system``.
 
     ``gafaelfawr`` defaults to ``gafaelfawr_client(config)``; whoever serves the app closes it
-    (``web.server.serve`` does).
+    (``web.server.serve`` does). ``metrics`` is the controller's registry (``open_controller``
+    makes it and connects the actors to it); without one the app gets a registry of its own
+    that reads ``system``.
     """
-    app = QuartTrio(__name__)
+    if metrics is None:
+        metrics = ControllerMetrics()
+        metrics.watch(config, system)
+    # No static folder: every route the app serves is one the API document describes.
+    app = QuartTrio(__name__, static_folder=None)
     # Quart adds a stderr handler fed by a listener *thread* when its logger has none at a
     # level; our records go to the root handler of ``web.logging`` instead.
     logging.getLogger(app.name).addHandler(logging.NullHandler())
@@ -91,16 +103,20 @@ def create_app(
         fsadmin=fsadmin,
         migrator=migrator,
         images=images,
+        metrics=metrics,
     ).install(app)
+    instrument_app(app, metrics, app_state(app).streams)
     register_error_handlers(app)
     register_auth_error_handlers(app)
 
     prefix = _normalized_prefix(config.path_prefix)
     app.register_blueprint(health)
+    app.register_blueprint(operations)
     if prefix:
         # With an empty prefix ``GET {prefix}`` is the root route itself.
         app.register_blueprint(prefixed, url_prefix=prefix)
     app.register_blueprint(admin_actors, url_prefix=prefix)
+    app.register_blueprint(api_docs, url_prefix=prefix)
     if labs is not None:
         for blueprint in (lab_routes, lab_events, lab_form):
             app.register_blueprint(blueprint, url_prefix=prefix)
@@ -114,6 +130,20 @@ def create_app(
     if images is not None:
         app.register_blueprint(image_routes, url_prefix=prefix)
     return app
+
+
+def controller_app(config: ControllerConfig, controller: Controller) -> QuartTrio:
+    """The application serving every service of ``controller`` (and its metrics)."""
+    return create_app(
+        config,
+        controller.system,
+        labs=controller.labs,
+        images=controller.images,
+        fileservers=controller.fileservers,
+        fsadmin=controller.fsadmin,
+        migrator=controller.migrator,
+        metrics=controller.metrics,
+    )
 
 
 def asgi_stack(app: QuartTrio) -> ASGIApp:

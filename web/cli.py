@@ -30,7 +30,7 @@ import trio
 from actors.config import ConfigError, ControllerConfig, load_config
 from actors.controller import Controller, ControllerSetupError, open_controller
 from actors.labs.builder import LabBuildError
-from web.app import create_app
+from web.app import controller_app
 from web.http_server import CannotListen, open_listeners
 from web.logging import configure_logging
 from web.server import (
@@ -90,15 +90,7 @@ async def _serve_controller(
 
     ``on_serving`` runs once the port is open (the simulated mode prints its URLs then).
     """
-    app = create_app(
-        config,
-        controller.system,
-        labs=controller.labs,
-        images=controller.images,
-        fileservers=controller.fileservers,
-        fsadmin=controller.fsadmin,
-        migrator=controller.migrator,
-    )
+    app = controller_app(config, controller)
     exit_code = EXIT_OK
     try:
         async with trio.open_nursery() as nursery:

@@ -74,7 +74,7 @@ def event_stream_response(
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async with registry.track():
+            async with registry.track("sse"):
                 while True:
                     event: ServerSentEvent | None = None
                     with registry.interruptible_wait(trio.current_time() + keepalive) as wait:

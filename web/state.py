@@ -17,6 +17,7 @@ from actors.fsadmin.service import FSAdminService
 from actors.gafaelfawr import GafaelfawrClient
 from actors.images.service import ImageService
 from actors.labs.service import LabService
+from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
 from actors.runtime import ActorSystem
 from web.metadata import Metadata
@@ -47,6 +48,8 @@ class AppState:
     images: ImageService | None = None
     """The image service: image routes and the spawn form's image choices."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
+    metrics: ControllerMetrics = field(default_factory=ControllerMetrics)
+    """The controller's metrics registry (``GET /metrics``) and Kubernetes reachability."""
 
     def install(self, app: QuartTrio) -> None:
         """Attach this state to ``app``."""

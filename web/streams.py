@@ -2,7 +2,7 @@
 
 Hypercorn's graceful shutdown waits for open requests to finish, and a stream never finishes
 by itself; so the app ends its streams first. Every streaming handler registers with the app's
-``StreamRegistry`` (``async with registry.track(): ...``) and stops when ``wait_closing()``
+``StreamRegistry`` (``async with registry.track(protocol): ...``) and stops when ``wait_closing()``
 returns. The server calls ``close_all()`` on SIGTERM before it triggers hypercorn's shutdown.
 
 ``serve_websocket_stream`` is the one way a WebSocket handler streams: it drains inbound
@@ -26,6 +26,7 @@ would never read it. Its connection is reset.)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
@@ -66,6 +67,7 @@ class StreamRegistry:
         self._closing = trio.Event()
         self._waits: set[trio.CancelScope] = set()
         self._open = 0
+        self._by_protocol: Counter[str] = Counter()
         self._all_closed = trio.Event()
         self._all_closed.set()
 
@@ -78,6 +80,10 @@ class StreamRegistry:
     def open_streams(self) -> int:
         """How many streams are registered right now."""
         return self._open
+
+    def open_by_protocol(self) -> dict[str, int]:
+        """Open streams by protocol (``sse``, ``websocket``), for metrics."""
+        return dict(self._by_protocol)
 
     async def wait_closing(self) -> None:
         """Return when the server asks streams to end."""
@@ -101,13 +107,15 @@ class StreamRegistry:
             self._waits.discard(scope)
 
     @asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        """Register one stream for the duration of the block."""
+    async def track(self, protocol: str) -> AsyncIterator[None]:
+        """Register one stream of ``protocol`` for the duration of the block."""
+        self._by_protocol[protocol] += 1
         self._open += 1
         self._all_closed = trio.Event() if self._open == 1 else self._all_closed
         try:
             yield
         finally:
+            self._by_protocol[protocol] -= 1
             self._open -= 1
             if self._open == 0:
                 self._all_closed.set()
@@ -170,7 +178,7 @@ async def serve_websocket_stream(
     """
     await websocket.accept()
     close_code = 1000
-    async with registry.track(), trio.open_nursery() as nursery:
+    async with registry.track("websocket"), trio.open_nursery() as nursery:
 
         async def end_on_shutdown() -> None:
             await registry.wait_closing()

@@ -130,7 +130,19 @@ class LabSpecification(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     options: LabRequestOptions
-    env: dict[StrictStr, StrictStr] = Field(description="Environment from JupyterHub")
+    env: dict[StrictStr, StrictStr] = Field(
+        description="Environment from JupyterHub",
+        # What ``_service_prefix_present`` requires, stated for the API document.
+        json_schema_extra={
+            "required": [SERVICE_PREFIX_VARIABLE],
+            "properties": {
+                SERVICE_PREFIX_VARIABLE: {
+                    "type": "string",
+                    "pattern": f"^{_SERVICE_PREFIX.pattern}$",
+                }
+            },
+        },
+    )
 
     @field_validator("env")
     @classmethod

@@ -47,13 +47,12 @@ from .lab import (
 )
 from .loading import apply_environment, build_config, load_config
 from .metrics import (
-    KafkaConnection,
+    KAFKA_REFUSAL,
     MetricsConfig,
     MetricsDisabled,
     MetricsEvents,
     MetricsKafka,
     MetricsMock,
-    SchemaManager,
 )
 from .units import AbsPath, Cpu, Duration, K8sName, Memory, PositiveDuration, SemVer, UtcDatetime
 from .volumes import (
@@ -68,6 +67,7 @@ from .volumes import (
 
 __all__ = [
     "DEFAULT_CONTROLLER_IMAGE",
+    "KAFKA_REFUSAL",
     "RESERVED_ENV_NAMES",
     "RESERVED_ENV_PREFIX",
     "AbsPath",
@@ -92,7 +92,6 @@ __all__ = [
     "ImagesConfig",
     "InitContainer",
     "K8sName",
-    "KafkaConnection",
     "LabConfig",
     "LabSecret",
     "LabSize",
@@ -112,7 +111,6 @@ __all__ = [
     "PullPolicy",
     "ResourceAmounts",
     "Resources",
-    "SchemaManager",
     "SemVer",
     "SizeConfig",
     "TaintEffect",

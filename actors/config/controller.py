@@ -24,7 +24,7 @@ from .fsadmin import FSAdminConfig
 from .images import DropdownMenuConfig, ImagesConfig
 from .kubernetes import ContainerImage, PullPolicy
 from .lab import LabConfig
-from .metrics import MetricsConfig
+from .metrics import MetricsConfig, MetricsDisabled
 from .server import ServerConfig
 from .units import PositiveDuration
 
@@ -82,7 +82,7 @@ class ControllerConfig(ConfigModel):
     log_level: LogLevel = "INFO"
     log_profile: LogProfile = "production"
     metadata_path: Path = Path("/etc/podinfo")
-    metrics: MetricsConfig
+    metrics: MetricsConfig = Field(default_factory=MetricsDisabled)
     name: str = Field("Nublado", min_length=1)
     path_prefix: UrlPathPrefix = "/nublado"
     fileserver: FileserverConfig = Field(default_factory=FileserverDisabled)

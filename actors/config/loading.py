@@ -131,8 +131,7 @@ def apply_environment(data: Mapping[str, Any], environ: Mapping[str, str]) -> Me
     """Merge environment values under ``data`` (which wins, key by key).
 
     A missing ``metrics`` section becomes an empty one, so its shape is chosen from the
-    environment alone (and, with no environment either, fails as an incomplete Kafka shape,
-    as the specification requires).
+    environment alone (with no environment either, it is the disabled shape).
     """
     merged = copy.deepcopy(dict(data))
     sources: dict[str, str] = {}

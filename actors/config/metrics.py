@@ -1,11 +1,20 @@
-"""The ``metrics`` section: publishing of metrics events (spawns, active labs) to Kafka.
+"""The ``metrics`` section: kept for compatibility, since metrics are ``GET /metrics`` now.
 
-Three shapes, selected in this order: *mock* (``enabled: false`` and ``mock: true``, for
-tests: events are kept in memory), *disabled* (``enabled: false``: events are dropped), and
-*Kafka* (otherwise; ``enabled`` defaults to true). Disabled and mock accept, and do not read,
-the Kafka shape's ``kafka`` and ``schemaManager`` blocks, so a Kafka block can be switched off
-in place (and ``KAFKA_*`` variables left in the environment do no harm). Any other unknown
-key is an error in every shape: ``kafak`` is a typo, not something to ignore.
+The reference controller publishes metrics *events* (spawn successes and failures, active
+labs) to Kafka. nublado-trio does not: its metrics are a Prometheus endpoint (``GET
+/metrics``, see docs/operations.md), and a configuration that asks for Kafka publishing is
+refused with a message saying so, rather than accepted and silently ignored.
+
+The section is optional. What is accepted, so that existing files load:
+
+* *disabled* — ``enabled: false``, or no ``enabled`` key and no Kafka settings (also what a
+  missing section means);
+* *mock* — ``enabled: false`` and ``mock: true`` (the reference's test shape), also inert.
+
+Both accept, and do not read, the Kafka shape's ``kafka`` and ``schemaManager`` blocks, so a
+Kafka block can be switched off in place (``KAFKA_*`` variables left in the environment do no
+harm). Anything else that turns Kafka on — ``enabled: true``, or Kafka settings without
+``enabled: false`` — is refused. Unknown keys are errors in every shape.
 
 The environment (``METRICS_*``, ``KAFKA_*``, ``SCHEMA_MANAGER_*``) can supply any of these
 values; ``actors.config.loading`` merges it under the YAML before validation.
@@ -13,15 +22,13 @@ values; ``actors.config.loading`` merges it under the YAML before validation.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AliasChoices, Discriminator, Field, Tag, model_validator
+from pydantic import AliasChoices, Discriminator, Field, Tag, model_validator
 
 from .base import (
     ConfigModel,
     FalseFlag,
-    Issue,
     TrueFlag,
     find_key,
     lax_bool,
@@ -30,19 +37,27 @@ from .base import (
 )
 
 __all__ = [
+    "DEFAULT_APPLICATION",
     "DEFAULT_TOPIC_PREFIX",
-    "KafkaConnection",
+    "KAFKA_REFUSAL",
     "MetricsConfig",
     "MetricsDisabled",
     "MetricsEvents",
     "MetricsKafka",
     "MetricsMock",
-    "SchemaManager",
 ]
 
 DEFAULT_TOPIC_PREFIX = "lsst.square.metrics.events"
+DEFAULT_APPLICATION = "nublado"
+
+KAFKA_REFUSAL = (
+    "publishing metrics events to Kafka is not supported: nublado-trio serves its metrics"
+    " at GET /metrics for Prometheus to scrape (docs/operations.md); set metrics.enabled to"
+    " false, or leave the metrics section out"
+)
 
 _APPLICATION = Field(
+    DEFAULT_APPLICATION,
     min_length=1,
     validation_alias=AliasChoices("application", "appName", "app_name"),
     serialization_alias="application",
@@ -50,7 +65,7 @@ _APPLICATION = Field(
 
 
 class MetricsEvents(ConfigModel):
-    """Where events go: topics are ``<topicPrefix>.<application>``."""
+    """Where the reference's events would go (accepted, not used)."""
 
     topic_prefix: str = Field(DEFAULT_TOPIC_PREFIX, min_length=1)
 
@@ -60,7 +75,7 @@ _KAFKA_ONLY_KEYS = frozenset({"kafka", "schemaManager"})
 
 
 class MetricsDisabled(ConfigModel):
-    """No metrics: events are dropped."""
+    """No metrics events (metrics are served at ``GET /metrics`` regardless)."""
 
     accepted_unused_keys: ClassVar[frozenset[str]] = _KAFKA_ONLY_KEYS
 
@@ -71,7 +86,7 @@ class MetricsDisabled(ConfigModel):
 
 
 class MetricsMock(ConfigModel):
-    """Test metrics: events are recorded in memory for assertions, never sent."""
+    """The reference's test shape; inert here, like ``MetricsDisabled``."""
 
     accepted_unused_keys: ClassVar[frozenset[str]] = _KAFKA_ONLY_KEYS
 
@@ -81,63 +96,30 @@ class MetricsMock(ConfigModel):
     events: MetricsEvents = Field(default_factory=MetricsEvents)
 
 
-class KafkaConnection(ConfigModel):
-    """How to reach the Kafka brokers (normally from ``KAFKA_*`` environment variables).
-
-    ``SSL`` needs the cluster CA; a client certificate and key are given together or not at
-    all (without them the brokers must authenticate clients some other way).
-    """
-
-    bootstrap_servers: str = Field(min_length=1)
-    security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
-    cluster_ca_path: Path | None = None
-    client_cert_path: Path | None = None
-    client_key_path: Path | None = None
-
-    @model_validator(mode="after")
-    def _check_tls(self) -> Self:
-        issues: list[Issue] = []
-        if self.security_protocol == "SSL" and self.cluster_ca_path is None:
-            issues.append((("clusterCaPath",), "required when securityProtocol is SSL"))
-        if (self.client_cert_path is None) != (self.client_key_path is None):
-            missing = "clientKeyPath" if self.client_key_path is None else "clientCertPath"
-            issues.append(((missing,), "client certificate and key must be given together"))
-        raise_issues(issues)
-        return self
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")
-
-
-class SchemaManager(ConfigModel):
-    """The Confluent-compatible schema registry that holds the event schemas."""
-
-    registry_url: Annotated[str, AfterValidator(_http_url)]
-    suffix: str = ""
-
-
 class MetricsKafka(ConfigModel):
-    """Metrics events published to Kafka."""
+    """The Kafka shape, which is always refused with :data:`KAFKA_REFUSAL`."""
 
     enabled: TrueFlag = True
-    mock: FalseFlag = False
-    application: str = _APPLICATION
-    events: MetricsEvents = Field(default_factory=MetricsEvents)
-    kafka: KafkaConnection
-    schema_manager: SchemaManager
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, data: Any) -> Any:
+        raise_issues([(("enabled",), KAFKA_REFUSAL)])
+        return data
 
 
 def _shape(data: Any) -> str | None:
-    # Decide from `enabled` and `mock`, read leniently because environment values are text.
+    # Decide from `enabled`, `mock` and the Kafka keys, read leniently (environment values
+    # are text).
     if not isinstance(data, dict):
         return None
     enabled_key = find_key(data, "enabled")
     mock_key = find_key(data, "mock")
-    enabled = lax_bool(data[enabled_key]) if enabled_key is not None else True
     mock = lax_bool(data[mock_key]) if mock_key is not None else False
+    if enabled_key is None:
+        wants_kafka = any(find_key(data, key) is not None for key in _KAFKA_ONLY_KEYS)
+        return tag_name("kafka") if wants_kafka else tag_name("disabled")
+    enabled = lax_bool(data[enabled_key])
     if enabled is False and mock:
         return tag_name("mock")
     if enabled is False:
@@ -165,4 +147,4 @@ MetricsConfig = Annotated[
         custom_error_message="metrics must be a mapping",
     ),
 ]
-"""The metrics section: ``MetricsMock``, ``MetricsDisabled`` or ``MetricsKafka``."""
+"""The metrics section: ``MetricsDisabled`` or ``MetricsMock`` (``MetricsKafka`` is refused)."""

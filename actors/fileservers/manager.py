@@ -13,6 +13,7 @@ do, because only they know whether an operation runs or their state changed mean
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import trio
 from actors.config import FileserverEnabled
 from actors.kube import KubeClient, KubernetesError
 from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
-from actors.runtime.snapshot import describe_error
+from actors.runtime.snapshot import describe_error, wall_clock
 
 from .cluster import FileserverObservation, ObservedKind, observe_all_fileservers
 from .messages import Observe
@@ -77,6 +78,8 @@ class FileserverManager(Actor):
         self.known: set[str] = set()
         self.passes = 0
         self.last_pass_error: str | None = None
+        self.last_pass_at: float | None = None
+        """Wall-clock time of the last successful pass (health: reconcile age)."""
 
     async def on_start(self) -> None:
         await self._reconcile()
@@ -109,6 +112,7 @@ class FileserverManager(Actor):
             "running": len(self.running),
             "known": len(self.known),
             "reconcile_passes": self.passes,
+            "last_pass_at": wall_clock(self.last_pass_at),
             "last_pass_error": self.last_pass_error,
         }
 
@@ -147,6 +151,7 @@ class FileserverManager(Actor):
                     error=describe_error(error),
                 )
         self.passes += 1
+        self.last_pass_at = time.time()
         self.last_pass_error = None
         log.info("Reconciled file servers", observed=len(observations), running=len(self.running))
         return len(observations)

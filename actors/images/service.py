@@ -107,6 +107,8 @@ class ImagesActor(Actor):
         self.failures = 0
         self.last_success: float | None = None
         self.last_error: str | None = None
+        self.last_refresh_seconds: float | None = None
+        """How long the last refresh took, successful or not (metrics)."""
         self._refreshing = False
 
     async def on_start(self) -> None:
@@ -163,6 +165,8 @@ class ImagesActor(Actor):
             "prepull_set": len(catalog.prepull),
             "nodes": len(catalog.nodes),
             "eligible_nodes": len(catalog.eligible_nodes),
+            "last_refresh_seconds": self.last_refresh_seconds,
+            "prepull_missing": sum(len(targets) for targets in catalog.prepull_plan().values()),
         }
 
     async def _refresh_forever(self) -> None:
@@ -182,6 +186,7 @@ class ImagesActor(Actor):
     async def _refresh_once(self) -> bool:
         self._refreshing = True
         self.context.changed()
+        started = trio.current_time()
         try:
             with trio.fail_after(REFRESH_DEADLINE):
                 catalog = await build_catalog(self.config, self.source, self.kube)
@@ -193,6 +198,7 @@ class ImagesActor(Actor):
             return False
         finally:
             self._refreshing = False
+            self.last_refresh_seconds = trio.current_time() - started
             self.context.changed()
         self.catalog = catalog
         self.refreshes += 1

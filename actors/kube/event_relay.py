@@ -58,6 +58,9 @@ class PodEventRelay:
         self._following: dict[ObjectKey, Following] = {}
         self.relayed = 0
         self.dropped = 0
+        self.on_reason: Callable[[ObjectKey, str], None] | None = None
+        """Told the ``reason`` of every Event about a followed pod (metrics: when a spawn's
+        pod was scheduled, its image pulled)."""
 
     def follow(self, key: ObjectKey, deliver: Callable[[str], None]) -> Following:
         """Deliver the message of every later Event about the pod ``key``; one follower per pod
@@ -81,6 +84,9 @@ class PodEventRelay:
         if not isinstance(namespace, str) or not namespace.startswith(self.namespace_prefix):
             return
         following = self._following.get((namespace, str(involved.get("name") or "")))
+        reason = event.get("reason")
+        if following is not None and self.on_reason is not None and isinstance(reason, str):
+            self.on_reason(following.key, reason)
         message = event.get("message")
         if following is None or not isinstance(message, str) or not message:
             return

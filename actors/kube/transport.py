@@ -27,6 +27,7 @@ from .credentials import Authorizer
 from .deadline import KUBERNETES_REQUEST_TIMEOUT, remaining, request_timeout
 from .errors import KubernetesError, ObjectRef
 from .http11 import HttpTransportError, LineStream, Origin, TimedOut
+from .observer import KubeObserver, verb_of
 from .pool import Reply, StackPool
 
 __all__ = ["ApiTransport"]
@@ -70,6 +71,8 @@ class ApiTransport:
         first time the API server refuses it (see :mod:`actors.kube.watch`)."""
         ssl_context = _ssl_context(verify) if self.origin.tls else None
         self.pool = StackPool(self.origin, ssl_context)
+        self.observer: KubeObserver | None = None
+        """Told about every attempt and watch restart (metrics, health); set by its owner."""
 
     async def aclose(self) -> None:
         """Close the idle pooled connections (watches close their own)."""
@@ -92,11 +95,14 @@ class ApiTransport:
         while True:
             attempt += 1
             retry_after: float | None = None
+            started = trio.current_time()
             try:
                 reply = await self._send_once(method, target, content, has_body=body is not None)
             except HttpTransportError as exc:
+                self._observe(method, ref, started, None)
                 error = KubernetesError.unreachable(exc, ref)
             else:
+                self._observe(method, ref, started, reply.status)
                 if reply.status < 400:
                     return _decode_body(reply.status, reply.body, ref)
                 error = KubernetesError.from_response(
@@ -130,14 +136,18 @@ class ApiTransport:
         connect = min(WATCH_CONNECT_TIMEOUT, max(0.001, remaining()))
         headers = await self._headers(False)
         opened = None
+        started = trio.current_time()
         try:
             with trio.move_on_after(connect):
                 opened = await self.pool.open_stream("GET", self._target(path, params), headers)
         except HttpTransportError as exc:
+            self._observe("WATCH", ref, started, None)
             raise KubernetesError.unreachable(exc, ref) from exc
         if opened is None:
+            self._observe("WATCH", ref, started, None)
             raise KubernetesError.unreachable(TimedOut(f"no response within {connect:g} s"), ref)
         connection, head = opened
+        self._observe("WATCH", ref, started, head.status)
         stream = LineStream(connection, head)
         if head.status == 200:
             return stream
@@ -159,6 +169,11 @@ class ApiTransport:
         with trio.move_on_after(timeout):
             return await self.pool.request(method, target, headers, content)
         raise TimedOut(f"no complete response within {timeout:g} s")
+
+    def _observe(self, method: str, ref: ObjectRef, started: float, status: int | None) -> None:
+        if self.observer is not None:
+            verb = "watch" if method == "WATCH" else verb_of(method, named=ref.name is not None)
+            self.observer.request_done(verb, ref.kind, trio.current_time() - started, status)
 
     def _target(self, path: str, params: Mapping[str, str] | None) -> str:
         target = self.origin.base_path + path

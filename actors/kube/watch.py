@@ -388,12 +388,16 @@ class Watch(Generic[T]):
         self._delay = 0.0
 
     def _expire(self) -> None:
+        if self._transport.observer is not None:
+            self._transport.observer.watch_relisted(self._ref.kind)
         self._rv = None
         self._relisting = True
         self._delay = 0.0
 
     def _schedule_restart(self, restart: _Restart) -> None:
         self.restarts += 1
+        if self._transport.observer is not None:
+            self._transport.observer.watch_restarted(self._ref.kind, failed=restart.failed)
         self._delay = self._backoff.next_delay() if restart.failed else 0.0
         log.info(
             "Restarting watch",

@@ -87,6 +87,7 @@ from actors.labs.messages import (
     PodEventMessage,
     Subscribe,
 )
+from actors.labs.observer import NO_SPAWN_OBSERVER, SpawnObserver, SpawnResult
 from actors.labs.reconcile import observe_lab
 from actors.runtime import Actor, EventStream, describe_error
 
@@ -120,6 +121,8 @@ class LabDependencies:
     """Messages of the Kubernetes Events about lab pods, from the one watch of pod Events."""
     discovery: Mapping[str, Any]
     environ: Mapping[str, str]
+    spawns: SpawnObserver = NO_SPAWN_OBSERVER
+    """Told when spawns start, pass milestones and end (metrics)."""
 
 
 class LabActor(Actor):
@@ -390,6 +393,7 @@ class LabActor(Actor):
     async def _spawn(self, operation: Operation, spawn: SpawnRequest, replace: bool) -> None:
         timeout = self.config.lab.spawn_timeout.total_seconds()
         started = trio.current_time()
+        self.deps.spawns.spawn_started(self.namespace)
         try:
             with trio.fail_after(timeout):
                 if replace:
@@ -402,6 +406,7 @@ class LabActor(Actor):
                 # that come before the objects are all created wait for that message.
                 self._follow_pod_events(hold=True)
                 _, pod_phase = await self._create_objects(spawn)
+                self.deps.spawns.spawn_milestone(self.namespace, "objects_created")
                 self._pod_phase = pod_phase
                 self._pod_gone = False
                 self._watch_pod(expecting=True)
@@ -411,7 +416,7 @@ class LabActor(Actor):
                 phase = await self._wait_for_pod_start()
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
-            self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}")
+            self._fail_spawn(f"Lab spawn timed out after {elapsed:.3f}", reason="timeout")
             report_alert(Alerted.SPAWN, f"timed out after {elapsed:.0f} s", user=self.username)
             return
         except trio.Cancelled:
@@ -424,6 +429,7 @@ class LabActor(Actor):
         finally:
             self._unfollow_pod_events()
             if operation.cancel_scope.cancel_called:
+                self.deps.spawns.spawn_finished(self.namespace, SpawnResult.CANCELLED, "cancelled")
                 self._publish(LabEvent.failed("Operation cancelled"))
         self._finish_start(phase, "Lab spawn failed")
 
@@ -448,7 +454,8 @@ class LabActor(Actor):
         )
         return await create_lab_objects(self.kube, objects)
 
-    def _fail_spawn(self, message: str) -> None:
+    def _fail_spawn(self, message: str, *, reason: str = "error") -> None:
+        self.deps.spawns.spawn_finished(self.namespace, SpawnResult.FAILURE, reason)
         self._publish(LabEvent.error(message))
         self._publish(LabEvent.failed("Lab spawn failed"))
         self._set_status(LabStatus.FAILED)
@@ -457,11 +464,15 @@ class LabActor(Actor):
     def _finish_start(self, phase: str | None, failure: str) -> None:
         """Map the phase the pod reached (quirk Q5: only ``Running`` counts as started)."""
         if phase == "Running":
+            self.deps.spawns.spawn_finished(self.namespace, SpawnResult.SUCCESS, "complete")
             self._set_status(LabStatus.RUNNING)
             self._publish(LabEvent.complete(f"Lab Kubernetes pod started for {self.username}"))
         else:
             status = LabStatus.from_pod_phase(phase) if phase is not None else LabStatus.FAILED
             reached = f"phase {phase}" if phase is not None else "deletion"
+            self.deps.spawns.spawn_finished(
+                self.namespace, SpawnResult.FAILURE, _FAILED_PHASE_REASONS.get(phase, "pod_other")
+            )
             self._publish(LabEvent.error(f"Lab pod {self.pod_name} went to {reached}"))
             self._publish(LabEvent.failed(failure))
             self._set_status(status)
@@ -721,13 +732,24 @@ class LabActor(Actor):
                 phase = await self._wait_for_pod_start()
         except trio.TooSlowError:
             elapsed = trio.current_time() - started
-            self._fail_spawn(f"In-progress lab spawn timed out after {elapsed:.3f}")
+            self._fail_spawn(
+                f"In-progress lab spawn timed out after {elapsed:.3f}", reason="timeout"
+            )
             return
         finally:
             self._unfollow_pod_events()
             if operation.cancel_scope.cancel_called:
                 self._publish(LabEvent.failed("Operation cancelled"))
         self._finish_start(phase, "Lab spawn failed")
+
+
+_FAILED_PHASE_REASONS = {
+    None: "pod_deleted",
+    "Failed": "pod_failed",
+    "Succeeded": "pod_succeeded",
+    "Unknown": "pod_unknown",
+}
+"""The ``reason`` a spawn fails with, by the phase its pod reached (``None``: deleted)."""
 
 
 def _phase(pod: V1Pod) -> str:

@@ -23,6 +23,8 @@ operation is running or their state changed since the indexes were last known cu
 from __future__ import annotations
 
 import math
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +38,7 @@ from actors.labs.informers import LabFeeds
 from actors.labs.messages import Observation, Observe, ObservedKind
 from actors.labs.reconcile import observe_labs
 from actors.runtime import Actor, ActorRef, ActorStopped, MailboxFull, Request
+from actors.runtime.snapshot import wall_clock
 
 log = structlog.get_logger(__name__)
 
@@ -112,6 +115,8 @@ class LabManager(Actor):
         self.abandoned: dict[str, LabState] = {}
         self.passes = 0
         self.last_pass_error: str | None = None
+        self.last_pass_at: float | None = None
+        """Wall-clock time of the last successful pass (health: reconcile age)."""
         self._revivals_due: dict[str, tuple[float, int]] = {}
         """Given-up labs to revive: when, and how many revivals in a row failed before."""
         self._revived: dict[str, tuple[float, int]] = {}
@@ -201,8 +206,10 @@ class LabManager(Actor):
         return {
             "labs": len(self.states),
             "running": sum(1 for s in self.states.values() if s.status is LabStatus.RUNNING),
+            "by_status": dict(Counter(s.status.value for s in self.states.values())),
             "registered": len(self.registered),
             "reconcile_passes": self.passes,
+            "last_pass_at": wall_clock(self.last_pass_at),
             "revivals_due": len(self._revivals_due),
             "last_pass_error": self.last_pass_error,
         }
@@ -236,6 +243,7 @@ class LabManager(Actor):
             except (MailboxFull, ActorStopped) as error:
                 log.warning("Could not hand observation to lab", user=username, error=str(error))
         self.passes += 1
+        self.last_pass_at = time.time()
         self.last_pass_error = None
         log.info("Reconciled labs", observed=len(observations), known=len(self.states))
         return len(observations)

@@ -67,6 +67,7 @@ from actors.labs.messages import (
     ObservedKind,
     Subscribe,
 )
+from actors.labs.observer import NO_SPAWN_OBSERVER, SpawnObserver
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -104,6 +105,7 @@ class LabService:
         discovery: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
         tuning: Tuning = DEFAULT_TUNING,
+        spawns: SpawnObserver = NO_SPAWN_OBSERVER,
     ) -> None:
         self.config = config
         self.ask_timeout = tuning.ask_timeout
@@ -130,6 +132,7 @@ class LabService:
             # A live view (the discovery actor publishes new copies into it), not a copy.
             discovery=discovery if discovery is not None else {},
             environ=dict(environ or {}),
+            spawns=spawns,
         )
         self.users = Supervisor("lab-users", limits=tuning.per_user_limits)
         self.registry = Registry(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable
 
 import trio
@@ -24,7 +25,7 @@ class TreeIndex:
     because it happens on every processed message.
     """
 
-    __slots__ = ("_nodes", "_waiter", "give_up_observers", "version")
+    __slots__ = ("_nodes", "_waiter", "give_up_observers", "given_up", "restarts", "version")
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
@@ -33,6 +34,11 @@ class TreeIndex:
         self.give_up_observers: list[Callable[[str, str], None]] = []
         """Told ``(name, reason)`` when a supervisor abandons a node after its restart limit
         (alerts hook in here; the runtime knows nothing of them)."""
+        self.restarts: Counter[str] = Counter()
+        """Restarts by node kind since the tree was made (monotonic, unlike per-node counts,
+        which vanish with the node: what a metrics counter needs)."""
+        self.given_up: Counter[str] = Counter()
+        """Nodes given up by their supervisor after too many restarts, by kind."""
 
     def gave_up(self, name: str, reason: str) -> None:
         """Tell the observers that ``name`` was abandoned; an observer's error is ignored."""
@@ -70,6 +76,10 @@ class TreeIndex:
     def get(self, name: str) -> Node | None:
         """Look a node up by name."""
         return self._nodes.get(name)
+
+    def nodes(self) -> list[Node]:
+        """Every live node (a copy: safe to iterate while the tree changes)."""
+        return list(self._nodes.values())
 
     def __len__(self) -> int:
         return len(self._nodes)

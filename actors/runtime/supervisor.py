@@ -223,6 +223,7 @@ class Supervisor(Node):
                 stamps.popleft()
         if not limits.escalate:
             if len(child.restarts_at) > limits.max_restarts:
+                self.tree.given_up[node.kind] += 1
                 log.error(
                     "Giving up on actor",
                     actor=node.name,
@@ -248,6 +249,7 @@ class Supervisor(Node):
         log.warning("Restarting actor", actor=node.name, delay=delay, restarts=node.restarts + 1)
         await trio.sleep(delay)
         node.restarts += 1
+        self.tree.restarts[node.kind] += 1
         return True
 
     def _forget(self, child: _Child) -> None:

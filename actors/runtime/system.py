@@ -8,7 +8,7 @@ to. If the root supervisor fails, :meth:`ActorSystem.run` raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import trio
 
@@ -84,6 +84,20 @@ class ActorSystem:
         """One actor (and its subtree), described without waiting for it."""
         node = self._tree.get(name)
         return node.snapshot() if node is not None else None
+
+    def nodes(self) -> list[Node]:
+        """Every live node of the tree, in no particular order (for metrics)."""
+        return self._tree.nodes()
+
+    @property
+    def restarts_by_kind(self) -> Mapping[str, int]:
+        """Restarts since the system was made, by node kind (never decreases)."""
+        return self._tree.restarts
+
+    @property
+    def given_up_by_kind(self) -> Mapping[str, int]:
+        """Nodes given up after too many restarts, by node kind (never decreases)."""
+        return self._tree.given_up
 
     def __len__(self) -> int:
         return len(self._tree)

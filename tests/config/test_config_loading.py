@@ -11,10 +11,10 @@ import trio
 import yaml
 
 from actors.config import (
+    KAFKA_REFUSAL,
     ConfigError,
     FileserverEnabled,
     MetricsDisabled,
-    MetricsKafka,
     MetricsMock,
     PullPolicy,
     build_config,
@@ -245,10 +245,12 @@ def test_kafka_metrics_from_the_environment(minimal: dict[str, Any]) -> None:
         "KAFKA_CLIENT_KEY_PATH": "/etc/kafka/user.key",
         "SCHEMA_MANAGER_REGISTRY_URL": "http://schema-registry:8081",
     }
+    # Kafka settings without METRICS_ENABLED=false ask for publishing, which is refused.
+    message = _message(minimal, environ)
+    assert f"metrics.enabled: {KAFKA_REFUSAL}" in message
+    environ["METRICS_ENABLED"] = "false"
     metrics = build_config(minimal, environ).metrics
-    assert isinstance(metrics, MetricsKafka)
-    assert metrics.kafka.bootstrap_servers == "kafka-1:9093,kafka-2:9093"
-    assert metrics.kafka.cluster_ca_path == Path("/etc/kafka/ca.crt")
+    assert isinstance(metrics, MetricsDisabled)
     assert metrics.events.topic_prefix == "site.events"
 
 
@@ -258,11 +260,11 @@ def test_partial_metrics_section_is_completed_by_the_environment(minimal: dict[s
     assert config.metrics.application == "from-env"
 
 
-def test_missing_metrics_without_environment_fails_as_kafka(minimal: dict[str, Any]) -> None:
+def test_missing_metrics_without_environment_is_disabled(minimal: dict[str, Any]) -> None:
     del minimal["metrics"]
-    message = _message(minimal, {})
-    assert "metrics.application: required key is missing" in message
-    assert "metrics.kafka: required key is missing" in message
+    metrics = build_config(minimal, {}).metrics
+    assert isinstance(metrics, MetricsDisabled)
+    assert metrics.application == "nublado"
 
 
 def test_yaml_enabled_flag_wins_over_metrics_enabled(minimal: dict[str, Any]) -> None:

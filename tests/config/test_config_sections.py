@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from actors.config import (
+    KAFKA_REFUSAL,
     ControllerConfig,
     DockerSource,
     FileserverDisabled,
@@ -17,7 +18,6 @@ from actors.config import (
     GARSource,
     LabSize,
     MetricsDisabled,
-    MetricsKafka,
     MetricsMock,
     PullPolicy,
     TolerationOperator,
@@ -223,44 +223,43 @@ def test_metrics_shapes(minimal: dict[str, Any]) -> None:
     assert isinstance(ControllerConfig.model_validate(minimal).metrics, MetricsDisabled)
     minimal["metrics"] = {"enabled": False, "mock": True, "application": "nublado"}
     assert isinstance(ControllerConfig.model_validate(minimal).metrics, MetricsMock)
-    minimal["metrics"] = {
-        "application": "nublado",
-        "kafka": {"bootstrapServers": "kafka:9092"},
-        "schemaManager": {"registryUrl": "http://registry:8081/"},
-    }
+    # Neither `enabled` nor Kafka settings: disabled, with the default application name.
+    minimal["metrics"] = {}
     metrics = ControllerConfig.model_validate(minimal).metrics
-    assert isinstance(metrics, MetricsKafka)
-    assert metrics.events.topic_prefix == "lsst.square.metrics.events"
-    assert metrics.schema_manager.registry_url == "http://registry:8081"
+    assert isinstance(metrics, MetricsDisabled)
+    assert metrics.application == "nublado"
+    del minimal["metrics"]
+    assert isinstance(ControllerConfig.model_validate(minimal).metrics, MetricsDisabled)
 
 
-def test_metrics_application_is_required_in_every_shape(minimal: dict[str, Any]) -> None:
-    for section in ({"enabled": False}, {"enabled": False, "mock": True}):
-        minimal["metrics"] = section
-        with pytest.raises(ValidationError) as caught:
-            ControllerConfig.model_validate(minimal)
-        assert _error_locations(caught.value)[0][-1] == "application"
-
-
-def test_kafka_metrics_reject_unknown_keys_and_need_a_connection(minimal: dict[str, Any]) -> None:
-    minimal["metrics"] = {"application": "nublado", "brokers": "kafka:9092"}
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"enabled": True, "application": "nublado"},
+        {
+            "application": "nublado",
+            "kafka": {"bootstrapServers": "kafka:9092"},
+            "schemaManager": {"registryUrl": "http://registry:8081/"},
+        },
+        {"enabled": "yes", "kafka": {"bootstrapServers": "kafka:9092"}},
+    ],
+)
+def test_kafka_metrics_are_refused_with_a_pointer_to_the_metrics_route(
+    minimal: dict[str, Any], section: dict[str, Any]
+) -> None:
+    minimal["metrics"] = section
     with pytest.raises(ValidationError) as caught:
         ControllerConfig.model_validate(minimal)
-    assert {loc[-1] for loc in _error_locations(caught.value)} == {
-        "brokers",
-        "kafka",
-        "schemaManager",
-    }
+    assert _error_locations(caught.value) == [("metrics", "<kafka>")]
+    assert KAFKA_REFUSAL in str(caught.value)
+    assert "GET /metrics" in KAFKA_REFUSAL
 
 
-def test_kafka_ssl_needs_the_cluster_ca(minimal: dict[str, Any]) -> None:
-    minimal["metrics"] = {
-        "application": "nublado",
-        "kafka": {"bootstrapServers": "kafka:9093", "securityProtocol": "SSL"},
-        "schemaManager": {"registryUrl": "https://registry"},
-    }
-    with pytest.raises(ValidationError, match="clusterCaPath: required when securityProtocol"):
+def test_unknown_metrics_keys_are_still_errors(minimal: dict[str, Any]) -> None:
+    minimal["metrics"] = {"enabled": False, "brokers": "kafka:9092"}
+    with pytest.raises(ValidationError) as caught:
         ControllerConfig.model_validate(minimal)
+    assert {loc[-1] for loc in _error_locations(caught.value)} == {"brokers"}
 
 
 def test_size_requires_all_four_resources(minimal: dict[str, Any]) -> None:

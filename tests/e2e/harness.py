@@ -20,7 +20,7 @@ from actors.controller import Controller
 from kubesim.registry import AuthConfig, FakeRegistry
 from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
-from web.app import create_app
+from web.app import controller_app
 from web.server import RunningServer, ServerTuning, serve
 from web.simulate import DEMO_TOKENS, simulated_cluster, simulated_controller
 
@@ -102,15 +102,7 @@ async def serving_controller(
 ) -> AsyncIterator[RunningController]:
     """Open and serve a controller on ``site`` for the block; then shut it down gracefully."""
     async with simulated_controller(site, config_overrides=config_overrides) as (config, ctl):
-        app = create_app(
-            config,
-            ctl.system,
-            labs=ctl.labs,
-            images=ctl.images,
-            fileservers=ctl.fileservers,
-            fsadmin=ctl.fsadmin,
-            migrator=ctl.migrator,
-        )
+        app = controller_app(config, ctl)
         with trio.fail_after(float("inf")) as shutdown_deadline:
             async with trio.open_nursery() as nursery:
                 server: RunningServer = await nursery.start(

@@ -17,6 +17,7 @@ from quart import Blueprint, Response
 from actors.errors import NotConfiguredError, UnknownUserError
 from actors.fileservers.service import FileserverService
 from web.auth import RouteGroup, files_user, header_identity, require_group
+from web.openapi.models import FileServerRunning
 from web.state import current_state
 from web.usernames import path_username
 
@@ -95,7 +96,7 @@ async def file_server_status(username: str) -> Response:
     path_username(username)
     if not await fileserver_service().is_running(username):
         raise UnknownUserError(NOT_RUNNING_MESSAGE)
-    return _json(json.dumps({"running": True}))
+    return _json(FileServerRunning(running=True).model_dump_json())
 
 
 @fileserver_admin.delete("/fileserver/v1/users/<username>")
@@ -113,4 +114,4 @@ async def own_file_server_status() -> Response:
     username = await header_identity()
     if not await fileserver_service().is_running(username):
         raise UnknownUserError(NOT_RUNNING_MESSAGE)
-    return _json(json.dumps({"running": True}))
+    return _json(FileServerRunning(running=True).model_dump_json())

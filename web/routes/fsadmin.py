@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,6 +12,7 @@ from quart import Blueprint, Response
 from actors.fsadmin.service import FSAdminService, FSAdminStatus
 from web.auth import RouteGroup, require_group
 from web.errors import parse_body
+from web.openapi.models import FSAdminStarted
 from web.state import current_state
 
 __all__ = ["FSAdminCommand", "fsadmin_routes"]
@@ -54,7 +54,7 @@ def timestamp(moment: datetime) -> str:
 
 
 def _status_response(status: FSAdminStatus) -> Response:
-    body = json.dumps({"start_time": timestamp(status.start_time)})
+    body = FSAdminStarted(start_time=timestamp(status.start_time)).model_dump_json()
     return Response(body, status=200, content_type="application/json")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from quart import Blueprint
 
 from web.auth import RouteGroup, require_group
+from web.openapi.models import IndexBody
 from web.state import current_state
 
 __all__ = ["health", "prefixed"]
@@ -28,4 +29,4 @@ async def get_health() -> dict[str, Any]:
 async def get_index() -> dict[str, Any]:
     """200 ``{"metadata": ...}`` (§11.2). Admin group; the root health route stays open."""
     await require_group(RouteGroup.ADMIN)
-    return {"metadata": current_state().metadata.to_json()}
+    return IndexBody(metadata=current_state().metadata).model_dump(mode="json", exclude_none=True)

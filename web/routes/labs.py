@@ -16,7 +16,7 @@ from quart import Blueprint, Response, request
 
 from actors.common.models import LabState
 from actors.common.requests import LabSpecification
-from actors.errors import DeleteFailedError, UnknownUserError
+from actors.errors import ControllerError, DeleteFailedError, UnknownUserError
 from actors.labs.service import LabService
 from web.auth import RouteGroup, delegated_user, header_identity, require_group
 from web.errors import parse_body
@@ -79,7 +79,14 @@ async def create_lab(username: str) -> Response:
     path_username(username)
     spec = await parse_body(LabSpecification)
     caller.ensure_owns(username)
-    await lab_service().create(caller.user, caller.token, spec)
+    try:
+        await lab_service().create(caller.user, caller.token, spec)
+    except ControllerError as refusal:
+        # Quota, conflicts, unknown images: no spawn started; counted apart from failures.
+        current_state().metrics.spawns.refused(
+            refusal.error_type, server_error=refusal.status >= 500
+        )
+        raise
     prefix = current_state().config.path_prefix
     response = _json("null", status=201)
     response.headers["Location"] = _absolute_url(f"{prefix}/spawner/v1/labs/{username}")

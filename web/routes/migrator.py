@@ -12,18 +12,18 @@ controller-error handler renders them; this blueprint needs none of its own.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 from quart import Blueprint, Response, request
 
 from actors.migrator.builder import validate_pair
 from actors.migrator.service import MigrationStatus, MigratorService
+from actors.usernames import MAX_USERNAME_LENGTH, USERNAME_PATTERN
 from web.auth import RouteGroup, require_group
 from web.errors import RequestValidationError, parse_body
+from web.openapi.models import MigrationStatusBody
 from web.state import current_state
 from web.usernames import require_username
 
@@ -52,8 +52,10 @@ class MigratorCommand(BaseModel):
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    old_user: str
-    new_user: str
+    # The routes check each username with the platform rule (422 ``invalid_username``)
+    # before building this model; the pattern is here so the API document states the rule.
+    old_user: str = Field(pattern=f"^{USERNAME_PATTERN.pattern}$", max_length=MAX_USERNAME_LENGTH)
+    new_user: str = Field(pattern=f"^{USERNAME_PATTERN.pattern}$", max_length=MAX_USERNAME_LENGTH)
 
     @model_validator(mode="after")
     def _valid_pair(self) -> MigratorCommand:
@@ -82,19 +84,19 @@ def _timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def _status_body(status: MigrationStatus) -> dict[str, Any]:
-    return {
-        "old_user": status.old_user,
-        "new_user": status.new_user,
-        "start_time": _timestamp(status.start_time),
-        "end_time": _timestamp(status.end_time),
-        "running": status.running,
-        "exit_code": status.exit_code,
-    }
+def _status_body(status: MigrationStatus) -> MigrationStatusBody:
+    return MigrationStatusBody(
+        old_user=status.old_user,
+        new_user=status.new_user,
+        start_time=_timestamp(status.start_time),
+        end_time=_timestamp(status.end_time),
+        running=status.running,
+        exit_code=status.exit_code,
+    )
 
 
-def _json(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), status=200, content_type="application/json")
+def _json(body: MigrationStatusBody) -> Response:
+    return Response(body.model_dump_json(), status=200, content_type="application/json")
 
 
 def _command(old_user: str, new_user: str, location: str) -> MigratorCommand:
