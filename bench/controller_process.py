@@ -2,8 +2,9 @@
 
 ``python bench/controller_process.py SITE_URL`` serves on 127.0.0.1 (a free port) in ingress
 authentication mode (the benchmark sends ``X-Auth-Request-*`` headers for its many users),
-and prints one JSON line ``{"url": ..., "ready_seconds": ...}`` once it serves, which is
-after the startup reconciliation. It runs until SIGTERM.
+and prints one JSON line ``{"url": ..., "ready_seconds": ..., "listed_seconds": ...}`` once it
+serves, which is after the startup reconciliation; ``listed_seconds`` is when every lab
+informer had completed its first list. It runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _H
 
 import trio  # noqa: E402
 
-from web.app import create_app  # noqa: E402
+from web.app import controller_app  # noqa: E402
 from web.logging import configure_logging  # noqa: E402
 from web.server import RunningServer, freeze_import_time_objects, serve  # noqa: E402
 from web.simulate import simulated_controller  # noqa: E402
@@ -31,8 +32,15 @@ async def run(site_url: str, started: float) -> None:
     configure_logging(level="WARNING", profile="production", stream=sys.stderr)
     overrides = {"auth": {"mode": "ingress", "gafaelfawrUrl": site_url}}
     async with simulated_controller(site_url, config_overrides=overrides) as (config, controller):
-        app = create_app(config, controller.system, labs=controller.labs)
+        app = controller_app(config, controller)
+        listed: list[float] = []
+
+        async def note_lists() -> None:
+            await controller.labs.feeds.wait_listed()
+            listed.append(time.monotonic() - started)
+
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(note_lists)
             server: RunningServer = await nursery.start(
                 partial(
                     serve,
@@ -45,7 +53,10 @@ async def run(site_url: str, started: float) -> None:
                 )
             )
             ready = time.monotonic() - started
-            print(json.dumps({"url": server.base_url, "ready_seconds": ready}), flush=True)
+            announce = {"url": server.base_url, "ready_seconds": ready}
+            if listed:
+                announce["listed_seconds"] = listed[0]
+            print(json.dumps(announce), flush=True)
 
 
 def main() -> None:

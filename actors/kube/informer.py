@@ -37,6 +37,7 @@ reads the digests of every object in the group, and any change to one of them no
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -73,9 +74,16 @@ NOTIFY_RETRY_INTERVAL = 0.1
 
 
 def object_key(obj: Mapping[str, Any]) -> ObjectKey:
-    """The key of an object in server JSON."""
+    """The key of an object in server JSON.
+
+    Names are interned: every informer of a lab's objects keys them by the same namespace,
+    and each decoded event would otherwise bring its own copy of the strings into an index.
+    """
     metadata = obj.get("metadata") or {}
-    return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
+    return (
+        sys.intern(str(metadata.get("namespace") or "")),
+        sys.intern(str(metadata.get("name") or "")),
+    )
 
 
 class _View:

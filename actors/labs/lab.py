@@ -34,6 +34,7 @@ running operation (``pending/spawn``, ``terminating/delete``).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -128,7 +129,34 @@ class LabDependencies:
 class LabActor(Actor):
     """The state machine of one user's lab."""
 
+    __slots__ = (
+        "_held_pod_events",
+        "_initial",
+        "_pod_event_progress",
+        "_pod_events",
+        "_pod_expected",
+        "_pod_gone",
+        "_pod_phase",
+        "_pod_ready",
+        "_pod_refusal_told",
+        "_pod_seen",
+        "_pod_view",
+        "changed_at",
+        "config",
+        "deps",
+        "events",
+        "kube",
+        "namespace",
+        "operation",
+        "pod_name",
+        "state",
+        "username",
+    )
+    # Slots: one lab actor per lab, thousands of them. (The runtime's ``_context`` still
+    # lands in a one-entry instance dictionary, the base class having none.)
+
     kind = "lab"
+    may_hibernate = True  # thousands of idle labs: no task each while nothing happens
 
     def __init__(
         self, username: str, deps: LabDependencies, *, initial: Observation | None = None
@@ -137,8 +165,9 @@ class LabActor(Actor):
         self.deps = deps
         self.config = deps.config
         self.kube = deps.kube
-        self.namespace = lab_namespace(deps.config, username)
-        self.pod_name = lab_object_name(username)
+        # Interned: the informers' indexes key this lab's objects by the same strings.
+        self.namespace = sys.intern(lab_namespace(deps.config, username))
+        self.pod_name = sys.intern(lab_object_name(username))
         self.state: LabState | None = None
         self.operation: Operation | None = None
         self.events = deps.event_stream(username)

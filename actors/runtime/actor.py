@@ -70,6 +70,11 @@ class ActorContext:
         """Run ``fn(*args)`` as background work of this incarnation."""
         self._nursery.start_soon(fn, *args)
 
+    @property
+    def busy(self) -> bool:
+        """Whether background work is running (a hibernating actor must have none)."""
+        return bool(self._nursery.child_tasks)
+
     async def start(self, fn: Callable[..., Awaitable[object]], *args: Any) -> Any:
         """Start background work and wait until it reports itself started."""
         return await self._nursery.start(fn, *args)
@@ -132,6 +137,13 @@ class Actor:
     """
 
     kind: ClassVar[str] = "actor"
+    may_hibernate: ClassVar[bool] = False
+    """Whether the runtime may end this actor's task while it is idle (nothing in its mailbox,
+    no background work) and start a new one on its next message, keeping its state and its
+    context (exit hooks included): an idle actor then costs no task, coroutine frames or
+    nursery. For actors of which thousands sit idle (one per lab); the behaviour does not
+    notice, except that nothing it starts may outlive a message unless it runs in the
+    context's nursery, which keeps the actor awake."""
     _context: ActorContext | None = None
 
     @property

@@ -90,6 +90,8 @@ class ActorRef(Node):
         "_inflight",
         "_inflight_since",
         "_mailbox",
+        "_parked",
+        "_waker",
         "capacity",
         "idle_since",
         "kind",
@@ -116,6 +118,9 @@ class ActorRef(Node):
         self._exit_requested = False
         self._inflight: _Envelope | None = None
         self._inflight_since: float | None = None
+        self._parked: ActorContext | None = None
+        """While hibernating: the context of the incarnation that continues on wake-up."""
+        self._waker: Callable[[], None] | None = None
         self.processed = 0
         self.idle_since = trio.current_time() if _in_trio() else 0.0
 
@@ -151,7 +156,38 @@ class ActorRef(Node):
             raise MailboxFull(self.name, self.capacity, self._retry_after()) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise ActorStopped(self.name) from None
+        self._wake()
         self.tree.changed()
+
+    # -- hibernation -----------------------------------------------------------------------
+
+    @property
+    def hibernating(self) -> bool:
+        """Whether the actor is idle without a task (see :attr:`Actor.may_hibernate`)."""
+        return self._parked is not None
+
+    def on_wake(self, waker: Callable[[], None]) -> None:
+        """Called by the supervisor of a hibernating actor: ``waker()`` starts its next task.
+
+        Called at once if a message (or a stop) came while the actor was going to sleep.
+        """
+        self._waker = waker
+        if len(self._mailbox) or self._mailbox.closed:
+            self._wake()
+
+    def _wake(self) -> None:
+        waker, self._waker = self._waker, None
+        if waker is not None:
+            waker()
+
+    def _may_hibernate(self, actor: Actor, context: ActorContext) -> bool:
+        return (
+            actor.may_hibernate
+            and not self._exit_requested
+            and not self.stop_requested
+            and not context.busy
+            and not len(self._mailbox)
+        )
 
     def _retry_after(self) -> float:
         """A back-off hint: about the time the actor needs to work through a full mailbox."""
@@ -162,28 +198,44 @@ class ActorRef(Node):
     async def run_once(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Run one incarnation with a fresh behaviour instance until stopped or crashed."""
-        if self._after is not None:
-            # A previous actor of the same name is still finishing; never run two at once.
-            await self._after.wait()
-            self._after = None
-        actor = self._actor if self._actor is not None else self._factory()
-        self._actor = None
-        self._exit_requested = False
-        self._current = actor
-        context: ActorContext | None = None
+        """Run one incarnation with a fresh behaviour instance until stopped or crashed.
+
+        Returns early, with :attr:`hibernating` set, when the actor may hibernate and is
+        idle; the next call continues the same incarnation (same behaviour instance, same
+        context and exit hooks, no ``on_start``) in a new nursery.
+        """
+        context = self._parked
+        self._parked = None
+        if context is None:
+            if self._after is not None:
+                # A previous actor of the same name is still finishing; never run two at once.
+                await self._after.wait()
+                self._after = None
+            actor = self._actor if self._actor is not None else self._factory()
+            self._actor = None
+            self._exit_requested = False
+            self._current = actor
+        else:
+            assert self._current is not None
+            actor = self._current
         ended_by: BaseException | None = None
+        hibernate = False
         try:
             async with trio.open_nursery() as nursery:
-                context = ActorContext(self, nursery)
-                actor.bind(context)
-                self.set_status(ActorStatus.RUNNING)
-                task_status.started()
-                await actor.on_start()
+                if context is None:
+                    context = ActorContext(self, nursery)
+                    actor.bind(context)
+                    self.set_status(ActorStatus.RUNNING)
+                    task_status.started()
+                    await actor.on_start()
+                else:
+                    context._nursery = nursery
+                    task_status.started()
                 if not self._exit_requested:
-                    await self._process(actor)
+                    hibernate = await self._process(actor, context)
                 nursery.cancel_scope.cancel()
         except BaseException as error:
+            hibernate = False
             envelope, self._inflight = self._inflight, None
             if _is_cancellation(error):
                 if envelope is not None:
@@ -194,13 +246,17 @@ class ActorRef(Node):
                     envelope.fail(ActorCrashed(self.name, error))
             raise
         finally:
-            # The incarnation's background work is over (its nursery has closed): settle what
-            # others wait on before the supervisor decides about a restart.
-            if context is not None:
+            if hibernate and context is not None:
+                self._parked = context  # the incarnation goes on at the next message
+            elif context is not None:
+                # The incarnation's background work is over (its nursery has closed): settle
+                # what others wait on before the supervisor decides about a restart.
                 context.run_exit_hooks(ended_by)
             del ended_by
 
-    async def _process(self, actor: Actor) -> None:
+    async def _process(self, actor: Actor, context: ActorContext) -> bool:
+        """Handle messages until the mailbox ends (``False``) or the actor may hibernate
+        (``True``)."""
         mailbox = self._mailbox
         while True:
             # Waiting happens outside the ``except`` block: a task suspended inside one keeps
@@ -213,12 +269,14 @@ class ActorRef(Node):
             except trio.WouldBlock:
                 envelope = None
             except trio.EndOfChannel:
-                return
+                return False
             if envelope is None:
+                if self._may_hibernate(actor, context):
+                    return True
                 try:
                     envelope = await mailbox.get()
                 except trio.EndOfChannel:
-                    return
+                    return False
             self._inflight = envelope
             self._inflight_since = time.time()
             try:
@@ -240,7 +298,7 @@ class ActorRef(Node):
             self.idle_since = trio.current_time()
             self.tree.changed()
             if self._exit_requested:
-                return
+                return False
 
     def exit(self) -> None:
         """End the current incarnation after the message being handled (the actor's choice).
@@ -249,6 +307,7 @@ class ActorRef(Node):
         again, other children are removed and their queued askers get :class:`ActorStopped`.
         """
         self._exit_requested = True
+        self._wake()
         self.tree.changed()
 
     @property
@@ -260,12 +319,21 @@ class ActorRef(Node):
         """Stop after the queued messages are handled; new sends are refused from now on."""
         self.stop_requested = True
         self._mailbox.close()
+        self._wake()  # a hibernating actor wakes to finish its queue and end
         self.tree.changed()
 
     def close(self) -> None:
         """Refuse everything still queued: those askers get :class:`ActorStopped`."""
         self._closed = True
         self._mailbox.close()
+        self._waker = None
+        context, self._parked = self._parked, None
+        if context is not None:
+            # Gone for good while hibernating: end the incarnation as a stop would.
+            context.run_exit_hooks(None)
+            if self.status is ActorStatus.RUNNING:
+                self.set_status(ActorStatus.STOPPED)
+            self.mark_finished()
         while True:
             try:
                 envelope = self._mailbox.get_nowait()

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 import structlog
 import trio
@@ -175,12 +176,18 @@ class Supervisor(Node):
     async def _supervise(self, child: _Child) -> None:
         node = child.node
         removed = False
+        hibernating = False
         try:
             while True:
                 if isinstance(node, ActorRef):
                     node.reopen()
                 try:
                     await node.run_once()
+                    if isinstance(node, ActorRef) and node.hibernating:
+                        # Idle without a task until its next message (Actor.may_hibernate).
+                        hibernating = True
+                        node.on_wake(partial(self._wake, child))
+                        return
                 except Exception as error:
                     node.record_crash(error)
                     log.error(
@@ -200,12 +207,19 @@ class Supervisor(Node):
                     removed = True
                     return
         finally:
-            if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING):
-                node.set_status(ActorStatus.STOPPED)
-            if removed or child.dynamic:
-                node.close()
-                self._forget(child)
-            node.mark_finished()
+            if not hibernating:
+                if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING):
+                    node.set_status(ActorStatus.STOPPED)
+                if removed or child.dynamic:
+                    node.close()
+                    self._forget(child)
+                node.mark_finished()
+
+    def _wake(self, child: _Child) -> None:
+        """Start the next task of a hibernating child (its incarnation goes on)."""
+        if self._nursery is None or self._children.get(child.key) is not child:
+            return  # stopping: the child is closed with the others
+        self._context.copy().run(self._nursery.start_soon, self._supervise, child)
 
     async def _before_restart(self, child: _Child) -> bool:
         """Apply the intensity limit, then wait out the child's backoff.
