@@ -58,7 +58,9 @@ class ActorContext:
 
     def __init__(self, ref: ActorRef, nursery: trio.Nursery) -> None:
         self.ref = ref
-        self._nursery = nursery
+        self._nursery: trio.Nursery | None = nursery
+        """``None`` while the actor hibernates: a closed nursery would keep its finished
+        parent task (and that task's frames) alive."""
         self._exit_hooks: list[ExitHook] | None = None
 
     @property
@@ -68,16 +70,28 @@ class ActorContext:
 
     def start_soon(self, fn: Callable[..., Awaitable[object]], *args: Any) -> None:
         """Run ``fn(*args)`` as background work of this incarnation."""
-        self._nursery.start_soon(fn, *args)
+        self._running_nursery().start_soon(self._background, fn, *args)
+
+    async def _background(self, fn: Callable[..., Awaitable[object]], *args: Any) -> None:
+        try:
+            await fn(*args)
+        finally:
+            # Its end may leave the actor idle: let it look again (and maybe hibernate).
+            self.ref.background_ended()
 
     @property
     def busy(self) -> bool:
         """Whether background work is running (a hibernating actor must have none)."""
-        return bool(self._nursery.child_tasks)
+        return self._nursery is not None and bool(self._nursery.child_tasks)
+
+    def _running_nursery(self) -> trio.Nursery:
+        if self._nursery is None:
+            raise RuntimeError(f"{self.ref.name} is hibernating: background work needs a message")
+        return self._nursery
 
     async def start(self, fn: Callable[..., Awaitable[object]], *args: Any) -> Any:
         """Start background work and wait until it reports itself started."""
-        return await self._nursery.start(fn, *args)
+        return await self._running_nursery().start(fn, *args)
 
     def on_exit(self, hook: ExitHook) -> None:
         """Run ``hook(error)`` once this incarnation has ended, whatever ended it.

@@ -90,6 +90,27 @@ class Mailbox(Generic[T]):
 
             await trio.lowlevel.wait_task_rescheduled(abort)
 
+    async def wait(self) -> None:
+        """Wait until there is an item, the mailbox is closed, or :meth:`nudge` is called
+        (a checkpoint); the caller then looks again."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._items or self._closed:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+        if self._reader is not None:
+            raise trio.BusyResourceError("another task is already reading this mailbox")
+        self._reader = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._reader = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def nudge(self) -> None:
+        """Wake a reader waiting in :meth:`wait` with nothing new (it should look again)."""
+        self._wake()
+
     def close(self) -> None:
         """Refuse new items; the reader gets what is queued, then ``trio.EndOfChannel``."""
         self._closed = True

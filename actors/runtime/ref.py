@@ -180,6 +180,12 @@ class ActorRef(Node):
         if waker is not None:
             waker()
 
+    def background_ended(self) -> None:
+        """Background work of the incarnation ended: an idle actor may hibernate now."""
+        actor = self._current
+        if actor is not None and actor.may_hibernate:
+            self._mailbox.nudge()
+
     def _may_hibernate(self, actor: Actor, context: ActorContext) -> bool:
         return (
             actor.may_hibernate
@@ -247,6 +253,7 @@ class ActorRef(Node):
             raise
         finally:
             if hibernate and context is not None:
+                context._nursery = None
                 self._parked = context  # the incarnation goes on at the next message
             elif context is not None:
                 # The incarnation's background work is over (its nursery has closed): settle
@@ -273,10 +280,10 @@ class ActorRef(Node):
             if envelope is None:
                 if self._may_hibernate(actor, context):
                     return True
-                try:
-                    envelope = await mailbox.get()
-                except trio.EndOfChannel:
-                    return False
+                # Woken by a message, a close, or (for an actor that may hibernate) the end
+                # of its background work: look again.
+                await mailbox.wait()
+                continue
             self._inflight = envelope
             self._inflight_since = time.time()
             try:

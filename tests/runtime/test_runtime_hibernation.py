@@ -96,10 +96,8 @@ async def test_an_actor_with_background_work_stays_awake() -> None:
         ref.tell(Background(0.2))
         await trio.testing.wait_all_tasks_blocked()
         assert not ref.hibernating  # its work runs in the incarnation's nursery
-        with trio.fail_after(5):
-            await trio.sleep(0.3)  # the work ends; the actor waits for its next message
-            ref.tell(Record(1))
-            await _idle(ref)
+        await _idle(ref)  # once the work ends, by itself
+        ref.tell(Record(1))
         assert await ref.ask(Seen(), timeout=5) == [1]
 
 
