@@ -51,7 +51,13 @@ from kubesim.jsoncopy import json_copy
 from kubesim.patches import apply_json_patch, json_merge_patch
 from kubesim.resources import RESOURCES, ResourceType, lookup
 from kubesim.selectors import FieldSelector, LabelSelector
-from kubesim.validation import apply_defaults, check_type, fold_string_data, validate
+from kubesim.validation import (
+    apply_defaults,
+    check_type,
+    fold_string_data,
+    validate,
+    validate_update,
+)
 
 __all__ = [
     "Change",
@@ -763,6 +769,7 @@ class Store:
         if new == old:
             return old
         validate(res, new)
+        validate_update(res, old, new)
         metadata["resourceVersion"] = str(self._next_rv())
         key = (old_meta.get("namespace", ""), old_meta["name"])
         self._objects[res.key][key] = new
