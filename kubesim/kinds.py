@@ -105,7 +105,9 @@ def _rules(obj: dict[str, Any], namespaced: bool) -> Causes:
             causes.append((where, "Invalid value: must be an object"))
             continue
         if not rule.get("verbs"):
-            causes.append((f"{where}.verbs", "Required value: verbs must contain at least one value"))
+            causes.append(
+                (f"{where}.verbs", "Required value: verbs must contain at least one value")
+            )
         urls = rule.get("nonResourceURLs") or []
         if urls and namespaced:
             causes.append(
@@ -224,9 +226,7 @@ def causes(kind: str, obj: dict[str, Any]) -> Causes:
 
 def update_causes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> Causes:
     """The fields an update may not change (a real server answers 422 for these)."""
-    if kind in ("RoleBinding", "ClusterRoleBinding") and old.get("roleRef") != new.get(
-        "roleRef"
-    ):
+    if kind in ("RoleBinding", "ClusterRoleBinding") and old.get("roleRef") != new.get("roleRef"):
         return [("roleRef", f"Invalid value: {new.get('roleRef')!r}: cannot change roleRef")]
     if kind == "Deployment":
         old_selector = (old.get("spec") or {}).get("selector")
