@@ -7,10 +7,10 @@ operation: then kubectl sends ``fieldValidation=Strict`` instead of validating o
 and its three-way merge (the patch strategies and merge keys of list fields).
 
 The root document lists one document per group/version, each with its paths (the operations
-of every kind) and ``components.schemas``, built from :mod:`kubesim.schemas`. Schemas are
-named after the ``kubernetes`` package's models (``V1PodSpec``); a real server names them
-after the Go packages (``io.k8s.api.core.v1.PodSpec``), which clients only use as
-references. The documents are built once per process and cached.
+of every kind) and ``components.schemas``, built from :mod:`kubesim.schemas`. A real server
+names schemas after the Go packages (``io.k8s.api.core.v1.PodSpec``), which clients only use
+as references; kubesim's are ``io.k8s.kubesim.`` plus the model's name (see
+:func:`schema_name`). The documents are built once per process and cached.
 
 OpenAPI v2 (``/openapi/v2``) is not served: a real server sends it as protobuf, and every
 kubectl that reads v3 (1.27 and later) only falls back to v2 when v3 is missing.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,6 +37,20 @@ from kubesim.schemas import (
 )
 
 PREFIX = "/openapi/v3"
+
+
+_CLASS_NAME = re.compile(r"^([A-Z][a-z]+)?(V\d+(?:alpha\d+|beta\d+)?)(\w+)$")
+
+
+def schema_name(model: type[BaseModel]) -> str:
+    """``V1PodSpec`` -> ``io.k8s.kubesim.v1.PodSpec``, ``RbacV1Subject`` ->
+    ``io.k8s.kubesim.rbac.v1.Subject``: clients show the part after the last dot."""
+    match = _CLASS_NAME.match(model.__name__)
+    if match is None:
+        return f"io.k8s.kubesim.{model.__name__}"
+    group, version, name = match.groups()
+    prefix = f"{group.lower()}." if group else ""
+    return f"io.k8s.kubesim.{prefix}{version.lower()}.{name}"
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -55,7 +70,7 @@ def _scalar(field: Field) -> dict[str, Any]:
 def _field_schema(owner: str, field: Field, schemas: dict[str, Any]) -> dict[str, Any]:
     if field.model is not None:
         _add_model(field.model, schemas)
-        value: dict[str, Any] = {"allOf": [_ref(field.model.__name__)]}
+        value: dict[str, Any] = {"allOf": [_ref(schema_name(field.model))]}
         if field.shape == "scalar":
             value["default"] = {}
     else:
@@ -66,11 +81,8 @@ def _field_schema(owner: str, field: Field, schemas: dict[str, Any]) -> dict[str
         schema = {"type": "object", "additionalProperties": value}
     else:
         schema = value
-    description = field.description or (
-        description_of(field.model) if field.model is not None else ""
-    )
-    if description:
-        schema["description"] = description
+    if field.description:
+        schema["description"] = field.description
     strategy, merge_key = PATCH_META.get((owner, field.name), ("", ""))
     if strategy:
         schema["x-kubernetes-patch-strategy"] = strategy
@@ -82,7 +94,7 @@ def _field_schema(owner: str, field: Field, schemas: dict[str, Any]) -> dict[str
 
 
 def _add_model(model: type[BaseModel], schemas: dict[str, Any]) -> None:
-    name = model.__name__
+    name = schema_name(model)
     if name in schemas:
         return
     schemas[name] = {}  # placeholder: models refer to themselves (JSONSchemaProps)
@@ -90,7 +102,7 @@ def _add_model(model: type[BaseModel], schemas: dict[str, Any]) -> None:
     schema: dict[str, Any] = {
         "description": description_of(model),
         "type": "object",
-        "properties": {key: _field_schema(name, f, schemas) for key, f in fields.items()},
+        "properties": {key: _field_schema(model.__name__, f, schemas) for key, f in fields.items()},
     }
     required = sorted(key for key, f in fields.items() if f.required)
     if required:
@@ -197,7 +209,7 @@ def _paths(res: ResourceType) -> dict[str, Any]:
 
 def _schema_name(res: ResourceType) -> str:
     model = model_for(res.kind)
-    return model.__name__ if model is not None else f"{res.group}.{res.version}.{res.kind}"
+    return schema_name(model) if model is not None else f"{res.group}.{res.version}.{res.kind}"
 
 
 def _gvk(res: ResourceType) -> list[dict[str, str]]:
