@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +68,9 @@ class Kubectl:
         }
 
     async def run(
-        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 30
+        self, *args: str, stdin: str | None = None, check: bool = True, within: float = 30
     ) -> Result:
-        with trio.fail_after(timeout):
+        with trio.fail_after(within):
             done = await trio.run_process(
                 [KUBECTL, *args],
                 stdin=stdin.encode() if stdin is not None else b"",
@@ -91,14 +92,13 @@ class Kubectl:
 
 
 async def read_lines_until(
-    process: trio.Process, done: object, *, timeout: float = 20
+    process: trio.Process, done: Callable[[list[str]], bool], *, within: float = 20
 ) -> list[str]:
-    """Lines of ``process``'s stdout until ``done(lines)`` is true (``done`` is a callable)."""
+    """Lines of ``process``'s stdout until ``done(lines)`` is true (or the output ends)."""
     assert process.stdout is not None
-    assert callable(done)
     buffer = b""
     lines: list[str] = []
-    with trio.fail_after(timeout):
+    with trio.fail_after(within):
         while not done(lines):
             chunk = await process.stdout.receive_some(4096)
             if not chunk:
