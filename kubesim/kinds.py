@@ -259,6 +259,9 @@ def pod_template_defaults(spec: dict[str, Any]) -> None:
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
         container.setdefault("resources", {})
+        for port in container.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
 
 
 def apply_defaults(kind: str, obj: dict[str, Any]) -> None:

@@ -108,7 +108,7 @@ metadata: {{name: reader, namespace: demo}}
 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}
 subjects:
   - {{kind: ServiceAccount, name: robot, namespace: demo}}
-  - {{kind: User, name: alice}}
+  - {{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
