@@ -91,6 +91,16 @@ class Kubectl:
         )
 
 
+async def stop(process: trio.Process) -> None:
+    """End a kubectl started with :meth:`Kubectl.open` and release its pipes."""
+    process.kill()
+    with trio.move_on_after(5):
+        await process.wait()
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            await pipe.aclose()
+
+
 async def read_lines_until(
     process: trio.Process, done: Callable[[list[str]], bool], *, within: float = 20
 ) -> list[str]:
