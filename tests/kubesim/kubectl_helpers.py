@@ -102,15 +102,21 @@ async def stop(process: trio.Process) -> None:
 
 
 async def read_lines_until(
-    process: trio.Process, done: Callable[[list[str]], bool], *, within: float = 20
+    process: trio.Process,
+    done: Callable[[list[str]], bool],
+    *,
+    within: float = 20,
+    stderr: bool = False,
 ) -> list[str]:
-    """Lines of ``process``'s stdout until ``done(lines)`` is true (or the output ends)."""
-    assert process.stdout is not None
+    """Lines of ``process``'s stdout (or stderr) until ``done(lines)`` is true (or the
+    output ends)."""
+    stream = process.stderr if stderr else process.stdout
+    assert stream is not None
     buffer = b""
     lines: list[str] = []
     with trio.fail_after(within):
         while not done(lines):
-            chunk = await process.stdout.receive_some(4096)
+            chunk = await stream.receive_some(4096)
             if not chunk:
                 break
             buffer += chunk

@@ -107,23 +107,30 @@ async def test_logs_follow_ends_when_the_container_stops(kubectl: Kubectl) -> No
 
 
 async def test_get_watch_prints_each_change_under_one_header(kubectl: Kubectl) -> None:
+    # A pod that never gets a node, so that kubectl has a first row to print: then its
+    # watch has started and sees the lab from its creation on.
+    marker = LAB.replace("name: lab,", "name: marker,").replace(
+        "spec:\n", "spec:\n  nodeSelector: {nowhere: 'true'}\n", 1
+    )
+    await kubectl.run("apply", "-f", "-", stdin=marker)
     process = await kubectl.open("get", "pods", "-w", "-o", "wide")
     try:
-        # An empty namespace: kubectl says so on stderr, then waits for changes.
+        lines = await read_lines_until(process, lambda seen: len(seen) >= 2)
         await kubectl.run("apply", "-f", "-", stdin=LAB)
 
         def gone(lines: list[str]) -> bool:
             # Deletion starts, the containers exit, the pod goes: three changes.
             return sum("Terminating" in line for line in lines) >= 3
 
-        lines = await read_lines_until(
+        lines += await read_lines_until(
             process, lambda seen: any(columns(line)[2:3] == ["Running"] for line in seen)
         )
         await kubectl.run("delete", "pod", "lab", "--wait=false")
         lines += await read_lines_until(process, gone)
     finally:
         await stop(process)
-    header, *rows = lines
+    header, first, *rows = lines
+    assert columns(first)[:3] == ["marker", "0/1", "Pending"]
     assert columns(header) == [
         "NAME",
         "READY",
@@ -153,7 +160,8 @@ async def test_delete_returns_once_the_containers_exit_not_after_the_grace(
     # kubectl delete waits until the pod is gone: it can only return because the
     # containers exited on SIGTERM, as a real JupyterLab does, long before the grace.
     result = await kubectl.run("delete", "pod", "lab", "--timeout=30s")
-    assert result.lines() == ['pod "lab" deleted']
+    (line,) = result.lines()
+    assert line.startswith('pod "lab" deleted')
     assert store.find(pods, "default", "lab") is None
     changes = []
     async with store.watch(pods, "default", resource_version=rv) as watch:
