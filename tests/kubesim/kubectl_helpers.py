@@ -17,6 +17,7 @@ from pathlib import Path
 import trio
 import yaml
 
+from kubesim.cli import kubeconfig
 from kubesim.site import Site
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -40,24 +41,15 @@ def columns(line: str) -> list[str]:
 class Kubectl:
     """``kubectl`` configured for one site, namespace ``default`` by default."""
 
-    def __init__(self, site: Site, home: Path) -> None:
+    def __init__(self, site: Site | None, home: Path, config_file: Path | None = None) -> None:
         self.site = site
         self.home = home
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "kubesim", "cluster": {"server": site.url}}],
-            "users": [{"name": "kubesim", "user": {}}],
-            "contexts": [
-                {
-                    "name": "kubesim",
-                    "context": {"cluster": "kubesim", "user": "kubesim", "namespace": "default"},
-                }
-            ],
-            "current-context": "kubesim",
-        }
-        self.kubeconfig = home / "kubeconfig"
-        self.kubeconfig.write_text(yaml.safe_dump(config))
+        if config_file is not None:
+            self.kubeconfig = config_file
+        else:
+            assert site is not None
+            self.kubeconfig = home / "kubeconfig"
+            self.kubeconfig.write_text(yaml.safe_dump(kubeconfig(site.url or "")))
 
     @property
     def env(self) -> dict[str, str]:

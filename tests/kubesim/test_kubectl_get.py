@@ -6,6 +6,14 @@ as a person would, so a missing or misnamed column, or a cell computed wrongly, 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import trio
+
 from kubesim.tables import human_duration
 from tests.kubesim.kubectl_helpers import Kubectl, columns
 from tests.kubesim.manifests import EVERY_KIND
@@ -173,3 +181,27 @@ def test_ages_are_shown_as_kubectl_shows_them() -> None:
     assert human_duration(30 * 3600) == "30h"
     assert human_duration(3 * 86400 + 4 * 3600) == "3d4h"
     assert human_duration(400 * 86400) == "400d"
+
+
+async def test_simulate_writes_a_kubeconfig_that_kubectl_uses(tmp_path: Path) -> None:
+    """``nublado-trio simulate --kubeconfig FILE`` (here ``python -m kubesim``, the same
+    ``kubesim.cli.main``) in its own process, as a person would run it."""
+    config = tmp_path / "kubeconfig"
+    command = [sys.executable, "-m", "kubesim", "--port", "0", "--kubeconfig", str(config)]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            partial(trio.run_process, command, stdout=subprocess.DEVNULL, check=False)
+        )
+        try:
+            with trio.fail_after(30):
+                while not config.exists() or "current-context" not in config.read_text():
+                    await trio.sleep(0.05)
+            kubectl = Kubectl(None, tmp_path, config_file=config)
+            header, rows = table((await kubectl.run("get", "namespaces")).stdout)
+            assert header == HEADERS["namespaces"]
+            assert "kube-system" in rows
+            nodes = (await kubectl.run("get", "nodes", "-o", "name")).lines()
+            assert nodes  # the demo nodes
+        finally:
+            process.send_signal(signal.SIGINT)
+    assert process.returncode == 0
