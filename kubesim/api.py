@@ -258,7 +258,12 @@ class KubeApi:
     def _log(self, request: Request, pod: dict[str, Any]) -> Response | StreamingResponse:
         query = request.query
         name, init = podlogs.resolve(pod, query)
-        text = podlogs.render(pod, name, init, query)
+        env: dict[str, Any] = {}
+        configmaps = self.store.resource("configmaps")
+        for source in podlogs.env_from_sources(podlogs.container_spec(pod, name, init)):
+            found = self.store.find(configmaps, pod["metadata"]["namespace"], source)
+            env.update((found or {}).get("data") or {})
+        text = podlogs.render(pod, name, init, query, env)
         headers = [("content-type", "text/plain")]
         if query.get("follow") not in _TRUE:
             return Response(200, text, headers)

@@ -43,14 +43,16 @@ def _jupyter_time(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{millis:03d}"
 
 
-def _lab_lines(pod: dict[str, Any], container: dict[str, Any]) -> list[tuple[float, str]]:
-    env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+def _lab_lines(pod: dict[str, Any], env: dict[str, Any]) -> list[tuple[float, str]]:
+    labels = pod["metadata"].get("labels") or {}
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
-    port = next(
-        (p.get("containerPort") for p in container.get("ports") or [] if p.get("containerPort")),
-        8888,
+    port = env.get("_port") or 8888
+    user = (
+        env.get("USER")
+        or env.get("JUPYTERHUB_USER")
+        or labels.get("nublado.lsst.io/user")
+        or "user"
     )
-    user = env.get("USER") or env.get("JUPYTERHUB_USER") or "user"
     messages = [
         "ServerApp] jupyter_lsp | extension was successfully linked.",
         "ServerApp] jupyter_server_terminals | extension was successfully linked.",
@@ -68,8 +70,7 @@ def _lab_lines(pod: dict[str, Any], container: dict[str, Any]) -> list[tuple[flo
     return [(0.05 * i, f"[I {{time}} {message}") for i, message in enumerate(messages)]
 
 
-def _worblehat_lines(container: dict[str, Any]) -> list[tuple[float, str]]:
-    env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+def _worblehat_lines(env: dict[str, Any]) -> list[tuple[float, str]]:
     timeout = env.get("WORBLEHAT_TIMEOUT")
     lines = [
         "INFO:     Started server process [1]",
@@ -94,18 +95,22 @@ def _nublado_lines(command: list[str], env: dict[str, Any]) -> list[tuple[float,
     return [(0.01 * i, line) for i, line in enumerate(messages)]
 
 
-def _lines(pod: dict[str, Any], container: dict[str, Any]) -> list[tuple[float, str]]:
+def _lines(
+    pod: dict[str, Any], container: dict[str, Any], env: dict[str, Any]
+) -> list[tuple[float, str]]:
     """(seconds after the start, text) for one container; ``{time}`` is filled in later."""
     command = [str(part) for part in container.get("command") or []]
     text = " ".join([*command, *(str(a) for a in container.get("args") or [])]).lower()
     named_ports = {p.get("name") for p in container.get("ports") or []}
+    env = {**env, **{e.get("name"): e.get("value") for e in container.get("env") or []}}
+    ports = [p.get("containerPort") for p in container.get("ports") or []]
+    env["_port"] = next((p for p in ports if p), None)
     if command and command[0].rsplit("/", 1)[-1] == "worblehat":
-        return _worblehat_lines(container)
+        return _worblehat_lines(env)
     if command[:1] == ["nublado"]:
-        env = {e.get("name"): e.get("value") for e in container.get("env") or []}
         return _nublado_lines(command, env)
     if "jupyterlab" in named_ports or "jupyter" in text or "runlab" in text:
-        return _lab_lines(pod, container)
+        return _lab_lines(pod, env)
     return [(0.0, f"{container.get('name', 'container')} started (a kubesim container)")]
 
 
@@ -172,16 +177,38 @@ def _int(query: dict[str, str], key: str) -> int | None:
         raise bad_request(f"{key}: invalid value {value!r}: must be an integer") from None
 
 
-def render(pod: dict[str, Any], name: str, init: bool, query: dict[str, str]) -> bytes:
-    """The log text of container ``name`` (see :func:`resolve`), filtered by ``query``."""
+def env_from_sources(container: dict[str, Any]) -> list[str]:
+    """The ConfigMaps a container takes environment variables from (``envFrom``)."""
+    names = []
+    for source in container.get("envFrom") or []:
+        ref = source.get("configMapRef") or {}
+        if ref.get("name"):
+            names.append(str(ref["name"]))
+    return names
+
+
+def container_spec(pod: dict[str, Any], name: str, init: bool) -> dict[str, Any]:
     spec = pod.get("spec") or {}
     containers = spec.get("initContainers" if init else "containers") or []
-    container = next(c for c in containers if c.get("name") == name)
+    found: dict[str, Any] = next(c for c in containers if c.get("name") == name)
+    return found
+
+
+def render(
+    pod: dict[str, Any],
+    name: str,
+    init: bool,
+    query: dict[str, str],
+    env: dict[str, Any] | None = None,
+) -> bytes:
+    """The log text of container ``name`` (see :func:`resolve`), filtered by ``query``;
+    ``env`` holds the variables of its ``envFrom`` ConfigMaps (the caller reads them)."""
+    container = container_spec(pod, name, init)
     state = container_state(pod, name, init)
     started = _stamp_seconds(
         (state.get("running") or state.get("terminated") or {}).get("startedAt")
     )
-    lines = [(started + offset, text) for offset, text in _lines(pod, container)]
+    lines = [(started + offset, text) for offset, text in _lines(pod, container, env or {})]
     since = _int(query, "sinceSeconds")
     if since is not None:
         lines = [(at, text) for at, text in lines if at >= time.time() - since]

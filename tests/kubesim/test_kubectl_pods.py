@@ -9,6 +9,11 @@ from tests.kubesim.manifests import LAB_IMAGE
 
 LAB = f"""
 apiVersion: v1
+kind: ConfigMap
+metadata: {{name: lab-env, namespace: default}}
+data: {{JUPYTERHUB_SERVICE_PREFIX: /nb/user/alice/}}
+---
+apiVersion: v1
 kind: Pod
 metadata: {{name: lab, namespace: default, labels: {{app: lab}}}}
 spec:
@@ -20,9 +25,8 @@ spec:
       image: {LAB_IMAGE}
       args: [/opt/lsst/software/jupyterlab/runlab.sh]
       ports: [{{containerPort: 8888, name: jupyterlab}}]
-      env:
-        - {{name: JUPYTERHUB_SERVICE_PREFIX, value: /nb/user/alice/}}
-        - {{name: USER, value: alice}}
+      envFrom: [{{configMapRef: {{name: lab-env}}}}]
+      env: [{{name: USER, value: alice}}]
 """
 
 
@@ -57,6 +61,7 @@ async def test_logs_of_a_lab_and_its_init_container(kubectl: Kubectl) -> None:
     log = await kubectl.run("logs", "lab")
     assert "Defaulted container" not in log.stdout
     assert any("Jupyter Server is running at:" in line for line in log.lines())
+    # The URL is built from the environment, including what envFrom brings in.
     assert log.lines()[-2].endswith("ServerApp] http://lab:8888/nb/user/alice/lab")
     tail = await kubectl.run("logs", "lab", "-c", "notebook", "--tail=1", "--timestamps")
     (line,) = tail.lines()
