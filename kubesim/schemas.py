@@ -16,6 +16,7 @@ structural one its CRD declares (top-level ``config`` and ``template``, both ope
 
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import functools
 import typing
@@ -163,13 +164,15 @@ def fields_of(model: type[BaseModel]) -> dict[str, Field]:
         annotation = _unwrap(info.annotation)
         origin = typing.get_origin(annotation)
         shape, inner = "scalar", annotation
-        if origin in (list, typing.List):  # noqa: UP006 -- the models use typing.List
+        if origin is list:
             shape, inner = "list", _unwrap(typing.get_args(annotation)[0])
-        elif origin in (dict, typing.Dict, typing.Mapping):  # noqa: UP006
+        elif origin in (dict, collections.abc.Mapping):
             shape, inner = "map", _unwrap(typing.get_args(annotation)[1])
-        model = inner if _is_model(inner) else None
-        scalar = "object" if model is not None else _scalar_name(inner)
-        result[name] = Field(name, shape, model, scalar, info.is_required(), info.description or "")
+        value_model = inner if _is_model(inner) else None
+        scalar = "object" if value_model is not None else _scalar_name(inner)
+        result[name] = Field(
+            name, shape, value_model, scalar, info.is_required(), info.description or ""
+        )
     return result
 
 

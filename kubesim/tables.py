@@ -24,8 +24,6 @@ from kubesim.errors import bad_request
 Cell = str | int
 Obj = dict[str, Any]
 
-_TABLE_MEDIA = "application/json;as=table;v=v1;g=meta.k8s.io"
-
 
 def wants_table(accept: str) -> bool:
     """Whether an ``Accept`` header asks for a ``meta.k8s.io`` Table (v1 or v1beta1)."""
@@ -413,7 +411,7 @@ def _pvc_row(pvc: Obj) -> list[Cell]:
         (status.get("capacity") or {}).get("storage", "") if bound else "",
         modes if bound else "",
         spec.get("storageClassName", ""),
-        _none(spec.get("volumeAttributesClassName", "")).replace("<none>", "<unset>"),
+        spec.get("volumeAttributesClassName") or "<unset>",
         age(_meta(pvc).get("creationTimestamp")),
         spec.get("volumeMode", "Filesystem"),
     ]
