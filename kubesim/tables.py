@@ -376,7 +376,8 @@ def _quota_row(quota: Obj) -> list[Cell]:
     status = _status(quota)
     hard = status.get("hard") or _spec(quota).get("hard") or {}
     used = status.get("used") or {}
-    requests, limits = [], []
+    requests: list[str] = []
+    limits: list[str] = []
     for name in sorted(hard):
         entry = f"{name}: {used.get(name, '0')}/{hard[name]}"
         (limits if name.startswith("limits.") else requests).append(entry)
