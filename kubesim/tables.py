@@ -373,8 +373,10 @@ def _ingress_row(ing: Obj) -> list[Cell]:
 
 
 def _quota_row(quota: Obj) -> list[Cell]:
+    # From the status, as a real server prints it: what the quota controller last counted
+    # (kubesim runs none, so a quota nobody gave a status shows no figures).
     status = _status(quota)
-    hard = status.get("hard") or _spec(quota).get("hard") or {}
+    hard = status.get("hard") or {}
     used = status.get("used") or {}
     requests: list[str] = []
     limits: list[str] = []

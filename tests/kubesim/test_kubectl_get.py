@@ -11,6 +11,7 @@ import subprocess
 import sys
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -93,6 +94,14 @@ async def test_every_kind_prints_the_columns_of_a_real_cluster(kubectl: Kubectl)
 
     store = kubectl.site.store
     service = store.get(store.resource("services"), "demo", "lab")
+
+    def counted(quota: dict[str, Any]) -> None:  # what a quota controller would write
+        quota["status"] = {
+            "hard": {"pods": "10", "limits.cpu": "4"},
+            "used": {"pods": "1", "limits.cpu": "0"},
+        }
+
+    store.mutate(store.resource("resourcequotas"), "demo", "quota", counted)
     cells = {
         plural: table((await kubectl.run("get", plural, "-n", "demo")).stdout)[1]
         for plural in HEADERS
@@ -107,7 +116,7 @@ async def test_every_kind_prints_the_columns_of_a_real_cluster(kubectl: Kubectl)
     ]
     assert cells["configmaps"]["settings"][1] == "2"
     assert cells["secrets"]["token"][1:3] == ["Opaque", "1"]
-    assert cells["resourcequotas"]["quota"][2:] == ["pods: 0/10", "limits.cpu: 0/4"]
+    assert cells["resourcequotas"]["quota"][2:] == ["pods: 1/10", "limits.cpu: 0/4"]
     assert cells["networkpolicies"]["lab"][1] == "app=lab"
     assert cells["ingresses"]["lab"][1:3] == ["nginx", "lab.example.org"]
     assert cells["deployments"]["web"][1:4] == ["0/2", "0", "0"]  # no controller runs it
