@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from kubesim import discovery
+from kubesim import discovery, openapi, podlogs, schemas, tables
 from kubesim.errors import (
     ApiError,
     bad_request,
@@ -45,6 +45,30 @@ from kubesim.watch import WatchStream, event_line
 
 if TYPE_CHECKING:
     from kubesim.site import Site
+
+
+class _TableEvents:
+    """Renders watch events as one-row Tables for a client that asked for them.
+
+    The first Table carries the column definitions; the later ones leave them out, as a
+    real server does, since the client already printed the header.
+    """
+
+    def __init__(self, kind: str, include: str) -> None:
+        self.kind = kind
+        self.include = include
+        self.first = True
+
+    def __call__(self, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
+        if type_ in ("ERROR", "BOOKMARK"):
+            return obj
+        metadata = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+        result = tables.table(
+            self.kind, [obj], include=self.include, metadata=metadata, columns=self.first
+        )
+        self.first = False
+        return result
+
 
 _BY_PATH: dict[tuple[str, str, str], ResourceType] = {
     (r.group, r.version, r.plural): r for r in RESOURCES
@@ -66,9 +90,36 @@ def _patch_type(content_type: str) -> str:
     media = content_type.split(";")[0].strip().lower()
     if media == "application/json-patch+json":
         return "json"
-    if media in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+    if media == "application/merge-patch+json":
         return "merge"
+    if media == "application/strategic-merge-patch+json":
+        return "strategic"
     raise unsupported_media_type(media)
+
+
+def _field_validation(query: dict[str, str]) -> str | None:
+    """The ``fieldValidation`` parameter (Ignore, Warn, Strict), or ``None`` if absent."""
+    value = query.get("fieldValidation")
+    if value in (None, ""):
+        return None
+    if value not in ("Ignore", "Warn", "Strict"):
+        raise bad_request(
+            f'fieldValidation: Unsupported value: "{value}": supported values: "Ignore",'
+            ' "Strict", "Warn"'
+        )
+    return value
+
+
+def _refuse_dry_run(query: dict[str, str]) -> None:
+    """kubesim cannot run a write without storing it: refuse rather than store."""
+    if query.get("dryRun"):
+        raise bad_request("kubesim does not support dry-run requests (dryRun)")
+
+
+def _warning_headers(paths: list[schemas.FieldPath]) -> list[tuple[str, str]]:
+    return [
+        ("warning", f'299 - "unknown field \\"{schemas.render_path(path)}\\""') for path in paths
+    ]
 
 
 class KubeApi:
@@ -99,6 +150,11 @@ class KubeApi:
                     raise path_not_found(path)
                 return Response.json(200, doc)
             group, version, rest = parts[1], parts[2], parts[3:]
+        elif head == "openapi" and len(parts) > 1 and parts[1] == "v3":
+            document = openapi.document_for(path)
+            if document is None:
+                raise path_not_found(path)
+            return Response(200, document, [("content-type", "application/json")])
         elif path == "/version":
             return Response.json(200, discovery.SERVER_VERSION)
         elif path in ("/healthz", "/livez", "/readyz"):
@@ -128,6 +184,7 @@ class KubeApi:
         if subresource is not None and not (
             (subresource == "status" and res.status_subresource)
             or (subresource == "finalize" and res.kind == "Namespace")
+            or (subresource == "log" and res.kind == "Pod" and request.method == "GET")
         ):
             raise path_not_found(request.path)
         if name is not None and res.namespaced and namespace is None:
@@ -186,8 +243,52 @@ class KubeApi:
         namespace: str | None,
         name: str,
         subresource: str | None,
-    ) -> Response:
-        return Response.json(200, self.store.get(res, namespace, name, copy_=False))
+    ) -> Response | StreamingResponse:
+        obj = self.store.get(res, namespace, name, copy_=False)
+        if subresource == "log":
+            return self._log(request, obj)
+        if tables.wants_table(request.headers.get("accept", "")):
+            include = tables.include_object(request.query)
+            metadata = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return Response.json(
+                200, tables.table(res.kind, [obj], include=include, metadata=metadata)
+            )
+        return Response.json(200, obj)
+
+    def _log(self, request: Request, pod: dict[str, Any]) -> Response | StreamingResponse:
+        query = request.query
+        name, init = podlogs.resolve(pod, query)
+        env: dict[str, Any] = {}
+        configmaps = self.store.resource("configmaps")
+        for source in podlogs.env_from_sources(podlogs.container_spec(pod, name, init)):
+            found = self.store.find(configmaps, pod["metadata"]["namespace"], source)
+            env.update((found or {}).get("data") or {})
+        text = podlogs.render(pod, name, init, query, env)
+        headers = [("content-type", "text/plain")]
+        if query.get("follow") not in _TRUE:
+            return Response(200, text, headers)
+        return StreamingResponse(200, headers, self._follow(pod, name, init, text))
+
+    async def _follow(
+        self, pod: dict[str, Any], name: str, init: bool, text: bytes
+    ) -> AsyncIterator[bytes]:
+        """The log, then nothing until the container stops or the pod goes (``-f``)."""
+        yield text
+        meta = pod["metadata"]
+        res = self.store.resource("pods")
+        async with self.store.watch(
+            res,
+            meta["namespace"],
+            field_selector=f"metadata.name={meta['name']}",
+            copy_=False,
+        ) as events:
+            async for event in events:
+                if event.type == "DELETED" or event.object["metadata"].get("uid") != meta.get(
+                    "uid"
+                ):
+                    return
+                if "running" not in podlogs.container_state(event.object, name, init):
+                    return
 
     async def _list(
         self,
@@ -210,6 +311,11 @@ class KubeApi:
         if token is not None:
             metadata["continue"] = token
             metadata["remainingItemCount"] = remaining
+        if tables.wants_table(request.headers.get("accept", "")):
+            include = tables.include_object(query)
+            return Response.json(
+                200, tables.table(res.kind, items, include=include, metadata=metadata)
+            )
         return Response.json(
             200,
             {
@@ -250,10 +356,14 @@ class KubeApi:
             if exc.status != 410:
                 raise
             error = exc
+        render = None
+        if tables.wants_table(request.headers.get("accept", "")):
+            render = _TableEvents(res.kind, tables.include_object(query))
         stream = WatchStream(
             self.store,
             res,
             watcher,
+            render=render,
             error=error,
             timeout=float(timeout) if timeout and timeout > 0 else config.watch_default_timeout,
             bookmarks=query.get("allowWatchBookmarks") in _TRUE,
@@ -297,6 +407,29 @@ class KubeApi:
             )
         return True
 
+    def _check_fields(self, request: Request, res: ResourceType, obj: Any) -> list[tuple[str, str]]:
+        """Apply ``fieldValidation`` to a body about to be written; the warning headers.
+
+        Strict refuses unknown fields (400, as a real server's strict decoding does); Warn
+        and Ignore drop them, Warn saying so in ``Warning`` headers. Without the parameter
+        the body is stored as sent (see docs/kubesim.md).
+        """
+        _refuse_dry_run(request.query)
+        mode = _field_validation(request.query)
+        if mode is None or not isinstance(obj, dict):
+            return []
+        unknown = schemas.unknown_fields(res.kind, obj)
+        if not unknown:
+            return []
+        if mode == "Strict":
+            found = ", ".join(f'unknown field "{schemas.render_path(p)}"' for p in unknown)
+            raise bad_request(
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}:'
+                f" strict decoding error: {found}"
+            )
+        schemas.drop_fields(obj, unknown)
+        return _warning_headers(unknown) if mode == "Warn" else []
+
     async def _create(
         self,
         request: Request,
@@ -307,8 +440,10 @@ class KubeApi:
     ) -> Response:
         # The parsed body belongs to this request alone and the result is serialised at
         # once: no copy either way (see the ``copy_`` contract in kubesim.store).
-        created = self.store.create(res, namespace, self._body(request), copy_=False)
-        return Response.json(201, created)
+        body = self._body(request)
+        warnings = self._check_fields(request, res, body)
+        created = self.store.create(res, namespace, body, copy_=False)
+        return Response.json(201, created, warnings)
 
     async def _update(
         self,
@@ -319,11 +454,13 @@ class KubeApi:
         subresource: str | None,
     ) -> Response:
         body = self._body(request)
+        warnings = self._check_fields(request, res, body)
         if subresource == "finalize":
             subresource = None
         return Response.json(
             200,
             self.store.replace(res, namespace, name, body, subresource=subresource, copy_=False),
+            warnings,
         )
 
     async def _patch(
@@ -336,6 +473,12 @@ class KubeApi:
     ) -> Response:
         patch_type = _patch_type(request.headers.get("content-type", ""))
         body = self._body(request)
+        # Merge patches name fields as the object does (directives aside); a JSON patch's
+        # values are checked where they land by the store's own merge below.
+        warnings = self._check_fields(request, res, body) if patch_type != "json" else []
+        if patch_type == "json":
+            _refuse_dry_run(request.query)
+            _field_validation(request.query)
         return Response.json(
             200,
             self.store.patch(
@@ -347,6 +490,7 @@ class KubeApi:
                 subresource=subresource,
                 copy_=False,
             ),
+            warnings,
         )
 
     def _delete_options(self, request: Request) -> tuple[int | None, str | None, dict[str, Any]]:

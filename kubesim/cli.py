@@ -1,9 +1,11 @@
 """Standalone kubesim: ``simulate --port N [--host H] [--config FILE] [--seed S]
-[--registry-tls-port N]``.
+[--registry-tls-port N] [--kubeconfig FILE]``.
 
 ``main(argv)`` parses the arguments, serves a :class:`~kubesim.site.Site` until SIGINT (Ctrl-C)
 or SIGTERM, then exits cleanly, and returns the exit status. ``nublado-trio simulate`` and
-``python -m kubesim`` call it.
+``python -m kubesim`` call it. ``--kubeconfig`` writes, once the port is bound, a kubeconfig
+whose current context is the site (namespace ``default``, no credentials: kubesim checks
+none), for ``kubectl`` and other clients.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import trio
+import yaml
 
 from kubesim.demo import install_all
 from kubesim.site import Site, SiteConfig
@@ -37,10 +40,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve the fake registry over HTTPS on port N (0 = any) with a throwaway CA"
         " whose certificate file is printed (needs nublado-trio[simulate-tls])",
     )
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="write a kubeconfig for this site to FILE (for kubectl), replacing it",
+    )
     return parser
 
 
-async def _serve(site: Site, host: str, port: int, tls_port: int | None = None) -> None:
+def kubeconfig(server: str) -> dict[str, object]:
+    """A kubeconfig whose current context is the simulated site."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubesim", "cluster": {"server": server}}],
+        "users": [{"name": "kubesim", "user": {}}],
+        "contexts": [
+            {
+                "name": "kubesim",
+                "context": {"cluster": "kubesim", "user": "kubesim", "namespace": "default"},
+            }
+        ],
+        "current-context": "kubesim",
+    }
+
+
+async def _serve(
+    site: Site,
+    host: str,
+    port: int,
+    tls_port: int | None = None,
+    kubeconfig_path: str | None = None,
+) -> None:
     # The simulated controllers, nodes and fake services (store writes need the Trio loop).
     fakes = install_all(site)
     async with trio.open_nursery() as nursery:
@@ -50,6 +81,10 @@ async def _serve(site: Site, host: str, port: int, tls_port: int | None = None) 
         ):
             bound = await nursery.start(site.serve, host, port)
             print(f"kubesim serving the Kubernetes API on {site.url} (port {bound})", flush=True)
+            if kubeconfig_path is not None:
+                text = yaml.safe_dump(kubeconfig(site.url or ""), sort_keys=False)
+                await trio.Path(kubeconfig_path).write_text(text)
+                print(f"kubeconfig written to {kubeconfig_path}", flush=True)
             if tls_port is not None and fakes.registry is not None:
                 tls: RegistryTLS = await nursery.start(
                     serve_registry_tls, fakes.registry, Path(scratch), host, tls_port
@@ -80,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             args.host,
             args.port,
             args.registry_tls_port,
+            args.kubeconfig,
             strict_exception_groups=False,
         )
     except TLSUnavailable as error:

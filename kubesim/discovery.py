@@ -74,6 +74,8 @@ def _resource_entries(res: ResourceType) -> list[dict[str, Any]]:
     }
     if res.short_names:
         entry["shortNames"] = list(res.short_names)
+    if res.categories:
+        entry["categories"] = list(res.categories)
     entries = [entry]
     if res.status_subresource:
         entries.append(

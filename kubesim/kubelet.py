@@ -39,6 +39,11 @@ Annotations on the pod (values are strings):
 - ``kubesim.nublado.io/exit-code: "0"`` — ... with this code (default ``0``): pod
   ``Succeeded`` if 0, else ``Failed`` (terminated reason ``Completed`` / ``Error``).
 
+**Deletion**: once a pod has a ``deletionTimestamp``, its running containers get a
+``Killing`` event, exit ``termination_delay`` seconds later (default 1 s, as a program that
+stops on SIGTERM does; terminated with code 0) and the kubelet removes the pod with a delete
+without grace. If the grace period is shorter, it ends first and the pod goes then.
+
 Containers whose ``command`` is ``["/bin/true"]`` (``true``) or ``["/bin/false"]``
 (``false``) exit right after starting (after ``command_exit_delay``) with code 0 / 1, so
 prepuller pods finish on their own.
@@ -134,6 +139,11 @@ class KubeletConfig:
     unschedulable_retry: float = 1.0
     bad_images: tuple[str, ...] = ("*nonexistent*", "*does-not-exist*")
     pod_exits: dict[str, tuple[float, int]] = field(default_factory=dict)  # pod-name glob
+    #: Seconds a running container takes to exit once its pod is deleted (SIGTERM). A real
+    #: JupyterLab or file server stops in about a second; the pod then goes at once rather
+    #: than at the end of its grace period. A value at or above the grace never wins: the
+    #: grace period ends first and the pod goes then (SIGKILL).
+    termination_delay: float = 1.0
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> KubeletConfig:
@@ -310,6 +320,8 @@ class Kubelet:
             if uid not in self._stopped:
                 self._stop_containers(pod)
                 self._stopped.add(uid)
+                if etype != "DELETED" and (pod.get("spec") or {}).get("nodeName"):
+                    nursery.start_soon(self._containers_exit, pod)
             if etype == "DELETED":
                 self._stopped.discard(uid)
             return
@@ -334,6 +346,23 @@ class Kubelet:
                     )
                 except ApiError:
                     return
+
+    async def _containers_exit(self, pod: dict[str, Any]) -> None:
+        """A deleted pod's containers exit ``termination_delay`` after SIGTERM, then the
+        kubelet removes the pod (a delete with no grace), as a real node does."""
+        await self._step(self.config.termination_delay)
+        meta = pod["metadata"]
+        current = self.store.find(self._pods_res, meta["namespace"], meta["name"])
+        if current is None or current["metadata"].get("uid") != meta.get("uid"):
+            return  # the grace period ended first, or the pod went some other way
+        try:
+            self._mutate_pod(current, _containers_stopped)
+            self.store.delete(
+                self._pods_res, meta["namespace"], meta["name"], grace_period_seconds=0
+            )
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
 
     async def _lifecycle(self, pod: dict[str, Any], scope: trio.CancelScope) -> None:
         uid = pod["metadata"].get("uid", "")
@@ -749,6 +778,34 @@ def _mark_running(pod: dict[str, Any]) -> None:
     _set_condition(status, "Initialized", True)
     _set_condition(status, "Ready", True)
     _set_condition(status, "ContainersReady", True)
+
+
+def _containers_stopped(pod: dict[str, Any]) -> None:
+    """Every running container exited on SIGTERM (code 0): the pod is no longer ready."""
+    status = pod.setdefault("status", {})
+    statuses = [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]
+    for cstatus in statuses:
+        state = cstatus.get("state") or {}
+        if "terminated" in state:
+            continue
+        started = (state.get("running") or {}).get("startedAt")
+        terminated: dict[str, Any] = {
+            "exitCode": 0,
+            "reason": "Completed",
+            "finishedAt": _now(),
+            "containerID": cstatus.get("containerID", ""),
+        }
+        if started:
+            terminated["startedAt"] = started
+        cstatus["state"] = {"terminated": terminated}
+        cstatus["ready"] = False
+        cstatus["started"] = False
+    if statuses:
+        _set_condition(status, "Ready", False, "PodCompleted")
+        _set_condition(status, "ContainersReady", False, "PodCompleted")
 
 
 def _terminate(pod: dict[str, Any], name: str, code: int) -> None:

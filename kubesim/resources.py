@@ -37,6 +37,8 @@ class ResourceType:
     returns_deleted_object: bool = False
     has_generation: bool = False
     default_propagation: str = "Background"
+    #: Discovery categories (``all`` is what ``kubectl get all`` lists).
+    categories: tuple[str, ...] = ()
 
     @cached_property
     def api_version(self) -> str:
@@ -91,6 +93,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         "pods",
         "pod",
         short_names=("po",),
+        categories=("all",),
         fields=(
             "status.phase",
             "spec.nodeName",
@@ -109,6 +112,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         "services",
         "service",
         short_names=("svc",),
+        categories=("all",),
         name_rule="label1035",
         status_subresource=True,
         returns_deleted_object=True,
@@ -170,10 +174,47 @@ RESOURCES: tuple[ResourceType, ...] = (
         "jobs",
         "job",
         group="batch",
+        categories=("all",),
         fields=("status.successful",),
         status_subresource=True,
         has_generation=True,
         default_propagation="Orphan",
+    ),
+    ResourceType("LimitRange", "limitranges", "limitrange", short_names=("limits",)),
+    ResourceType(
+        "Deployment",
+        "deployments",
+        "deployment",
+        group="apps",
+        short_names=("deploy",),
+        categories=("all",),
+        status_subresource=True,
+        has_generation=True,
+    ),
+    ResourceType(
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        group="policy",
+        short_names=("pdb",),
+        status_subresource=True,
+        has_generation=True,
+    ),
+    ResourceType("Role", "roles", "role", group="rbac.authorization.k8s.io"),
+    ResourceType(
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        group="rbac.authorization.k8s.io",
+        namespaced=False,
+    ),
+    ResourceType("RoleBinding", "rolebindings", "rolebinding", group="rbac.authorization.k8s.io"),
+    ResourceType(
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        group="rbac.authorization.k8s.io",
+        namespaced=False,
     ),
     ResourceType(
         "GafaelfawrIngress",

@@ -42,6 +42,9 @@ from kubesim.store import Store, StoreConfig
 
 Controller = Callable[[], Awaitable[None]]
 
+#: The namespaces every cluster starts with (a real API server creates them at start-up).
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
 
 @dataclass
 class SiteConfig:
@@ -133,6 +136,12 @@ class Site:
                 return await handler(request)
         return await self.api.handle(request)
 
+    def _create_system_namespaces(self) -> None:
+        namespaces = self.store.resource("namespaces")
+        for name in SYSTEM_NAMESPACES:
+            if self.store.find(namespaces, None, name) is None:
+                self.store.create(namespaces, None, {"metadata": {"name": name}}, copy_=False)
+
     async def serve(
         self,
         host: str = "127.0.0.1",
@@ -143,6 +152,7 @@ class Site:
         """Run timers, controllers and the HTTP server until cancelled."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.store.run_timers)
+            self._create_system_namespaces()
             bound = await nursery.start(serve_http, self.handle, host, port)
             self.host, self.port = host, bound
             display_host = f"[{host}]" if ":" in host else host

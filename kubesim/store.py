@@ -50,8 +50,16 @@ from kubesim.errors import ApiError, already_exists, bad_request, conflict, expi
 from kubesim.jsoncopy import json_copy
 from kubesim.patches import apply_json_patch, json_merge_patch
 from kubesim.resources import RESOURCES, ResourceType, lookup
+from kubesim.schemas import model_for
 from kubesim.selectors import FieldSelector, LabelSelector
-from kubesim.validation import apply_defaults, check_type, fold_string_data, validate
+from kubesim.strategic import strategic_merge
+from kubesim.validation import (
+    apply_defaults,
+    check_type,
+    fold_string_data,
+    validate,
+    validate_update,
+)
 
 __all__ = [
     "Change",
@@ -763,6 +771,7 @@ class Store:
         if new == old:
             return old
         validate(res, new)
+        validate_update(res, old, new)
         metadata["resourceVersion"] = str(self._next_rv())
         key = (old_meta.get("namespace", ""), old_meta["name"])
         self._objects[res.key][key] = new
@@ -848,13 +857,29 @@ class Store:
         subresource: str | None = None,
         copy_: bool = True,
     ) -> dict[str, Any]:
-        """PATCH: ``patch_type`` "merge" (RFC 7386, also used for strategic merge) or
-        "json" (RFC 6902). A ``metadata.resourceVersion`` in a merge patch is a precondition.
+        """PATCH: ``patch_type`` "merge" (RFC 7386), "strategic" (strategic merge patch, see
+        :mod:`kubesim.strategic`; 415 for custom resources) or "json" (RFC 6902). A
+        ``metadata.resourceVersion`` in a merge patch is a precondition.
         ``copy_=False`` returns the stored object itself (do not mutate it)."""
         current = self._lookup(res, namespace, name)
         if patch_type == "json":
             # A new document: a deep copy of ``current`` with copies of the patch's values.
             patched = apply_json_patch(current, patch)
+        elif patch_type == "strategic":
+            model = model_for(res.kind)
+            if model is None:
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types"
+                    " include: application/json-patch+json, application/merge-patch+json,"
+                    " application/apply-patch+yaml",
+                )
+            if not isinstance(patch, dict):
+                raise bad_request("a strategic merge patch must be a JSON object")
+            wanted = (patch.get("metadata") or {}).get("resourceVersion")
+            self._check_precondition(res, current, wanted)
+            patched = json_copy(strategic_merge(current, patch, model))
         else:
             if not isinstance(patch, dict):
                 raise bad_request("a merge patch must be a JSON object")

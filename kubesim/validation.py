@@ -12,6 +12,7 @@ import base64
 import re
 from typing import Any
 
+from kubesim import kinds
 from kubesim.errors import ApiError, bad_request, invalid
 from kubesim.resources import ResourceType
 
@@ -121,8 +122,17 @@ def validate(res: ResourceType, obj: dict[str, Any]) -> None:
     for field in ("spec", "status", "data"):
         if field in obj and obj[field] is not None and not isinstance(obj[field], dict):
             causes.append((field, "Invalid value: must be an object"))
+    if not causes:
+        causes = kinds.causes(res.kind, obj)
     if causes:
         raise invalid(res.kind, name, causes, res.group)
+
+
+def validate_update(res: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Refuse changes to the fields of ``res`` that cannot change once created (422)."""
+    causes = kinds.update_causes(res.kind, old, new)
+    if causes:
+        raise invalid(res.kind, new["metadata"].get("name", ""), causes, res.group)
 
 
 def _qos_class(spec: dict[str, Any]) -> str:
@@ -207,6 +217,8 @@ def apply_defaults(
         obj["status"] = {"phase": "Pending"}
     elif res.kind == "Secret":
         obj.setdefault("type", "Opaque")
+    elif res.kind in kinds.DEFAULTED:
+        kinds.apply_defaults(res.kind, obj)
     elif res.status_subresource and res.kind != "Node":
         obj["status"] = {}
     if res.kind == "Secret":

@@ -11,6 +11,9 @@ then the stream ends -- inside a 200 response, exactly as a real server does).
 The stream ends cleanly at ``timeoutSeconds``; a dropped watcher (fault injection, or a
 consumer that fell too far behind) cuts the connection instead.
 
+A stream given ``render`` sends ``render(type, object)`` instead of each stored object
+(``kubectl get -w`` asks for Tables).
+
 A stream given ``stats`` counts itself as an open watch connection from its creation until
 :meth:`WatchStream.aclose`, which the HTTP server calls however the connection ends.
 """
@@ -18,6 +21,7 @@ A stream given ``stats`` counts itself as an open watch connection from its crea
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -50,6 +54,7 @@ class WatchStream:
         bookmarks: bool,
         bookmark_interval: float,
         stats: ApiStats | None = None,
+        render: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self._store = store
         self._res = res
@@ -61,6 +66,8 @@ class WatchStream:
         self._next_bookmark = trio.current_time() + bookmark_interval
         self._done = False
         self._stats = stats
+        #: Turns each event's object into what the client asked for (a Table, for kubectl).
+        self._render = render
         if stats is not None:
             stats.watch_opened(res.plural)
 
@@ -104,6 +111,8 @@ class WatchStream:
                     raise DropConnection from None
                 raise
             if event is not None:
+                if self._render is not None:
+                    return event_line(event.type, self._render(event.type, event.object))
                 return event_line(event.type, event.object)
 
     async def aclose(self) -> None:

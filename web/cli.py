@@ -254,7 +254,7 @@ def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         help="run the simulated Kubernetes site alone",
         description=(
             "Run kubesim: simulate --port N [--host H] [--config FILE] [--seed S]"
-            " [--registry-tls-port N]."
+            " [--registry-tls-port N] [--kubeconfig FILE]."
         ),
         add_help=False,
     )

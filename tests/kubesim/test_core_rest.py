@@ -337,7 +337,14 @@ async def test_discovery_documents(kube: httpx.AsyncClient) -> None:
     with trio.fail_after(10):
         assert (await kube.get("/api")).json()["versions"] == ["v1"]
         groups = {g["name"] for g in (await kube.get("/apis")).json()["groups"]}
-        assert groups == {"batch", "networking.k8s.io", "gafaelfawr.lsst.io"}
+        assert groups == {
+            "apps",
+            "batch",
+            "networking.k8s.io",
+            "policy",
+            "rbac.authorization.k8s.io",
+            "gafaelfawr.lsst.io",
+        }
         core = (await kube.get("/api/v1")).json()
         assert {"pods", "pods/status", "namespaces", "events"} <= {
             r["name"] for r in core["resources"]

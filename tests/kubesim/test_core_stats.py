@@ -105,8 +105,9 @@ async def test_official_client_calls_are_counted_by_verb_and_resource(
             await call(core.read_namespace, "ns")
             await call(core.read_namespace_status, "ns")
             await call(batch.list_namespaced_job, "ns")
+            # A log request is counted even when refused (no kubelet started the container).
+            assert await call_failing(core.read_namespaced_pod_log, "lab", "ns") == 400
             # Subresources kubesim does not serve are still counted under their real names.
-            assert await call_failing(core.read_namespaced_pod_log, "lab", "ns") == 404
             eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name="lab", namespace="ns"))
             assert (
                 await call_failing(core.create_namespaced_pod_eviction, "lab", "ns", eviction)

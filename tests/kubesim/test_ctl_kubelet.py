@@ -300,3 +300,44 @@ async def test_deleting_a_running_pod_stops_its_container() -> None:
             site.store.delete(site.store.resource("pods"), "ns", "lab")
             await trio.sleep(0.05)
     assert ("Killing", "Stopping container notebook") in events(site, "lab")
+
+
+async def test_deleted_pod_goes_once_its_containers_exit_not_at_the_end_of_grace(
+    autojump_clock: Any,
+) -> None:
+    store_events: list[tuple[str, dict[str, Any]]] = []
+    async with running_site(termination_delay=2.0) as site:
+        pods = site.store.resource("pods")
+        create(site, make_pod("lab", terminationGracePeriodSeconds=600))
+        await wait_for_phase(site, "lab", "Running")
+        _, rv = site.store.list(pods, "ns")
+        deleted_at = trio.current_time()
+        site.store.delete(pods, "ns", "lab")
+        async with site.store.watch(pods, "ns", resource_version=rv) as watch:
+            async for event in watch:
+                store_events.append((event.type, event.object))
+                if event.type == "DELETED":
+                    break
+        gone_after = trio.current_time() - deleted_at
+    # The containers took the configured 2 s to exit, far less than the 600 s grace.
+    assert 1.99 <= gone_after < 3.0
+    last_status = store_events[-2][1]["status"]
+    (container,) = last_status["containerStatuses"]
+    assert container["state"]["terminated"]["exitCode"] == 0
+    assert container["state"]["terminated"]["reason"] == "Completed"
+    assert container["ready"] is False
+    assert condition(store_events[-2][1], "Ready") == "False"
+
+
+async def test_grace_shorter_than_the_exit_ends_the_pod_first(autojump_clock: Any) -> None:
+    async with running_site(termination_delay=60.0) as site:
+        pods = site.store.resource("pods")
+        create(site, make_pod("lab", terminationGracePeriodSeconds=5))
+        await wait_for_phase(site, "lab", "Running")
+        deleted_at = trio.current_time()
+        site.store.delete(pods, "ns", "lab")
+        while site.store.find(pods, "ns", "lab") is not None:
+            await trio.sleep(0.1)
+        gone_after = trio.current_time() - deleted_at
+    # Killed at the end of the grace, still running (its containers never got to exit).
+    assert 4.99 <= gone_after < 6.0
