@@ -1,0 +1,57 @@
+"""Rendering ``deploy/`` the way an operator does: ``kubectl kustomize deploy/overlays/<mode>``.
+
+kubectl is a real program the tests drive (``.ci/system-packages.txt`` installs it); a
+missing kubectl is a failure, not a skip, because then nothing here would be checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEPLOY = Path(__file__).parents[2] / "deploy"
+OVERLAYS = ("ingress", "direct")
+
+
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    assert path is not None, "kubectl is not installed (.ci/system-packages installs it)"
+    return path
+
+
+@cache
+def _render(overlay: str) -> str:
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(DEPLOY / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def render(overlay: str) -> list[dict[str, Any]]:
+    """The objects of ``overlay`` as ``kubectl kustomize`` prints them (fresh copies)."""
+    return [doc for doc in yaml.safe_load_all(_render(overlay)) if doc]
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    """The objects of ``kind`` (and ``name``, when given)."""
+    return [
+        obj
+        for obj in objects
+        if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)
+    ]
+
+
+def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    found = find(objects, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
