@@ -29,7 +29,7 @@ from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
 from tests.deploy.api_recorder import ApiUse, record_api
 from tests.e2e.harness import RunningController, serving_controller
-from web.simulate import CONTROLLER_NAMESPACE, simulated_cluster
+from web.simulate import CONTROLLER_NAMESPACE, FILESERVER_NAMESPACE, simulated_cluster
 
 LAB_SECRET = "nublado-lab-secret"
 PULL_SECRET = "pull-secret"
@@ -55,7 +55,7 @@ def _site_config() -> SiteConfig:
             default_pod_grace_seconds=1,
             # The default service account appears later than the lab's pod is created, so
             # every spawn takes the wait-for-the-account path.
-            service_account_delay=1.0,
+            service_account_delay=1.5,
         ),
         bookmark_interval=1.0,
         seed=11,
@@ -63,7 +63,7 @@ def _site_config() -> SiteConfig:
     )
 
 
-def _overrides(site: Site) -> dict[str, Any]:
+def _overrides() -> dict[str, Any]:
     lab: dict[str, Any] = {
         "namespacePrefix": "nublado",
         "sizes": [
@@ -95,7 +95,15 @@ def _overrides(site: Site) -> dict[str, Any]:
         "pullSecret": PULL_SECRET,
         "env": {"RSP_SITE_TYPE": "science"},
     }
-    return {"lab": lab, "fsadmin": {"mountPrefix": "/mnt"}}
+    fileserver = {
+        "enabled": True,
+        "namespace": FILESERVER_NAMESPACE,
+        "volumeMounts": [
+            {"containerPath": "/home", "volumeName": "home"},
+            {"containerPath": "/scratch", "volumeName": "scratch"},
+        ],
+    }
+    return {"lab": lab, "fsadmin": {"mountPrefix": "/mnt"}, "fileserver": fileserver}
 
 
 def _add_controller_secrets(site: Site) -> None:
@@ -218,7 +226,7 @@ async def exercise_every_capability() -> set[ApiUse]:
             while not site.store.list(accounts, CONTROLLER_NAMESPACE)[0]:
                 await trio.sleep(0.05)
         recorder = record_api(site)
-        overrides = _overrides(site)
+        overrides = _overrides()
         with trio.fail_after(90):
             async with (
                 serving_controller(site, config_overrides=overrides) as first,

@@ -55,3 +55,16 @@ def only(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> d
     found = find(objects, kind, name)
     assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
     return found[0]
+
+
+def controller_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The controller's configuration file as the overlay's ConfigMap holds it."""
+    config_map = only(objects, "ConfigMap")
+    data: dict[str, Any] = yaml.safe_load(config_map["data"]["config.yaml"])
+    return data
+
+
+def controller_env(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The environment the Deployment gives the controller."""
+    container = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item["value"] for item in container["env"]}

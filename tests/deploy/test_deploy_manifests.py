@@ -15,18 +15,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from actors.common.models import UserInfo
 from actors.config import build_config
 from actors.fileservers.builder import build_fileserver
-from tests.deploy.render import OVERLAYS, find, only, render
+from tests.deploy.render import OVERLAYS, controller_config, controller_env, find, only, render
 from tests.e2e.harness import running_controller
 
 KUBERNETES_VERSION = "1.30.0"
@@ -35,17 +33,6 @@ KUBERNETES_VERSION = "1.30.0"
 GAFAELFAWR_SCHEMA = json.loads(
     (Path(__file__).parent / "schemas" / "gafaelfawringress.json").read_text(encoding="utf-8")
 )
-
-
-def controller_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    config_map = only(objects, "ConfigMap")
-    data: dict[str, Any] = yaml.safe_load(config_map["data"]["config.yaml"])
-    return data
-
-
-def controller_env(objects: list[dict[str, Any]]) -> dict[str, str]:
-    container = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    return {item["name"]: item["value"] for item in container["env"]}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
