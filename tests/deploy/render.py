@@ -37,6 +37,11 @@ def _render(overlay: str) -> str:
     return result.stdout
 
 
+def rendered_text(overlay: str) -> str:
+    """What ``kubectl kustomize`` prints for ``overlay``: the input of ``kubectl apply``."""
+    return _render(overlay)
+
+
 def render(overlay: str) -> list[dict[str, Any]]:
     """The objects of ``overlay`` as ``kubectl kustomize`` prints them (fresh copies)."""
     return [doc for doc in yaml.safe_load_all(_render(overlay)) if doc]
