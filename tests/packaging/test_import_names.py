@@ -34,7 +34,8 @@ def test_this_environment_has_no_conflict() -> None:
 
 def _run_cli(*extra_path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([*map(str, extra_path), str(ROOT)])
+    # The project first, so the other "web" is installed but not the one imported.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *map(str, extra_path)])
     code = "import sys; from web.cli import main; sys.exit(main(['--help']))"
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -50,6 +51,9 @@ def _run_cli(*extra_path: Path) -> subprocess.CompletedProcess[str]:
 def test_the_console_script_refuses_to_start_beside_another_web_package(tmp_path: Path) -> None:
     info = tmp_path / "webkit_tools-1.0.dist-info"
     info.mkdir()
+    # Its files exist, as installed files do (importlib.metadata skips missing ones).
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "__init__.py").write_text("")
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: webkit-tools\nVersion: 1.0\n")
     (info / "RECORD").write_text("web/__init__.py,,\nwebkit_tools-1.0.dist-info/METADATA,,\n")
     refused = _run_cli(tmp_path)
