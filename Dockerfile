@@ -5,8 +5,8 @@
 #         (docker build works the same way)
 #
 # Layers, from the least to the most often changed: the base with its security upgrades,
-# the dependencies installed from the hash-pinned lock files, then this project's wheel.
-# Changing the code rebuilds only the last one.
+# the dependencies installed from the hash-pinned lock file, then this project's wheel.
+# Changing the code rebuilds only the last one (a few hundred kilobytes).
 
 # The base image. Pin it by digest for reproducible builds:
 #   --build-arg BASE=docker.io/library/python:3.11-slim-bookworm@sha256:<digest>
@@ -20,22 +20,26 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get -y upgrade \
     && rm -rf /var/lib/apt/lists/*
 
-FROM base AS build
+FROM base AS dependencies
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+# Runtime dependencies, from the lock file only: this stage (and the layer the runtime
+# stage copies from it) is rebuilt only when requirements.lock changes.
+COPY requirements.lock /tmp/
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
+
+FROM base AS wheel
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Runtime dependencies: their own layer, rebuilt only when the lock file changes.
-COPY requirements.lock requirements-build.lock ./
-RUN python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-deps --require-hashes -r requirements.lock \
-    && python3 -m venv /opt/build \
-    && /opt/build/bin/pip install --no-deps --require-hashes -r requirements-build.lock
-# The project itself, built with the locked build backend (no unpinned download).
+# The project's wheel, built with the locked build backend (no unpinned download).
+COPY requirements-build.lock /tmp/
+RUN python3 -m venv /opt/build \
+    && /opt/build/bin/pip install --no-deps --require-hashes -r /tmp/requirements-build.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY actors ./actors
 COPY web ./web
 COPY kubesim ./kubesim
-RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install --no-deps /wheels/*.whl
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM base AS runtime
 ARG VERSION=0.1.0
@@ -53,7 +57,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --gid 1000 nublado \
     && useradd --uid 1000 --gid nublado --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin --no-log-init nublado
-COPY --from=build /opt/venv /opt/venv
+COPY --from=dependencies /opt/venv /opt/venv
+COPY --from=wheel /wheels /tmp/wheels
+RUN PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    /opt/venv/bin/pip install --no-deps /tmp/wheels/*.whl \
+    && rm -rf /tmp/wheels
 USER 1000:1000
 EXPOSE 8080
 # The configuration path comes from NUBLADO_CONFIG_PATH (mount the ConfigMap there).
