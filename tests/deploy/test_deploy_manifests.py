@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from actors.config import build_config
 from actors.fileservers.builder import build_fileserver
 from tests.deploy.render import OVERLAYS, controller_config, controller_env, find, only, render
 from tests.e2e.harness import running_controller
+
+ROOT = Path(__file__).parents[2]
 
 KUBERNETES_VERSION = "1.30.0"
 """Oldest Kubernetes release the manifests must be valid for (a supported release)."""
@@ -180,3 +183,12 @@ async def test_the_probes_ask_a_route_the_controller_answers() -> None:
     async with running_controller() as nublado, nublado.client() as anonymous:
         for path in paths:
             assert (await anonymous.get(path)).status_code == 200
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_controller_image_is_this_version(overlay: str) -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "version"
+    ]
+    container = only(render(overlay), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"nublado-trio:{version}"
