@@ -37,11 +37,8 @@ def _inputs(directory: Path) -> dict[str, Path]:
 
 
 def _compile(source: Path, output: str, date: str) -> str:
-    command = [
-        sys.executable, "-m", "uv", "pip", "compile", str(source),
-        "--generate-hashes", "--python-version", PYTHON, "--exclude-newer", date,
-        "--no-header", "--no-progress",
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "uv", "pip", "compile", str(source), "--generate-hashes"]
+    command += ["--python-version", PYTHON, "--exclude-newer", date, "--no-header", "--no-progress"]
     result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode != 0:
         sys.exit(f"uv pip compile failed for {output}:\n{result.stderr}")
@@ -86,8 +83,8 @@ def main() -> int:
                 )
                 sys.stderr.writelines(diff)
     if drift:
-        print("The lock files differ from pyproject.toml: run python .ci/lock.py --update",
-              file=sys.stderr)  # fmt: skip
+        message = "The lock files differ from pyproject.toml: run python .ci/lock.py --update"
+        print(message, file=sys.stderr)
         return 1
     return 0
 
