@@ -14,6 +14,10 @@ list of capabilities is written down once and always driven completely:
 * fsadmin started, read and stopped; a home-directory migration run to its end;
 * image refresh and prepulling (they start on their own with the controller);
 * a controller restart that finds a running lab, reconciles it, and deletes it.
+
+The run is made twice, on a simulated server with Kubernetes' streaming lists (WatchList)
+and on one without them: the controller's informers then list instead, as they must on a
+cluster where that feature is off, so the rights cover both.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ LAB_KINDS_CREATED = (
 MIGRATION_EXITS = {"migrator-alice-to-bob": {"after": 0.2, "code": 0}}
 
 
-def _site_config() -> SiteConfig:
+def _site_config(*, streaming_lists: bool) -> SiteConfig:
     return SiteConfig(
         store=StoreConfig(
             namespace_delete_delay=0.05,
@@ -56,6 +60,7 @@ def _site_config() -> SiteConfig:
             # The default service account appears later than the lab's pod is created, so
             # every spawn takes the wait-for-the-account path.
             service_account_delay=1.5,
+            streaming_lists=streaming_lists,
         ),
         bookmark_interval=1.0,
         seed=11,
@@ -218,8 +223,15 @@ async def _adopt_each_lab_kind(running: RunningController, hub: httpx.AsyncClien
 
 
 async def exercise_every_capability() -> set[ApiUse]:
-    """Drive every capability once; every distinct API use the controller made."""
-    async with simulated_cluster(_site_config()) as site:
+    """Drive every capability, with and without streaming lists; every distinct API use."""
+    uses: set[ApiUse] = set()
+    for streaming_lists in (True, False):
+        uses |= await _exercise_on(_site_config(streaming_lists=streaming_lists))
+    return uses
+
+
+async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
+    async with simulated_cluster(site_config) as site:
         _add_controller_secrets(site)
         accounts = site.store.resource("serviceaccounts")
         with trio.fail_after(10):
