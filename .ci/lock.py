@@ -8,7 +8,8 @@ same command gives the same files on any day, and ``--check`` can tell drift (a 
 added, removed or re-bounded in pyproject.toml without relocking) from new releases.
 
     python .ci/lock.py --check     # CI (tox -e lock): fail with a diff if a file differs
-    python .ci/lock.py --update    # relock as of now, after changing the dependencies
+    python .ci/lock.py --update    # relock at the recorded date, after changing pyproject.toml
+    python .ci/lock.py --upgrade   # relock as of now: newer releases of everything
 """
 
 from __future__ import annotations
@@ -63,15 +64,16 @@ def main() -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--update", action="store_true")
+    mode.add_argument("--upgrade", action="store_true")
     args = parser.parse_args()
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     drift = False
     with tempfile.TemporaryDirectory() as scratch:
         for name, source in _inputs(Path(scratch)).items():
             path = ROOT / name
-            date = _date_of(path) if args.check else now
+            date = now if args.upgrade or not path.exists() else _date_of(path)
             wanted = _compile(source, name, date)
-            if args.update:
+            if not args.check:
                 path.write_text(wanted, encoding="utf-8")
                 print(f"wrote {name}")
                 continue
