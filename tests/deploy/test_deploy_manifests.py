@@ -85,12 +85,14 @@ def test_the_controller_has_resources_and_probes(overlay: str) -> None:
 def test_the_ingress_overlay_uses_ingress_mode_and_direct_uses_direct() -> None:
     assert find(render("direct"), "GafaelfawrIngress") == []
     assert find(render("direct"), "NetworkPolicy") == []
-    assert len(find(render("ingress"), "GafaelfawrIngress")) == 4
+    assert len(find(render("ingress"), "GafaelfawrIngress")) == 5
 
 
 def test_gafaelfawr_ingresses_follow_the_documented_schema() -> None:
     for ingress in find(render("ingress"), "GafaelfawrIngress"):
         jsonschema.validate(ingress, GAFAELFAWR_SCHEMA)
+        if "anonymous" in ingress["config"]["scopes"]:
+            continue  # no base URL, so no host rule
         base_host = urlsplit(ingress["config"]["baseUrl"]).hostname
         # Gafaelfawr refuses rules for another host than its base URL's.
         for rule in ingress["template"]["spec"]["rules"]:
@@ -102,6 +104,10 @@ def test_the_gafaelfawr_schema_refuses_what_the_documentation_does_not_know() ->
     ingress["config"]["scope"] = ingress["config"].pop("scopes")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(ingress, GAFAELFAWR_SCHEMA)
+    anonymous = only(render("ingress"), "GafaelfawrIngress", "nublado-controller-anonymous")
+    anonymous["config"]["service"] = "nublado"  # an anonymous ingress takes no other option
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(anonymous, GAFAELFAWR_SCHEMA)
 
 
 def test_the_controllers_own_file_server_ingress_follows_the_same_schema() -> None:
@@ -121,13 +127,14 @@ def _matches(path: str, rule_path: str, path_type: str) -> bool:
 
 
 def _scope_for(path: str) -> tuple[str, ...] | None:
-    """The scopes the ingress overlay demands for ``path``; None if no ingress routes it.
+    """The scopes the ingress overlay demands for ``path`` (``()``: anonymous); None if no
+    ingress routes it.
 
     Like ingress-nginx, the longest matching path wins (exact matches before all others).
     """
     candidates: list[tuple[int, int, tuple[str, ...]]] = []
     for ingress in find(render("ingress"), "GafaelfawrIngress"):
-        scopes = tuple(ingress["config"]["scopes"]["all"])
+        scopes = tuple(ingress["config"]["scopes"].get("all", ()))
         for rule in ingress["template"]["spec"]["rules"]:
             for entry in rule["http"]["paths"]:
                 if _matches(path, entry["path"], entry["pathType"]):
@@ -154,7 +161,11 @@ def _scope_for(path: str) -> tuple[str, ...] | None:
         ("/nublado/migrator/v1/service", ("exec:admin",)),
         ("/nublado/admin/actors", ("exec:admin",)),
         ("/files", ("write:files",)),
+        ("/nublado/openapi.json", ()),
+        ("/nublado/docs", ()),
         ("/", None),
+        ("/health", None),
+        ("/metrics", None),
     ],
 )
 def test_each_route_group_gets_its_scope(path: str, scopes: tuple[str, ...] | None) -> None:
