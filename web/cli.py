@@ -11,7 +11,8 @@ into the controller's process.
 
 Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the controller fails while
 running or cannot listen on its port (one line on stderr), 2 for a usage or configuration error
-(one paragraph on stderr naming the bad key and why, never a traceback).
+(one paragraph on stderr naming the bad key and why, never a traceback) and when another
+installed distribution provides one of this one's top-level packages (:mod:`web.distribution`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from actors.config import ConfigError, ControllerConfig, load_config
 from actors.controller import Controller, ControllerSetupError, open_controller
 from actors.labs.builder import LabBuildError
 from web.app import controller_app
+from web.distribution import conflict_message, foreign_providers
 from web.http_server import CannotListen, open_listeners
 from web.logging import configure_logging
 from web.server import (
@@ -286,7 +288,13 @@ def main(
     """Entry point of the ``nublado-trio`` console script; returns the exit code.
 
     ``controller_factory`` lets tests run the real CLI with a small actor tree of their own.
+    Nothing runs when another distribution installs one of this one's top-level packages
+    (:mod:`web.distribution`).
     """
+    conflicts = foreign_providers()
+    if conflicts:
+        print(conflict_message(conflicts), file=sys.stderr)
+        return EXIT_CONFIG
     parser = build_parser()
     args, unparsed = parser.parse_known_args(argv)
     if getattr(args, "passes_through", False):

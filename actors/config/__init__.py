@@ -11,7 +11,7 @@ snake_case keys) without reading the environment; ``build_config(data, environ)`
 same with the environment merged in and ``ConfigError`` for failures.
 """
 
-from .controller import DEFAULT_CONTROLLER_IMAGE, ControllerConfig, LogLevel, LogProfile
+from .controller import DEFAULT_HELPER_IMAGE, ControllerConfig, LogLevel, LogProfile
 from .errors import ConfigError
 from .fileserver import FileserverConfig, FileserverDisabled, FileserverEnabled
 from .fsadmin import FSAdminConfig
@@ -66,7 +66,7 @@ from .volumes import (
 )
 
 __all__ = [
-    "DEFAULT_CONTROLLER_IMAGE",
+    "DEFAULT_HELPER_IMAGE",
     "KAFKA_REFUSAL",
     "RESERVED_ENV_NAMES",
     "RESERVED_ENV_PREFIX",

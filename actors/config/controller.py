@@ -2,7 +2,7 @@
 
 Top-level keys, the sections, and the rules that span sections (file server and fsadmin
 mounts must name volumes that exist). Values normally supplied by the environment
-(``EXTERNAL_INSTANCE_URL``, ``NUBLADO_SLACK_WEBHOOK``, the controller image, the Repertoire
+(``EXTERNAL_INSTANCE_URL``, ``NUBLADO_SLACK_WEBHOOK``, the helper image, the Repertoire
 URL) are ordinary fields here; ``actors.config.loading`` fills them from the environment when
 the YAML does not set them, so building a config from a dict never reads ``os.environ``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 
@@ -29,16 +29,22 @@ from .server import ServerConfig
 from .units import PositiveDuration
 
 __all__ = [
-    "DEFAULT_CONTROLLER_IMAGE",
+    "DEFAULT_HELPER_IMAGE",
     "ControllerConfig",
     "LogLevel",
     "LogProfile",
 ]
 
-DEFAULT_CONTROLLER_IMAGE = ContainerImage(
-    repository="ghcr.io/lsst-sqre/nublado", tag="11.0.0", pull_policy=PullPolicy.IF_NOT_PRESENT
+DEFAULT_HELPER_IMAGE = ContainerImage(
+    repository="ghcr.io/lsst-sqre/nublado", tag="15.1.0", pull_policy=PullPolicy.IF_NOT_PRESENT
 )
-"""Fallback controller image when ``NUBLADO_CONTROLLER_REPOSITORY``/``_TAG`` are unset."""
+"""The reference Nublado image, release 15.1.0: it provides ``nublado inithome``,
+``landingpage``, ``startup`` and ``migrator`` and ``/usr/local/bin/worblehat``, the programs
+the pods this controller builds run (nublado-trio's own image contains none of them)."""
+
+HELPER_IMAGE_KEYS = ("helperImage", "controllerImage")
+"""The helper image's key, then the older name it keeps for configurations written for the
+reference controller, whose own image is the helper image."""
 
 
 def _upper(value: object) -> object:
@@ -96,12 +102,42 @@ class ControllerConfig(ConfigModel):
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
-    controller_image: ContainerImage = DEFAULT_CONTROLLER_IMAGE
-    """Image of the controller itself, used for init containers, file servers, fsadmin and
-    the migrator. Normally from ``NUBLADO_CONTROLLER_*``; settable in YAML (extension)."""
+    helper_image: ContainerImage = Field(
+        DEFAULT_HELPER_IMAGE,
+        validation_alias=AliasChoices(
+            "helperImage", "helper_image", "controllerImage", "controller_image"
+        ),
+        serialization_alias="helperImage",
+    )
+    """Image providing the ``nublado`` helper commands: the standard lab init containers,
+    fsadmin and the migrator. Normally from ``NUBLADO_HELPER_*`` (or the reference's
+    ``NUBLADO_CONTROLLER_*``); not the image nublado-trio itself runs from."""
+
+    fileserver_image: ContainerImage | None = None
+    """Image providing ``/usr/local/bin/worblehat`` for file servers; unset means
+    ``helper_image`` (the reference image has both). Use :attr:`worblehat_image`."""
 
     repertoire_base_url: Annotated[str | None, BeforeValidator(_base_url)] = None
     """Repertoire service-discovery base URL (``REPERTOIRE_BASE_URL``); copied into labs."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_helper_image_key(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            spellings = [
+                key
+                for key in data
+                if key in ("helperImage", "helper_image", "controllerImage", "controller_image")
+            ]
+            if len(spellings) > 1:
+                issue = ((spellings[1],), f"the older name of {spellings[0]}; set only one")
+                raise_issues([issue])
+        return data
+
+    @property
+    def worblehat_image(self) -> ContainerImage:
+        """The image file-server pods run."""
+        return self.fileserver_image or self.helper_image
 
     @model_validator(mode="after")
     def _check_cross_sections(self) -> Self:

@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from .base import find_key
-from .controller import DEFAULT_CONTROLLER_IMAGE, ControllerConfig
+from .controller import DEFAULT_HELPER_IMAGE, HELPER_IMAGE_KEYS, ControllerConfig
 from .errors import ConfigError, config_error_from_validation
 from .kubernetes import PullPolicy
 
@@ -56,7 +56,16 @@ ENVIRONMENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SCHEMA_MANAGER_REGISTRY_URL": (("metrics", "schemaManager", "registryUrl"), ()),
     "SCHEMA_MANAGER_SUFFIX": (("metrics", "schemaManager", "suffix"), ()),
 }
-"""Environment variables that feed configuration keys (besides ``NUBLADO_CONTROLLER_*``)."""
+"""Environment variables that feed configuration keys (besides the helper image's)."""
+
+HELPER_IMAGE_VARIABLES = {
+    "repository": ("NUBLADO_HELPER_REPOSITORY", "NUBLADO_CONTROLLER_REPOSITORY"),
+    "tag": ("NUBLADO_HELPER_TAG", "NUBLADO_CONTROLLER_TAG"),
+    "pullPolicy": ("NUBLADO_HELPER_PULL_POLICY", "NUBLADO_CONTROLLER_PULL_POLICY"),
+}
+"""Variables naming the helper image, each field's own first; the second is the reference's
+name (its controller runs the helpers from its own image), still honoured when the first
+is unset."""
 
 
 _SECTIONS = ("lab", "fileserver", "fsadmin", "images", "dropdownMenu", "metrics")
@@ -124,7 +133,7 @@ class MergedConfig:
     env_sources: dict[str, str]
     """Rendered key path -> environment variable that supplied it (for error messages)."""
     fallbacks: list[str]
-    """Controller-image variables that were unset, so a built-in fallback applies."""
+    """Helper-image variables that were unset, so the built-in default applies."""
 
 
 def apply_environment(data: Mapping[str, Any], environ: Mapping[str, str]) -> MergedConfig:
@@ -146,7 +155,7 @@ def apply_environment(data: Mapping[str, Any], environ: Mapping[str, str]) -> Me
         value = environ.get(variable)
         if value and _set_if_absent(merged, path, spellings, value):
             sources[".".join(path)] = variable
-    fallbacks = _apply_controller_image(merged, environ, sources)
+    fallbacks = _apply_helper_image(merged, environ, sources)
     return MergedConfig(merged, sources, fallbacks)
 
 
@@ -176,32 +185,33 @@ def _pull_policy(value: str | None) -> PullPolicy:
     return PullPolicy.IF_NOT_PRESENT
 
 
-def _apply_controller_image(
+def _apply_helper_image(
     data: dict[str, Any], environ: Mapping[str, str], sources: dict[str, str]
 ) -> list[str]:
-    # Fill controllerImage from NUBLADO_CONTROLLER_*; unset ones fall back to the model
-    # default (DEFAULT_CONTROLLER_IMAGE) and are returned so the loader can warn about them.
-    key = find_key(data, "controllerImage")
-    if key is not None and not isinstance(data[key], dict):
+    # Fill the helper image from the environment; unset fields fall back to the model
+    # default (DEFAULT_HELPER_IMAGE) and are returned so the loader can warn about them.
+    keys = [key for name in HELPER_IMAGE_KEYS if (key := find_key(data, name)) is not None]
+    if len(keys) > 1:
+        return []  # both names in the YAML; validation will say so
+    key = keys[0] if keys else HELPER_IMAGE_KEYS[0]
+    if not isinstance(data.get(key, {}), dict):
         return []  # invalid in the YAML; validation will say so
-    prefix = key or "controllerImage"
-    image = dict(data.get(prefix) or {})
+    image = dict(data.get(key) or {})
     fallbacks: list[str] = []
-    for field, variable in (
-        ("repository", "NUBLADO_CONTROLLER_REPOSITORY"),
-        ("tag", "NUBLADO_CONTROLLER_TAG"),
-    ):
+    for field, variables in HELPER_IMAGE_VARIABLES.items():
         if find_key(image, field) is not None:
             continue
-        if value := environ.get(variable):
-            image[field] = value
-            sources[f"{prefix}.{field}"] = variable
+        variable = next((name for name in variables if environ.get(name)), None)
+        if field == "pullPolicy":
+            value = environ.get(variable) if variable else None
+            image[field] = _pull_policy(value).value
+        elif variable is not None:
+            image[field] = environ[variable]
+            sources[f"{key}.{field}"] = variable
         else:
-            image[field] = getattr(DEFAULT_CONTROLLER_IMAGE, field)
-            fallbacks.append(variable)
-    if find_key(image, "pullPolicy") is None:
-        image["pullPolicy"] = _pull_policy(environ.get("NUBLADO_CONTROLLER_PULL_POLICY")).value
-    data[prefix] = image
+            image[field] = getattr(DEFAULT_HELPER_IMAGE, field)
+            fallbacks.append(variables[0])
+    data[key] = image
     return fallbacks
 
 
@@ -214,10 +224,11 @@ def build_config(
     """Validate configuration ``data`` merged with ``environ``.
 
     Like ``load_config`` without the file: failures are ``ConfigError``. With ``environ``
-    None no environment is used and nothing is logged; with an environment, unset
-    ``NUBLADO_CONTROLLER_REPOSITORY``/``_TAG`` are logged as warnings (the built-in fallback
-    image is probably not the deployed one). ``ControllerConfig.model_validate`` is the
-    alternative with pydantic's own errors and no environment handling at all.
+    None no environment is used and nothing is logged; with an environment, an unset
+    ``NUBLADO_HELPER_REPOSITORY``/``_TAG`` is logged as a warning (the built-in default
+    helper image may not be the release the site means to run).
+    ``ControllerConfig.model_validate`` is the alternative with pydantic's own errors and no
+    environment handling at all.
     """
     merged = apply_environment(data, environ or {})
     try:
@@ -229,9 +240,9 @@ def build_config(
     if environ is not None:
         for variable in merged.fallbacks:
             _logger.warning(
-                "%s is not set; using the fallback controller image %s",
+                "%s is not set; using the default helper image %s",
                 variable,
-                config.controller_image.reference,
+                config.helper_image.reference,
             )
     return config
 

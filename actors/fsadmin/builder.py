@@ -78,8 +78,8 @@ def privileged_container(
     mounts: list[V1VolumeMount],
     env: list[V1EnvVar] | None = None,
 ) -> V1Container:
-    """A root, privileged container of the controller image (fsadmin and migrator)."""
-    image = config.controller_image
+    """A root, privileged container of the helper image (fsadmin and migrator)."""
+    image = config.helper_image
     return V1Container(
         name=name,
         image=image.reference,

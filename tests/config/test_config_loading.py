@@ -23,9 +23,9 @@ from actors.config import (
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 
-_CONTROLLER_ENV = {
-    "NUBLADO_CONTROLLER_REPOSITORY": "ghcr.io/example/nublado-trio",
-    "NUBLADO_CONTROLLER_TAG": "1.2.3",
+_HELPER_ENV = {
+    "NUBLADO_HELPER_REPOSITORY": "ghcr.io/lsst-sqre/nublado",
+    "NUBLADO_HELPER_TAG": "15.2.0",
 }
 
 
@@ -43,13 +43,13 @@ def _message(data: dict[str, Any], environ: dict[str, str] | None = None) -> str
 
 @pytest.mark.parametrize("name", ["config-minimal.yaml", "config-full.yaml"])
 def test_example_configurations_load(name: str) -> None:
-    config = load_config(EXAMPLES / name, _CONTROLLER_ENV)
+    config = load_config(EXAMPLES / name, _HELPER_ENV)
     assert config.lab.sizes
-    assert config.controller_image.reference == "ghcr.io/example/nublado-trio:1.2.3"
+    assert config.helper_image.reference == "ghcr.io/lsst-sqre/nublado:15.2.0"
 
 
 def test_full_example_sets_the_interesting_parts() -> None:
-    config = load_config(EXAMPLES / "config-full.yaml", _CONTROLLER_ENV)
+    config = load_config(EXAMPLES / "config-full.yaml", _HELPER_ENV)
     assert isinstance(config.fileserver, FileserverEnabled)
     assert config.lab.default_size == "medium"
     assert config.lab.affinity is not None
@@ -60,7 +60,7 @@ def test_full_example_sets_the_interesting_parts() -> None:
 async def test_load_config_runs_in_a_worker_thread(tmp_path: Path, minimal: dict[str, Any]) -> None:
     path = _write(tmp_path, minimal)
     with trio.fail_after(10):
-        config = await trio.to_thread.run_sync(load_config, path, _CONTROLLER_ENV)
+        config = await trio.to_thread.run_sync(load_config, path, _HELPER_ENV)
     assert config.lab.namespace_prefix == "nublado"
 
 
@@ -108,7 +108,7 @@ def test_error_message_lists_every_bad_key_with_its_path(
     minimal["images"]["extra"] = True
     path = _write(tmp_path, minimal)
     with pytest.raises(ConfigError) as caught:
-        load_config(path, _CONTROLLER_ENV)
+        load_config(path, _HELPER_ENV)
     message = str(caught.value)
     assert message.startswith(f"invalid configuration in {path}:\n")
     assert "lab.sizes[1].resources.limits.cpu: invalid CPU amount 'lots'" in message
@@ -185,11 +185,28 @@ def test_environment_errors_name_the_variable(minimal: dict[str, Any]) -> None:
     )
 
 
-def test_controller_image_from_environment(minimal: dict[str, Any]) -> None:
-    environ = {**_CONTROLLER_ENV, "NUBLADO_CONTROLLER_PULL_POLICY": "always"}
-    image = build_config(minimal, environ).controller_image
-    assert image.reference == "ghcr.io/example/nublado-trio:1.2.3"
-    assert image.pull_policy is PullPolicy.ALWAYS
+def test_helper_image_from_environment(minimal: dict[str, Any]) -> None:
+    environ = {**_HELPER_ENV, "NUBLADO_HELPER_PULL_POLICY": "always"}
+    config = build_config(minimal, environ)
+    assert config.helper_image.reference == "ghcr.io/lsst-sqre/nublado:15.2.0"
+    assert config.helper_image.pull_policy is PullPolicy.ALWAYS
+    # File servers run the helper image too unless fileserverImage says otherwise.
+    assert config.worblehat_image == config.helper_image
+
+
+def test_the_reference_controller_variables_still_name_the_helper_image(
+    minimal: dict[str, Any],
+) -> None:
+    environ = {
+        "NUBLADO_CONTROLLER_REPOSITORY": "registry.example.org/nublado",
+        "NUBLADO_CONTROLLER_TAG": "14.0.0",
+        "NUBLADO_CONTROLLER_PULL_POLICY": "Never",
+    }
+    image = build_config(minimal, environ).helper_image
+    assert image.reference == "registry.example.org/nublado:14.0.0"
+    assert image.pull_policy is PullPolicy.NEVER
+    environ["NUBLADO_HELPER_TAG"] = "15.2.0"
+    assert build_config(minimal, environ).helper_image.tag == "15.2.0"
 
 
 @pytest.mark.parametrize(
@@ -200,29 +217,46 @@ def test_controller_image_from_environment(minimal: dict[str, Any]) -> None:
         ("sometimes", PullPolicy.IF_NOT_PRESENT),
     ],
 )
-def test_controller_pull_policy_falls_back_to_if_not_present(
+def test_helper_pull_policy_falls_back_to_if_not_present(
     minimal: dict[str, Any], value: str, expected: PullPolicy
 ) -> None:
-    environ = {**_CONTROLLER_ENV, "NUBLADO_CONTROLLER_PULL_POLICY": value}
-    assert build_config(minimal, environ).controller_image.pull_policy == expected
+    environ = {**_HELPER_ENV, "NUBLADO_HELPER_PULL_POLICY": value}
+    assert build_config(minimal, environ).helper_image.pull_policy == expected
 
 
-def test_controller_image_fallback_is_logged(
+def test_helper_image_default_is_logged(
     minimal: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="actors.config.loading"):
-        image = build_config(minimal, {}).controller_image
-    assert image.reference == "ghcr.io/lsst-sqre/nublado:11.0.0"
+        image = build_config(minimal, {}).helper_image
+    assert image.reference == "ghcr.io/lsst-sqre/nublado:15.1.0"
     assert image.pull_policy is PullPolicy.IF_NOT_PRESENT
     logged = " ".join(record.getMessage() for record in caplog.records)
-    assert "NUBLADO_CONTROLLER_REPOSITORY is not set" in logged
-    assert "NUBLADO_CONTROLLER_TAG is not set" in logged
+    assert "NUBLADO_HELPER_REPOSITORY is not set" in logged
+    assert "NUBLADO_HELPER_TAG is not set" in logged
 
 
-def test_controller_image_in_yaml_wins(minimal: dict[str, Any]) -> None:
-    minimal["controllerImage"] = {"repository": "local/controller", "tag": "dev"}
-    image = build_config(minimal, _CONTROLLER_ENV).controller_image
-    assert image.reference == "local/controller:dev"
+@pytest.mark.parametrize("key", ["helperImage", "controllerImage"])
+def test_helper_image_in_yaml_wins(minimal: dict[str, Any], key: str) -> None:
+    minimal[key] = {"repository": "local/nublado", "tag": "dev"}
+    image = build_config(minimal, _HELPER_ENV).helper_image
+    assert image.reference == "local/nublado:dev"
+
+
+def test_the_helper_image_has_one_name_at_a_time(minimal: dict[str, Any]) -> None:
+    minimal["helperImage"] = {"repository": "local/nublado", "tag": "dev"}
+    minimal["controllerImage"] = {"repository": "local/other", "tag": "dev"}
+    message = _message(minimal, _HELPER_ENV)
+    assert message.splitlines()[1:] == [
+        "  controllerImage: the older name of helperImage; set only one"
+    ]
+
+
+def test_file_servers_may_run_their_own_image(minimal: dict[str, Any]) -> None:
+    minimal["fileserverImage"] = {"repository": "ghcr.io/lsst-sqre/worblehat", "tag": "0.3.0"}
+    config = build_config(minimal, _HELPER_ENV)
+    assert config.worblehat_image.reference == "ghcr.io/lsst-sqre/worblehat:0.3.0"
+    assert config.helper_image.reference == "ghcr.io/lsst-sqre/nublado:15.2.0"
 
 
 def test_metrics_from_the_environment_alone(minimal: dict[str, Any]) -> None:
@@ -289,6 +323,6 @@ def test_empty_section_headers_read_as_empty_sections(tmp_path: Path) -> None:
     text = (EXAMPLES / "config-minimal.yaml").read_text(encoding="utf-8")
     path = tmp_path / "config.yaml"
     path.write_text(text.replace("fsadmin: {}", "fsadmin:\ndropdownMenu:"), encoding="utf-8")
-    config = load_config(path, _CONTROLLER_ENV)
+    config = load_config(path, _HELPER_ENV)
     assert config.fsadmin.pod_name == "fsadmin"
     assert config.dropdown_menu.daily.limit is None

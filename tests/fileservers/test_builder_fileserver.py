@@ -216,3 +216,18 @@ def test_each_build_makes_new_objects() -> None:
     second = build_fileserver(config, wombat())
     assert second.job.spec.template.spec.containers[0].volume_mounts[0].read_only is False  # type: ignore[union-attr]
     assert second.gafaelfawr_ingress["config"]["scopes"] == {"all": ["write:files"]}
+
+
+def test_the_file_server_runs_fileserver_image_when_set_and_the_helper_image_otherwise() -> None:
+    data = fileserver_data()
+    default = build_fileserver(make_config(data), wombat()).job.spec.template.spec.containers[0]
+    assert default.image == "ghcr.io/lsst-sqre/nublado:15.1.0"
+    data["fileserverImage"] = {
+        "repository": "ghcr.io/lsst-sqre/worblehat",
+        "tag": "0.3.0",
+        "pullPolicy": "Always",
+    }
+    own = build_fileserver(make_config(data), wombat()).job.spec.template.spec.containers[0]
+    assert own.image == "ghcr.io/lsst-sqre/worblehat:0.3.0"
+    assert own.image_pull_policy == "Always"
+    assert own.command == ["/usr/local/bin/worblehat"]

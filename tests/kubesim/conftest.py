@@ -5,7 +5,7 @@ duration of one test; ``site.url`` is its base URL (``http://127.0.0.1:<port>``)
 bare API server (no kubelet, no controllers), so the objects only change when a test changes
 them. ``kubesim_demo`` is the same with the demo controllers, nodes and fake services
 installed (``kubesim.demo.install_all``). ``kube`` is an ``httpx.AsyncClient`` for
-``kubesim``; ``kubectl`` runs Debian's kubectl against a demo site. Tests that need other
+``kubesim``; ``kubectl`` runs a real kubectl against a demo site. Tests that need other
 settings build their own with ``kubesim.site.run_site``.
 """
 
@@ -56,7 +56,7 @@ async def kube(kubesim: Site) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def kubectl(tmp_path: Path) -> AsyncIterator[Kubectl]:
-    """Debian's kubectl against a demo site (fast kubelet: containers exit 0.2 s after a
+    """A real kubectl against a demo site (fast kubelet: containers exit 0.2 s after a
     delete)."""
     config = fast_config()
     config.controllers = {"kubelet": {"termination_delay": 0.2}}

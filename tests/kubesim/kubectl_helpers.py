@@ -1,6 +1,6 @@
-"""Running Debian's ``kubectl`` against an in-process kubesim site.
+"""Running a real ``kubectl`` against an in-process kubesim site.
 
-``kubectl`` comes from the system (``.ci/system-packages.txt`` installs it for CI). Each test
+``kubectl`` comes from the test extra (``tests/kubectl.py``). Each test
 gets its own home directory with a kubeconfig for the site, so kubectl's discovery and
 OpenAPI caches never leak between tests. Every call has a deadline.
 """
@@ -8,7 +8,6 @@ OpenAPI caches never leak between tests. Every call has a deadline.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,9 @@ import yaml
 
 from kubesim.cli import kubeconfig
 from kubesim.site import Site
+from tests.kubectl import kubectl_program
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+KUBECTL = kubectl_program()
 
 
 @dataclass

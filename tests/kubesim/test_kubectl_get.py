@@ -1,6 +1,6 @@
 """``kubectl get`` against kubesim prints the columns a real cluster prints.
 
-kubectl asks for server-side Tables; these tests run Debian's kubectl and read its output
+kubectl asks for server-side Tables; these tests run a real kubectl and read its output
 as a person would, so a missing or misnamed column, or a cell computed wrongly, shows.
 """
 

@@ -27,7 +27,8 @@ FILESERVER_MOUNT_PREFIX = "/mnt"
 """Every exposed volume is mounted under here; it is the WebDAV root (``WORBLEHAT_DIR``)."""
 
 WORBLEHAT_COMMAND = "/usr/local/bin/worblehat"
-"""The WebDAV server shipped in the controller image."""
+"""The WebDAV server, in the reference Nublado image (``fileserverImage``, by default the
+helper image)."""
 
 GAFAELFAWR_SERVICE = "nublado-files"
 """Service name of the internal token Gafaelfawr delegates to file servers."""

@@ -165,7 +165,7 @@ def _service(fs: FileserverEnabled, username: str) -> V1Service:
 
 def _container(config: ControllerConfig, fs: FileserverEnabled, username: str) -> V1Container:
     volumes = {volume.name: volume for volume in config.lab.volumes}
-    image = config.controller_image
+    image = config.worblehat_image
     return V1Container(
         name=FILESERVER_CONTAINER,
         image=image.reference,

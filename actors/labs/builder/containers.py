@@ -67,7 +67,7 @@ class ContainerContext:
     uid: int
     gid: int
     home: str
-    controller_image: ContainerImage
+    helper_image: ContainerImage
     lab_resources: LabResources
     files: list[LabFile]
 
@@ -163,8 +163,8 @@ def _standard_init(
         env.extend(_token_and_secret_env(context))
     return V1Container(
         name=name,
-        image=context.controller_image.reference,
-        image_pull_policy=context.controller_image.pull_policy.value,
+        image=context.helper_image.reference,
+        image_pull_policy=context.helper_image.pull_policy.value,
         command=["nublado", subcommand],
         env=env,
         env_from=_env_from(context),

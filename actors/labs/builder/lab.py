@@ -137,7 +137,7 @@ def build_lab(
         uid=uid,
         gid=gid,
         home=home,
-        controller_image=config.controller_image,
+        helper_image=config.helper_image,
         lab_resources=request.resources,
         files=files,
     )
