@@ -21,6 +21,7 @@ from __future__ import annotations
 import structlog
 import trio
 
+from actors.common.family import ActorFamily, tell_directory
 from actors.common.models import UserInfo
 from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
@@ -30,13 +31,8 @@ from actors.runtime import (
     ActorRef,
     ActorStatus,
     ActorStopped,
-    MailboxFull,
-    Registry,
-    RestartPolicy,
-    Supervisor,
 )
 from actors.runtime.node import Node
-from actors.runtime.snapshot import describe_error
 
 from .builder import fileserver_config
 from .cluster import FileserverObservation
@@ -63,7 +59,6 @@ class FileserverService:
         self.ask_timeout = tuning.ask_timeout
         self.fileserver = fileserver_config(config)
         self.ready = trio.Event()
-        self._initial: dict[str, FileserverObservation] = {}
         self.informers = fileserver_informers(
             kube,
             self.fileserver.namespace,
@@ -78,43 +73,36 @@ class FileserverService:
             pods=self.informers.pods,
             ingresses=self.informers.ingresses,
         )
-        self.users = Supervisor("fileserver-users", limits=tuning.per_user_limits)
-        self.registry = Registry(
-            self.users,
-            "fileserver",
-            self._make_actor,
-            policy=RestartPolicy.TRANSIENT,
-            on_exit=self._actor_exited,
+        self.family: ActorFamily[FileserverObservation] = ActorFamily(
+            members="fileserver-users",
+            kind="fileserver",
+            limits=tuning.per_user_limits,
+            make_member=self._make_actor,
+            on_member_exit=self._actor_exited,
         )
+        self.users = self.family.members
+        self.registry = self.family.registry
         self.manager = ActorRef(
             "fileserver-manager",
             lambda: FileserverManager(
                 self.fileserver,
                 kube,
                 actor_ref=self.registry.get,
-                start_actor=self._start_observed,
+                start_actor=self.family.start_observed,
                 ready=self.ready,
             ),
             mailbox_size=tuning.directory_mailbox,
         )
-        self.supervisor = Supervisor(
+        self.supervisor = self.family.assemble(
             "fileservers",
-            [
-                (self.informers.pod_informer, RestartPolicy.PERMANENT),
-                (self.informers.ingress_informer, RestartPolicy.PERMANENT),
-                (self.manager, RestartPolicy.PERMANENT),
-                (self.users, RestartPolicy.PERMANENT),
-            ],
+            self.manager,
+            [self.informers.pod_informer, self.informers.ingress_informer],
         )
 
     # -- the actors ------------------------------------------------------------------------
 
-    def _make_actor(self, username: str) -> FileserverActor:
-        return FileserverActor(username, self._deps, initial=self._initial.pop(username, None))
-
-    def _start_observed(self, username: str, observation: FileserverObservation) -> ActorRef:
-        self._initial[username] = observation
-        return self.registry.get_or_start(username)
+    def _make_actor(self, username: str, initial: FileserverObservation | None) -> FileserverActor:
+        return FileserverActor(username, self._deps, initial=initial)
 
     def _retire(self, username: str, ref: ActorRef) -> None:
         if self.registry.get(username) is ref:
@@ -125,11 +113,7 @@ class FileserverService:
             self._report(username, False)
 
     def _report(self, username: str, running: bool) -> None:
-        try:
-            self.manager.tell(Report(username, running))
-        except (MailboxFull, ActorStopped) as error:
-            # The next reconciliation repairs the directory.
-            log.error("File server directory missed an update", error=describe_error(error))
+        tell_directory(self.manager, Report(username, running), "File server directory")
 
     # -- calls for routes ------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 import trio
 
+from actors.common.family import ActorFamily, tell_directory
 from actors.common.models import LabState, SpawnRequest, UserInfo
 from actors.common.requests import LabSpecification
 from actors.common.resolver import ImageResolver
@@ -75,10 +76,7 @@ from actors.runtime import (
     AskTimeout,
     EventStream,
     MailboxFull,
-    Registry,
-    RestartPolicy,
     Subscription,
-    Supervisor,
     describe_error,
 )
 from actors.runtime.node import Node
@@ -112,7 +110,6 @@ class LabService:
         self.images = images
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
-        self._initial: dict[str, Observation] = {}
         self.pod_events = PodEventRelay(namespace_prefix=f"{config.lab.namespace_prefix}-")
         """Who follows which lab pod's Events, fed by ``pod_event_relay``."""
         self.feeds = LabFeeds()
@@ -134,21 +131,22 @@ class LabService:
             environ=dict(environ or {}),
             spawns=spawns,
         )
-        self.users = Supervisor("lab-users", limits=tuning.per_user_limits)
-        self.registry = Registry(
-            self.users,
-            "lab",
-            self._make_lab,
-            policy=RestartPolicy.TRANSIENT,
-            on_exit=self._lab_exited,
+        self.family: ActorFamily[Observation] = ActorFamily(
+            members="lab-users",
+            kind="lab",
+            limits=tuning.per_user_limits,
+            make_member=self._make_lab,
+            on_member_exit=self._lab_exited,
         )
+        self.users = self.family.members
+        self.registry = self.family.registry
         self.manager = ActorRef(
             "lab-manager",
             lambda: LabManager(
                 config,
                 self.feeds,
                 lab_ref=self.registry.get,
-                start_lab=self._start_observed,
+                start_lab=self.family.start_observed,
                 revive_lab=self._revive,
                 revive_after=tuning.per_user_limits.backoff_max,
                 healthy_after=tuning.per_user_limits.window,
@@ -172,24 +170,14 @@ class LabService:
                 reconnect_timeout=config.watch_reconnect_timeout.total_seconds(),
             ),
         )
-        self.supervisor = Supervisor(
-            "labs",
-            [
-                *((informer, RestartPolicy.PERMANENT) for informer in self.informers),
-                (self.pod_event_relay, RestartPolicy.PERMANENT),
-                (self.manager, RestartPolicy.PERMANENT),
-                (self.users, RestartPolicy.PERMANENT),
-            ],
+        self.supervisor = self.family.assemble(
+            "labs", self.manager, [*self.informers, self.pod_event_relay]
         )
 
     # -- the actors ------------------------------------------------------------------------
 
-    def _make_lab(self, username: str) -> LabActor:
-        return LabActor(username, self._deps, initial=self._initial.pop(username, None))
-
-    def _start_observed(self, username: str, observation: Observation) -> ActorRef:
-        self._initial[username] = observation
-        return self.registry.get_or_start(username)
+    def _make_lab(self, username: str, initial: Observation | None) -> LabActor:
+        return LabActor(username, self._deps, initial=initial)
 
     def _revive(self, username: str) -> None:
         """Start a fresh actor for a given-up lab; it rebuilds its state from Kubernetes."""
@@ -214,11 +202,7 @@ class LabService:
         self.all_events.publish((username, event))
 
     def _tell_manager(self, message: object) -> None:
-        try:
-            self.manager.tell(message)
-        except (MailboxFull, ActorStopped) as error:
-            # The next reconciliation repairs the directory.
-            log.error("Lab directory missed an update", error=str(error))
+        tell_directory(self.manager, message, "Lab directory")
 
     # -- calls for routes --------------------------------------------------------------------
 
@@ -239,7 +223,7 @@ class LabService:
                 # Unknown to the directory, which has seen every lab since startup: the new
                 # actor need not read the cluster to learn there is nothing there (were
                 # there a leftover, creating its namespace would adopt it).
-                self._initial[username] = Observation(ObservedKind.ABSENT, trio.current_time())
+                self.family.prime(username, Observation(ObservedKind.ABSENT, trio.current_time()))
         lab = self.registry.get_or_start(username)
         options = spec.options
         image = await self.images.resolve(options)

@@ -18,6 +18,7 @@ import structlog
 import trio
 from kubernetes.client import V1Pod
 
+from actors.common.family import ActorFamily, tell_directory
 from actors.common.tuning import DEFAULT_TUNING, Tuning
 from actors.config import ControllerConfig
 from actors.kube import KubeClient
@@ -25,10 +26,6 @@ from actors.runtime import (
     ActorRef,
     ActorStopped,
     MailboxFull,
-    Registry,
-    RestartPolicy,
-    Supervisor,
-    describe_error,
 )
 
 from .builder import migration_key, pair_of_key
@@ -62,7 +59,6 @@ class MigratorService:
     ) -> None:
         self.ask_timeout = tuning.ask_timeout
         self.ready = trio.Event()
-        self._initial: dict[str, V1Pod] = {}
         self.pods, self.pod_informer = migration_pod_informer(
             kube, namespace, reconnect_timeout=config.watch_reconnect_timeout.total_seconds()
         )
@@ -70,38 +66,31 @@ class MigratorService:
             config=config, kube=kube, namespace=namespace, report=self._report, pods=self.pods
         )
         self._op_timeout = config.fsadmin.timeout.total_seconds() * 2 + 5.0
-        self.pairs = Supervisor("migration-pairs", limits=tuning.per_user_limits)
-        self.registry = Registry(
-            self.pairs, "migration", self._make_actor, policy=RestartPolicy.TRANSIENT
+        self.family: ActorFamily[V1Pod] = ActorFamily(
+            members="migration-pairs",
+            kind="migration",
+            limits=tuning.per_user_limits,
+            make_member=self._make_actor,
         )
+        self.pairs = self.family.members
+        self.registry = self.family.registry
         self.manager = ActorRef(
             "migration-manager",
             lambda: MigrationManager(kube, namespace, adopt=self._adopt, ready=self.ready),
             mailbox_size=10_000,
         )
-        self.supervisor = Supervisor(
-            "migrations",
-            [
-                (self.pod_informer, RestartPolicy.PERMANENT),
-                (self.manager, RestartPolicy.PERMANENT),
-                (self.pairs, RestartPolicy.PERMANENT),
-            ],
-        )
+        self.supervisor = self.family.assemble("migrations", self.manager, [self.pod_informer])
 
-    def _make_actor(self, key: str) -> MigrationActor:
+    def _make_actor(self, key: str, initial: V1Pod | None) -> MigrationActor:
         old_user, new_user = pair_of_key(key)
-        return MigrationActor(old_user, new_user, self._deps, initial=self._initial.pop(key, None))
+        return MigrationActor(old_user, new_user, self._deps, initial=initial)
 
     def _adopt(self, old_user: str, new_user: str, pod: V1Pod) -> ActorRef:
-        key = migration_key(old_user, new_user)
-        self._initial[key] = pod
-        return self.registry.get_or_start(key)
+        return self.family.start_observed(migration_key(old_user, new_user), pod)
 
     def _report(self, old_user: str, new_user: str, running: bool) -> None:
-        try:
-            self.manager.tell(Report(old_user, new_user, running))
-        except (MailboxFull, ActorStopped) as error:
-            log.error("Migration directory missed an update", error=describe_error(error))
+        report = Report(old_user, new_user, running)
+        tell_directory(self.manager, report, "Migration directory")
 
     async def start(self, old_user: str, new_user: str) -> MigrationStatus:
         """Start (or join) a copy; the status once its pod left Pending.
