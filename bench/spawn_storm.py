@@ -275,18 +275,27 @@ async def main(args: argparse.Namespace) -> None:
                     f"{during['cpu_seconds_since_reset'] / burst * 1000:.1f} ms "
                     "(kubesim's process: API server and simulated kubelet)"
                 )
+                reported = False
+
+                async def rss_on_the_way(labs_now: int) -> None:
+                    """Print RSS per lab once, when 1,000 labs first run (if more will)."""
+                    nonlocal reported
+                    if reported or labs_now < 1000 or labs_now >= total:
+                        return
+                    reported = True
+                    await trio.sleep(2)
+                    per_lab = (controller.rss_bytes() - rss_before) / labs_now
+                    print(
+                        f"controller RSS per running lab: {per_lab / 1024:.1f} KiB with "
+                        f"{labs_now + singles} labs running (on the way to {total})"
+                    )
+
+                await rss_on_the_way(burst)
                 remaining = [user(i) for i in range(burst, total)]
                 for start in range(0, len(remaining), burst):
                     _, more_errors, _ = await storm(client, remaining[start : start + burst], image)
                     errors += more_errors
-                    labs_now = burst + start + len(remaining[start : start + burst])
-                    if labs_now >= 1000 and labs_now - burst < 1000 and labs_now < total:
-                        await trio.sleep(2)
-                        per_lab = (controller.rss_bytes() - rss_before) / labs_now
-                        print(
-                            f"controller RSS per running lab: {per_lab / 1024:.1f} KiB with "
-                            f"{labs_now + singles} labs running (on the way to {total})"
-                        )
+                    await rss_on_the_way(burst + start + len(remaining[start : start + burst]))
                 running = len(
                     (
                         await client.get(
