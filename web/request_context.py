@@ -10,18 +10,33 @@ leaks to another request (each request runs in its own task with its own context
 The request id is echoed in the ``X-Request-Id`` response header of every HTTP response,
 errors included, and in the handshake response of WebSockets. Nothing else from the request
 headers is bound: tokens never reach the log context.
+
+It also runs what a route asked to run once the request is over (:func:`at_request_end`),
+however it ends: a streamed body that finished, or a client that left before the body began
+(the request's task is then cancelled, and this middleware's ``finally`` is the one place
+that still runs for sure; releasing with the response object's garbage collection was late
+or never on Python 3.13).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 
 import structlog
 
 from web.asgi import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REQUEST_ID_HEADER", "USER_HEADER", "RequestContext", "current_request_id"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "USER_HEADER",
+    "RequestContext",
+    "at_request_end",
+    "current_request_id",
+]
 
 REQUEST_ID_HEADER = "x-request-id"
 USER_HEADER = "x-auth-request-user"
@@ -39,6 +54,22 @@ def _header(scope: Scope, name: str) -> str | None:
         if key.lower() == wanted:
             return bytes(value).decode("latin-1")
     return None
+
+
+_AT_END: ContextVar[list[Callable[[], None]] | None] = ContextVar("at_request_end", default=None)
+
+
+def at_request_end(release: Callable[[], None]) -> None:
+    """Call ``release()`` when the current request is over, however it ends.
+
+    Outside a request (a handler called directly, as some tests do) it is called at once: a
+    release that never comes would be the leak this exists to prevent.
+    """
+    pending = _AT_END.get()
+    if pending is None:
+        release()
+    else:
+        pending.append(release)
 
 
 def current_request_id() -> str | None:
@@ -84,4 +115,11 @@ class RequestContext:
                 message = {**message, "headers": [*headers, id_header]}
             await send(message)
 
-        await self._app(scope, receive, send_with_request_id)
+        pending: list[Callable[[], None]] = []
+        _AT_END.set(pending)
+        try:
+            await self._app(scope, receive, send_with_request_id)
+        finally:
+            for release in reversed(pending):
+                with contextlib.suppress(Exception):
+                    release()

@@ -17,7 +17,6 @@ only (no replay): it is meant for dashboards watching everything as it happens.
 from __future__ import annotations
 
 import json
-import weakref
 
 import structlog
 import trio
@@ -26,6 +25,7 @@ from quart import Blueprint, Response, request
 from actors.labs.events import LabEvent
 from actors.runtime import Subscription, SubscriptionDropped
 from web.auth import RouteGroup, header_identity, require_group
+from web.request_context import at_request_end
 from web.routes.labs import lab_service
 from web.sse import SSE_HEADERS, ServerSentEvent, event_stream_response
 from web.state import current_state
@@ -99,9 +99,9 @@ async def lab_events_sse(username: str) -> Response:
     if subscription is not None:
         # The body releases the subscription when it ends, but a body that never started
         # never ends: a client that leaves between this return and the first byte of the
-        # body cancels the request where quart still holds the response. Releasing it with
-        # the response covers that (closing twice is harmless).
-        weakref.finalize(response, subscription.close)
+        # body cancels the request where quart still holds the response. The end of the
+        # request covers that (closing twice is harmless).
+        at_request_end(subscription.close)
     return response
 
 
