@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["MAX_SESSIONS", "SESSION_LIFETIME", "Session", "SessionStore"]
@@ -42,16 +43,19 @@ class Session:
 class SessionStore:
     """Sessions by identifier, bounded and expiring (wall clock: cookies live in it too)."""
 
-    def __init__(self, *, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(
+        self, *, max_sessions: int = MAX_SESSIONS, clock: Callable[[], float] = time.time
+    ) -> None:
         self._sessions: dict[str, Session] = {}
         self._max = max_sessions
+        self._clock = clock
 
     def __len__(self) -> int:
         return len(self._sessions)
 
     def create(self, token: str, username: str, token_expires: float | None) -> Session:
         """A new session for ``token``; lives until the sooner of its lifetime and the token's."""
-        now = time.time()
+        now = self._clock()
         self._forget_expired(now)
         while len(self._sessions) >= self._max:
             soonest = min(self._sessions.values(), key=lambda s: s.expires)
@@ -76,7 +80,7 @@ class SessionStore:
         session = self._sessions.get(session_id)
         if session is None:
             return None
-        if session.expires <= time.time():
+        if session.expires <= self._clock():
             del self._sessions[session.id]
             return None
         return session
