@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import trio
 
 from tests.e2e.harness import RunningController
@@ -176,3 +177,43 @@ async def test_version_check_config_and_no_abbreviations(tmp_path: Path) -> None
         assert "unrecognized arguments: --simulat" in typo.stderr
         short = await cli("labs", "--tok", "x")
         assert short.returncode == 2
+
+
+async def test_the_simulate_banner_prints_a_dashboard_url_that_signs_in() -> None:
+    command = [sys.executable, "-m", "web.cli", "serve", "--simulate", "--port", "0"]
+    with trio.fail_after(DEADLINE):
+        process = await trio.lowlevel.open_process(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, env=_env()
+        )
+        assert process.stdout is not None
+        try:
+            seen = b""
+            while b"Simulated site:" not in seen:
+                chunk = await process.stdout.receive_some(65536)
+                assert chunk, "serve --simulate exited before its banner"
+                seen += chunk
+            lines = seen.decode().splitlines()
+            [dashboard] = [line.split()[1] for line in lines if "Dashboard:" in line]
+            [api] = [line.split()[2] for line in lines if "Controller API:" in line]
+            assert dashboard == f"{api}/admin/"
+            assert any(f"nublado-trio labs --url {api}" in line for line in lines)
+            async with httpx.AsyncClient() as browser:
+                page = await browser.get(dashboard)
+                assert page.status_code == 303
+                form = await browser.get(httpx.URL(dashboard).join(page.headers["location"]))
+                assert 'name="token"' in form.text
+                signed_in = await browser.post(
+                    f"{dashboard}login", data={"token": demo_token("admin")}
+                )
+                assert signed_in.status_code == 303
+                assert (await browser.get(dashboard)).status_code == 200
+            labs = await cli("labs", "--url", api)
+            assert labs.returncode == 0, labs.stderr
+            assert "0 labs" in labs.stdout
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await process.stdout.aclose()

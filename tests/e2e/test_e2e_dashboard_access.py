@@ -67,7 +67,9 @@ async def test_a_browser_without_a_session_is_sent_to_sign_in(nublado: RunningCo
                 assert refused.status_code == 401, path
 
 
-async def test_signing_in_sets_a_strict_http_only_cookie(nublado: RunningController) -> None:
+async def test_signing_in_sets_a_strict_http_only_cookie(
+    nublado: RunningController, capfd: pytest.CaptureFixture[str]
+) -> None:
     prefix = nublado.prefix
     with trio.fail_after(DEADLINE):
         async with nublado.client() as browser:
@@ -95,6 +97,11 @@ async def test_signing_in_sets_a_strict_http_only_cookie(nublado: RunningControl
                 headers={"Host": "nublado.example.org"},
             )
             assert _set_cookie(remote)[COOKIE_NAME]["secure"] is True
+    # Neither the token nor the session's identifier ever reaches the logs.
+    logged = "".join(capfd.readouterr())
+    assert "POST /nublado/admin/login 303" in logged
+    assert demo_token("admin") not in logged
+    assert cookie.value not in logged
 
 
 async def test_only_admin_tokens_sign_in(nublado: RunningController) -> None:

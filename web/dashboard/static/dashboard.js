@@ -16,6 +16,9 @@
     labs: new Map(), activity: null, bucketSeconds: 10, tree: null, images: null,
     services: [], fileservers: null, session: null,
   };
+  // Render and feed counters, for bench/dashboard.py and the curious (nothing reads them).
+  const stats = { renders: 0, renderMs: 0, maxRenderMs: 0, messages: 0, bytes: 0 };
+  window.nubladoDashboardStats = stats;
   const dirty = new Set();
   let renderTimer = null;
   let lastRender = 0;
@@ -56,6 +59,10 @@
     if (parts.has("tree")) renderTree();
     if (parts.has("images")) renderImages();
     if (parts.has("services")) renderServices();
+    const took = performance.now() - lastRender;
+    stats.renders++;
+    stats.renderMs += took;
+    stats.maxRenderMs = Math.max(stats.maxRenderMs, took);
   }
 
   // -- labs ------------------------------------------------------------------------------------
@@ -220,7 +227,11 @@
     meta.push(`mailbox ${node.mailbox_depth}/${node.mailbox_capacity}`);
     if (node.restarts) meta.push(`restarts ${node.restarts}`);
     head.appendChild(el("span", "meta", meta.join(" · ")));
-    if (node.last_error) head.appendChild(el("span", "err", node.last_error));
+    if (node.last_error) {
+      const error = el("span", "err", node.last_error);
+      error.title = node.last_error;
+      head.appendChild(error);
+    }
     if (head.tagName === "DIV") { li.appendChild(head); return li; }
     const details = el("details");
     const open = openNodes.has(node.name) || (!closedNodes.has(node.name) && depth < 3);
@@ -404,7 +415,11 @@
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(url);
     socket.onopen = () => { retryDelay = 500; setConnected(true, "live"); };
-    socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+    socket.onmessage = (event) => {
+      stats.messages++;
+      stats.bytes += event.data.length;
+      onMessage(JSON.parse(event.data));
+    };
     socket.onclose = (event) => {
       setConnected(false, event.code === 1001 ? "controller restarting…" : "reconnecting…");
       setTimeout(async () => {
