@@ -1,7 +1,9 @@
 """The admin dashboard under load: a real Chromium watching labs spawn by the hundred.
 
-kubesim and the controller run in this process (as ``serve --simulate`` does); Debian's
-headless Chromium (``chromium``, ``chromium-driver``) opens the dashboard. First ``--labs``
+kubesim runs in its own process (as in ``spawn_storm.py``: sharing one Trio loop with it, the
+controller would be measured together with the simulated API server and kubelet), the
+controller in this one; Debian's headless Chromium (``chromium``, ``chromium-driver``) opens
+the dashboard. First ``--labs``
 labs are spawned and left running, then a storm of ``--storm`` concurrent spawns whose image
 pull takes ``--pull`` seconds, so that their progress bars are visibly in flight. Figures
 printed (nothing is asserted: shared machines are noisy):
@@ -21,7 +23,9 @@ this way, with one lab actor crashed on purpose so the tree shows a restart):
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -33,17 +37,20 @@ sys.path.insert(0, str(_HERE.parent))
 
 import httpx  # noqa: E402
 import trio  # noqa: E402
+import yaml  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from kubesim.gafaelfawr import API_PREFIX, FakeGafaelfawr, Group, TokenRecord, UserRecord  # noqa: E402
-from kubesim.site import Site, SiteConfig  # noqa: E402
-from kubesim.store import StoreConfig  # noqa: E402
 from web.app import create_app  # noqa: E402
+from web.logging import configure_logging  # noqa: E402
 from web.server import RunningServer, ServerTuning, serve  # noqa: E402
-from web.simulate import simulated_cluster, simulated_controller  # noqa: E402
+from web.simulate import (  # noqa: E402
+    CONTROLLER_NAMESPACE,
+    FILESERVER_NAMESPACE,
+    simulated_controller,
+)
 
 SLOW_TAG = "w_2026_42"
 """Not in the prepull set: only the storm's labs pull it, slowly."""
@@ -55,19 +62,32 @@ def user(index: int) -> str:
     return f"user{index:05d}"
 
 
-def add_users(site: Site, count: int) -> None:
-    fake = site.mounted(API_PREFIX)
-    assert isinstance(fake, FakeGafaelfawr)
-    for i in range(count):
-        name = user(i)
-        fake.data.add_user(
-            UserRecord(
-                username=name, uid=100000 + i, gid=100000 + i, groups=(Group(name, 100000 + i),)
-            )
-        )
-        fake.data.add_token(
-            TokenRecord(token=f"token-{name}", username=name, scopes=("exec:notebook",))
-        )
+def site_config(users: int, pull: float) -> dict[str, Any]:
+    """kubesim: instant kubelet except the storm's image, and a Gafaelfawr that knows every
+    benchmark user and the demo administrator."""
+    names = [user(i) for i in range(users)]
+    return {
+        "store": {"namespace_delete_delay": 0.05},
+        "controllers": {
+            "kubelet": {"pull_delays": {f"*sciplat-lab:{SLOW_TAG}*": pull}},
+            "gafaelfawr": {
+                "users": [
+                    {
+                        "username": n,
+                        "uid": 100000 + i,
+                        "gid": 100000 + i,
+                        "groups": [{"name": n, "id": 100000 + i}],
+                    }
+                    for i, n in enumerate(names)
+                ],
+                "tokens": [
+                    {"token": f"token-{n}", "username": n, "scopes": ["exec:notebook"]}
+                    for n in names
+                ]
+                + [{"token": "admin-demo-token", "username": "admin", "scopes": ["exec:admin"]}],
+            },
+        },
+    }
 
 
 async def spawn_all(base: str, prefix: str, names: list[str], registry: str, tag: str) -> None:
@@ -133,13 +153,24 @@ def page_stats(driver: webdriver.Chrome) -> dict[str, float]:
     return stats
 
 
-async def main(args: argparse.Namespace) -> None:
-    site_config = SiteConfig(
-        store=StoreConfig(namespace_delete_delay=0.05),
-        controllers={"kubelet": {"pull_delays": {f"*sciplat-lab:{SLOW_TAG}*": args.pull}}},
-    )
-    async with simulated_cluster(site_config) as site, simulated_controller(site) as (config, ctl):
-        add_users(site, args.labs + args.storm)
+def start_kubesim(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """kubesim in its own process, with the namespaces the controller expects."""
+    command = [sys.executable, "-m", "kubesim", "--port", "0", "--config", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    if " on " not in line:
+        process.kill()
+        raise RuntimeError("kubesim exited before announcing itself")
+    site_url = line.split(" on ", 1)[1].split()[0]
+    with httpx.Client(base_url=site_url) as kube:
+        for name in (CONTROLLER_NAMESPACE, FILESERVER_NAMESPACE):
+            kube.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+    return process, site_url
+
+
+async def run(args: argparse.Namespace, site_url: str) -> None:
+    async with simulated_controller(site_url) as (config, ctl):
         app = create_app(
             config,
             ctl.system,
@@ -164,7 +195,7 @@ async def main(args: argparse.Namespace) -> None:
                 )
             )
             base, prefix = server.base_url, config.path_prefix
-            registry = (site.url or "").removeprefix("http://")
+            registry = site_url.removeprefix("http://")
             started = time.monotonic()
             await spawn_all(base, prefix, [user(i) for i in range(args.labs)], registry, FAST_TAG)
             await wait_running(base, prefix, args.labs)
@@ -186,9 +217,12 @@ async def main(args: argparse.Namespace) -> None:
                 before = await in_thread(lambda: page_stats(driver))
                 if args.crash and args.labs:
                     # One lab actor crashes on a garbled pod read: the tree shows its restart.
-                    site.faults.add_corruption(verb="get", resource="pods", count=1)
                     name = user(0)
                     async with httpx.AsyncClient(base_url=base) as client:
+                        await client.post(
+                            f"{site_url}/_kubesim/faults/corruptions",
+                            json={"verb": "get", "resource": "pods", "count": 1},
+                        )
                         await client.post(
                             f"{prefix}/spawner/v1/labs/{name}/create",
                             json={
@@ -246,7 +280,16 @@ def cli() -> None:
     args = parser.parse_args()
     if args.short:
         args.labs, args.storm, args.pull = 60, 40, 2.0
-    trio.run(main, args)
+    configure_logging(level="WARNING", profile="development")
+    with tempfile.TemporaryDirectory() as scratch:
+        config_path = Path(scratch) / "kubesim.yaml"
+        config_path.write_text(yaml.safe_dump(site_config(args.labs + args.storm, args.pull)))
+        kubesim, site_url = start_kubesim(config_path)
+        try:
+            trio.run(run, args, site_url)
+        finally:
+            kubesim.terminate()
+            kubesim.wait(15)
 
 
 if __name__ == "__main__":
