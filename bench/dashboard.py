@@ -55,7 +55,8 @@ from web.simulate import (  # noqa: E402
 SLOW_TAG = "w_2026_42"
 """Not in the prepull set: only the storm's labs pull it, slowly."""
 FAST_TAG = "w_2026_46"
-CONCURRENCY = 100
+FILL_CONCURRENCY = 20
+"""Spawns in flight while the running labs are made (the storm itself is all at once)."""
 
 
 def user(index: int) -> str:
@@ -90,8 +91,10 @@ def site_config(users: int, pull: float) -> dict[str, Any]:
     }
 
 
-async def spawn_all(base: str, prefix: str, names: list[str], registry: str, tag: str) -> None:
-    limiter = trio.CapacityLimiter(CONCURRENCY)
+async def spawn_all(
+    base: str, prefix: str, names: list[str], registry: str, tag: str, concurrency: int
+) -> None:
+    limiter = trio.CapacityLimiter(concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(120.0)) as client:
 
         async def one(name: str) -> None:
@@ -197,7 +200,8 @@ async def run(args: argparse.Namespace, site_url: str) -> None:
             base, prefix = server.base_url, config.path_prefix
             registry = site_url.removeprefix("http://")
             started = time.monotonic()
-            await spawn_all(base, prefix, [user(i) for i in range(args.labs)], registry, FAST_TAG)
+            names = [user(i) for i in range(args.labs)]
+            await spawn_all(base, prefix, names, registry, FAST_TAG, FILL_CONCURRENCY)
             await wait_running(base, prefix, args.labs)
             print(f"{args.labs} labs running after {time.monotonic() - started:.1f} s")
 
@@ -234,7 +238,9 @@ async def run(args: argparse.Namespace, site_url: str) -> None:
                 storm = [user(args.labs + i) for i in range(args.storm)]
                 storm_started = time.monotonic()
                 async with trio.open_nursery() as storm_nursery:
-                    storm_nursery.start_soon(spawn_all, base, prefix, storm, registry, SLOW_TAG)
+                    storm_nursery.start_soon(
+                        spawn_all, base, prefix, storm, registry, SLOW_TAG, args.storm
+                    )
                     if args.screenshot:
                         await trio.sleep(args.pull * 0.6)
                         await in_thread(lambda: driver.save_screenshot(str(args.screenshot)))

@@ -119,13 +119,20 @@ async def test_only_admin_tokens_sign_in(nublado: RunningController) -> None:
                 assert words in response.text
                 assert "set-cookie" not in response.headers
                 assert token[:100] not in response.text or not token
-            foreign = await browser.post(
+            for origin in ("https://evil.example.com", "null"):
+                foreign = await browser.post(
+                    f"{prefix}/admin/login",
+                    data={"token": demo_token("admin")},
+                    headers={"Origin": origin},
+                )
+                assert foreign.status_code == 403
+                assert "set-cookie" not in foreign.headers
+            own = await browser.post(
                 f"{prefix}/admin/login",
                 data={"token": demo_token("admin")},
-                headers={"Origin": "https://evil.example.com"},
+                headers={"Origin": nublado.url},
             )
-            assert foreign.status_code == 403
-            assert "set-cookie" not in foreign.headers
+            assert own.status_code == 303
 
 
 async def test_the_cookie_opens_the_dashboard_routes_only(nublado: RunningController) -> None:
