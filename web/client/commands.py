@@ -5,7 +5,7 @@ Exit codes: 0 when the command did what it says (``spawn --follow``: the lab sta
 when the controller refused, failed or could not be reached (``spawn --follow``: the spawn
 failed), 2 for a usage error (such as no token for a remote controller).
 
-``rich`` is imported by these commands only, so ``serve`` never loads it.
+The controller itself never uses ``rich``; these commands import it when they run.
 """
 
 from __future__ import annotations
