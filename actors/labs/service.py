@@ -72,7 +72,7 @@ from actors.labs.messages import (
     Subscribe,
 )
 from actors.labs.observer import NO_SPAWN_OBSERVER, SpawnObserver
-from actors.labs.summary import LabSummary, summarize
+from actors.labs.summary import LabSummary, SummaryCache
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -116,6 +116,7 @@ class LabService:
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self.activity = LabActivity()
         """Change counter and spawn rates for the admin dashboard (``dashboard`` below)."""
+        self._summaries = SummaryCache()
         self._kube = kube
         self.pod_events = PodEventRelay(namespace_prefix=f"{config.lab.namespace_prefix}-")
         """Who follows which lab pod's Events, fed by ``pod_event_relay``."""
@@ -324,13 +325,11 @@ class LabService:
     async def summaries(self) -> list[LabSummary]:
         """Every known lab with its operation's progress (one message to the directory)."""
         states = await self.manager.ask(ListStates(), timeout=self.ask_timeout)
-        rows = []
-        for username, (state, since) in states.items():
-            stream = self._streams.get(username)
-            events = stream.events if stream is not None else []
-            in_progress = stream is not None and stream.in_operation
-            rows.append(summarize(username, state, since, events, in_progress=in_progress))
-        return rows
+        return self._summaries.rows(states, self.history, self._in_operation)
+
+    def _in_operation(self, username: str) -> bool:
+        stream = self._streams.get(username)
+        return stream is not None and stream.in_operation
 
     def history(self, username: str) -> list[LabEvent]:
         """The events of the user's current (or last) operation; ``[]`` if none is known."""

@@ -6,12 +6,14 @@ stream), without asking the lab actor: listing 3,000 labs is one message to the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from actors.common.models import LabState
 from actors.labs.events import LabEvent, LabEventType
 
-__all__ = ["LabSummary", "summarize"]
+__all__ = ["LabSummary", "SummaryCache", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class LabSummary:
     outcome: str | None
 
     def as_json(self) -> dict[str, object]:
+        """The row as JSON (the same dict each time: a row is made once per change)."""
+        return self._json
+
+    @cached_property
+    def _json(self) -> dict[str, object]:
         return {
             "user": self.user,
             "status": self.status,
@@ -67,3 +74,42 @@ def summarize(
         message=last.message if last is not None else None,
         outcome=outcome,
     )
+
+
+class SummaryCache:
+    """Rows rebuilt only for labs that changed since the last listing.
+
+    Lab states are immutable and replaced on every change, and an operation's events only
+    grow (a new operation starts from none), so the same state object with as many events,
+    the same operation flag and the same "since" is the same row: listing 3,000 labs of
+    which a few changed rebuilds a few rows.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[LabState, int, bool, float, LabSummary]] = {}
+
+    def rows(
+        self,
+        states: dict[str, tuple[LabState, float]],
+        events_of: Callable[[str], list[LabEvent]],
+        in_progress: Callable[[str], bool],
+    ) -> list[LabSummary]:
+        """One row per lab of ``states``; rows of labs no longer there are forgotten."""
+        rows = []
+        fresh: dict[str, tuple[LabState, int, bool, float, LabSummary]] = {}
+        for user, (state, since) in states.items():
+            events = events_of(user)
+            busy = in_progress(user)
+            cached = self._rows.get(user)
+            if (
+                cached is not None
+                and cached[0] is state
+                and cached[1:4] == (len(events), busy, since)
+            ):
+                row = cached[4]
+            else:
+                row = summarize(user, state, since, events, in_progress=busy)
+            fresh[user] = (state, len(events), busy, since, row)
+            rows.append(row)
+        self._rows = fresh
+        return rows
