@@ -201,7 +201,7 @@ async def run(args: argparse.Namespace, site_url: str) -> None:
             registry = site_url.removeprefix("http://")
             started = time.monotonic()
             names = [user(i) for i in range(args.labs)]
-            await spawn_all(base, prefix, names, registry, FAST_TAG, FILL_CONCURRENCY)
+            await spawn_all(base, prefix, names, registry, FAST_TAG, args.fill_concurrency)
             await wait_running(base, prefix, args.labs)
             print(f"{args.labs} labs running after {time.monotonic() - started:.1f} s")
 
@@ -280,6 +280,12 @@ def cli() -> None:
     parser.add_argument("--labs", type=int, default=3000, help="labs running before the storm")
     parser.add_argument("--storm", type=int, default=300, help="concurrent spawns")
     parser.add_argument("--pull", type=float, default=8.0, help="seconds each storm pull takes")
+    parser.add_argument(
+        "--fill-concurrency",
+        type=int,
+        default=FILL_CONCURRENCY,
+        help=f"spawns in flight while making the running labs (default {FILL_CONCURRENCY})",
+    )
     parser.add_argument("--screenshot", type=Path, default=None, help="save the page mid-storm")
     parser.add_argument("--no-crash", dest="crash", action="store_false", help="crash no actor")
     parser.add_argument("--short", action="store_true", help="60 labs and a storm of 40")
