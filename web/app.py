@@ -118,7 +118,7 @@ def create_app(
         app.register_blueprint(prefixed, url_prefix=prefix)
     app.register_blueprint(admin_actors, url_prefix=prefix)
     app.register_blueprint(api_docs, url_prefix=prefix)
-    install_dashboard(app, prefix)
+    install_dashboard(app, prefix, labs=labs is not None)
     if labs is not None:
         for blueprint in (lab_routes, lab_events, lab_form):
             app.register_blueprint(blueprint, url_prefix=prefix)

@@ -90,6 +90,9 @@ async def test_signing_in_sets_a_strict_http_only_cookie(
             assert 'src="static/dashboard.js"' in page.text
             script = await browser.get(f"{prefix}/admin/static/dashboard.js")
             assert script.headers["content-type"].startswith("text/javascript")
+            style = await browser.get(f"{prefix}/admin/static/dashboard.css")
+            assert style.headers["content-type"].startswith("text/css")
+            assert (await browser.get(f"{prefix}/admin/static/other.js")).status_code == 404
             # Anywhere but loopback, the cookie is Secure.
             remote = await browser.post(
                 f"{prefix}/admin/login",
@@ -108,31 +111,35 @@ async def test_only_admin_tokens_sign_in(nublado: RunningController) -> None:
     prefix = nublado.prefix
     with trio.fail_after(DEADLINE):
         async with nublado.client() as browser:
-            for token, status, words in (
-                (demo_token("alice"), 403, "lacks the exec:admin scope"),
-                ("no-such-token", 401, "not accepted"),
-                ("", 422, "Paste a token"),
-                ("x" * 5000, 422, "Paste a token"),
+            for token, headers, error, words in (
+                (demo_token("alice"), {}, "scope", "lacks the exec:admin scope"),
+                ("no-such-token", {}, "rejected", "not accepted"),
+                ("", {}, "missing", "Paste a token"),
+                ("x" * 5000, {}, "missing", "Paste a token"),
+                (demo_token("admin"), {"Origin": "https://evil.example.com"}, "origin", "site"),
+                (demo_token("admin"), {"Origin": "null"}, "origin", "another site"),
             ):
-                response = await browser.post(f"{prefix}/admin/login", data={"token": token})
-                assert response.status_code == status
-                assert words in response.text
-                assert "set-cookie" not in response.headers
-                assert token[:100] not in response.text or not token
-            for origin in ("https://evil.example.com", "null"):
-                foreign = await browser.post(
-                    f"{prefix}/admin/login",
-                    data={"token": demo_token("admin")},
-                    headers={"Origin": origin},
+                response = await browser.post(
+                    f"{prefix}/admin/login", data={"token": token}, headers=headers
                 )
-                assert foreign.status_code == 403
-                assert "set-cookie" not in foreign.headers
+                assert response.status_code == 303
+                assert response.headers["location"] == f"{prefix}/admin/login?error={error}"
+                assert "set-cookie" not in response.headers
+                form = await browser.get(response.headers["location"])
+                assert form.status_code == 200
+                assert words in form.text
+                assert token[:100] not in form.text or not token
             own = await browser.post(
                 f"{prefix}/admin/login",
                 data={"token": demo_token("admin")},
                 headers={"Origin": nublado.url},
             )
             assert own.status_code == 303
+            assert own.headers["location"] == f"{prefix}/admin/"
+            # Unknown error codes show no message (nothing from the query is reflected).
+            odd = await browser.get(f"{prefix}/admin/login?error=<script>")
+            assert "<script>" not in odd.text
+            assert 'role="alert"' not in odd.text
 
 
 async def test_the_cookie_opens_the_dashboard_routes_only(nublado: RunningController) -> None:

@@ -75,7 +75,11 @@ async def test_sign_in_and_watch_a_spawn_reach_complete(
         # The kubelet holds the pod: the spawn stays in flight, partway, until released.
         nublado.site.faults.kubelet_frozen = True
         await _spawn(nublado, "alice", wait=False)
-        status, value, outcome = await wait_until(browser, lambda d: _progress(d, "alice"))
+        # The row may first show the spawn before its first progress event; it then stays
+        # partway for as long as the kubelet holds the pod.
+        status, value, outcome = await wait_until(
+            browser, lambda d: (p := _progress(d, "alice")) and p[1] not in ("", "0") and p
+        )
         assert status == "pending"
         assert 0 < int(value) < 100
         assert outcome == ""

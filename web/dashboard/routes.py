@@ -5,7 +5,7 @@
 ``GET  /admin/login``, ``POST``            direct mode: trade a token for a session cookie
 ``POST /admin/logout``                     end the session (CSRF-checked)
 ``GET  /admin/session``                    who is signed in, and the page's CSRF token
-``GET  /admin/static/<file>``              the page's script and style (no secrets)
+``GET  /admin/static/dashboard.{js,css}``  the page's script and style (no secrets)
 ``WS   /admin/dashboard/ws``               the live feed (``web.dashboard.feed``)
 ``GET  /admin/labs``                       every lab as a row (the command line's ``labs``)
 ``GET  /admin/labs/<user>``                one lab: state, event history, Kubernetes objects
@@ -28,7 +28,7 @@ import trio
 from quart import Blueprint, Response, redirect, request
 
 from actors.config.auth import AuthMode
-from actors.errors import DeleteFailedError, NotConfiguredError, UnknownUserError
+from actors.errors import DeleteFailedError, UnknownUserError
 from actors.kube import KubernetesError
 from actors.labs.service import LabService
 from web.auth import AuthenticationUnavailableError, BearerTokenError
@@ -45,10 +45,13 @@ from web.state import current_state
 from web.streams import serve_websocket_stream
 from web.usernames import path_username
 
-__all__ = ["STATIC_FILES", "dashboard"]
+__all__ = ["SIGN_IN_ERRORS", "STATIC_FILES", "dashboard", "dashboard_labs"]
 
 dashboard = Blueprint("dashboard", __name__)
 """Registered with ``url_prefix=config.path_prefix``."""
+
+dashboard_labs = Blueprint("dashboard_labs", __name__)
+"""The lab routes; registered only when the app has a lab service, like the other lab routes."""
 
 _STATIC = resources.files("web.dashboard") / "static"
 STATIC_FILES: dict[str, tuple[bytes, str]] = {
@@ -126,38 +129,58 @@ async def page() -> Response:
     return _html(_INDEX)
 
 
-def _login_page(message: str | None = None, status: int = 200) -> Response:
-    error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
-    return _html(_LOGIN.replace("<!--error-->", error), status)
+SIGN_IN_ERRORS = {
+    "missing": "Paste a token with the exec:admin scope.",
+    "rejected": "That token was not accepted (unknown or expired).",
+    "scope": "That token lacks the exec:admin scope.",
+    "unavailable": "Gafaelfawr cannot be reached; try again shortly.",
+    "origin": "Sign-in refused: the form was sent from another site.",
+}
+"""Why a sign-in failed, by the code the form is sent back with (never the input itself)."""
+
+
+def _login_page(error: str | None) -> Response:
+    message = SIGN_IN_ERRORS.get(error or "")
+    html_error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    return _html(_LOGIN.replace("<!--error-->", html_error))
+
+
+def _back_to_sign_in(error: str) -> Response:
+    return redirect(_admin_path(f"login?error={error}"), 303)  # type: ignore[return-value]
 
 
 @dashboard.get("/admin/login")
 async def login_form() -> Response:
+    """The sign-in form; ``?error=`` names why the last attempt failed."""
     if not _direct_mode():
         return redirect(_admin_path(), 303)  # type: ignore[return-value]
-    return _login_page()
+    return _login_page(request.args.get("error"))
 
 
 @dashboard.post("/admin/login")
 async def login() -> Response:
-    """Check the token (``exec:admin``) and answer with a session cookie."""
+    """Check the token (``exec:admin``) and answer with a session cookie.
+
+    Always a redirect (post/redirect/get): to the dashboard with the cookie, or back to the
+    form with the reason, so that reloading a page never resends a token.
+    """
     if not _direct_mode():
         return redirect(_admin_path(), 303)  # type: ignore[return-value]
     origin = request.headers.get("Origin")
     if origin is not None and origin != f"{request.scheme}://{request.host}":
-        return _login_page("Sign-in refused: the form was sent from another site.", 403)
+        return _back_to_sign_in("origin")
     form = await request.form
     token = (form.get("token") or "").strip()
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        return _login_page("Paste a token with the exec:admin scope.", 422)
+        return _back_to_sign_in("missing")
     try:
         info = await token_info(token)
     except BearerTokenError:
-        return _login_page("That token was not accepted (unknown or expired).", 401)
+        return _back_to_sign_in("rejected")
     except AuthenticationUnavailableError:
-        return _login_page("Gafaelfawr cannot be reached; try again shortly.", 502)
+        return _back_to_sign_in("unavailable")
     if not info.has_scope(ADMIN_SCOPE):
-        return _login_page(f"That token lacks the {ADMIN_SCOPE} scope.", 403)
+        return _back_to_sign_in("scope")
     expires = info.expires.timestamp() if info.expires is not None else None
     session = dashboard_access().sessions.create(token, info.username, expires)
     response = redirect(_admin_path(), 303)
@@ -201,16 +224,22 @@ async def session_info() -> Response:
     )
 
 
-@dashboard.get("/admin/static/<name>")
-async def static_file(name: str) -> Response:
-    found = STATIC_FILES.get(name)
-    if found is None:
-        return _json({"detail": "Not Found"}, 404)
-    content, kind = found
+def _static(name: str) -> Response:
+    content, kind = STATIC_FILES[name]
     response = Response(content, status=200, content_type=kind)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@dashboard.get("/admin/static/dashboard.js")
+async def static_script() -> Response:
+    return _static("dashboard.js")
+
+
+@dashboard.get("/admin/static/dashboard.css")
+async def static_style() -> Response:
+    return _static("dashboard.css")
 
 
 # -- the feed and lab actions ------------------------------------------------------------------
@@ -226,12 +255,11 @@ async def feed() -> None:
 
 def _labs() -> LabService:
     service = current_state().labs
-    if service is None:
-        raise NotConfiguredError("Labs are not enabled in this controller")
+    assert service is not None  # these routes exist only with a lab service
     return service
 
 
-@dashboard.get("/admin/labs")
+@dashboard_labs.get("/admin/labs")
 async def list_labs() -> Response:
     """Every known lab as a row, sorted by user."""
     await dashboard_operator()
@@ -239,7 +267,7 @@ async def list_labs() -> Response:
     return _json([row.as_json() for row in rows])
 
 
-@dashboard.get("/admin/labs/<username>")
+@dashboard_labs.get("/admin/labs/<username>")
 async def lab_detail(username: str) -> Response:
     """One lab: its state, the events of its current or last operation, its objects."""
     await dashboard_operator()
@@ -266,7 +294,7 @@ async def lab_detail(username: str) -> Response:
     )
 
 
-@dashboard.delete("/admin/labs/<username>")
+@dashboard_labs.delete("/admin/labs/<username>")
 async def delete_lab(username: str) -> Response:
     """Delete the lab and wait until it is gone (an administrator's action)."""
     await dashboard_operator(unsafe=True)
