@@ -52,6 +52,7 @@ __all__ = [
     "SignInRequired",
     "dashboard_access",
     "dashboard_operator",
+    "ensure_csrf",
     "install_access",
     "token_info",
 ]
@@ -165,10 +166,20 @@ async def dashboard_operator(*, unsafe: bool = False) -> Operator:
         if session is None:
             raise SignInRequired()
         operator = await _session_operator(session)
-    if unsafe and not same_secret(headers.get(CSRF_HEADER), operator.csrf):
+    if unsafe:
+        ensure_csrf(operator)
+    return operator
+
+
+def ensure_csrf(operator: Operator) -> None:
+    """Refuse (403) an action whose ``X-CSRF-Token`` is not the operator's; bearer callers
+    need none. Routes with a path username call it after checking the name, as the API
+    checks usernames before a route's own checks."""
+    if operator.via == "bearer":
+        return
+    if not same_secret(_headers().get(CSRF_HEADER), operator.csrf):
         _log.info("Dashboard action without a valid CSRF token refused")
         raise PermissionDeniedError(f"Permission denied: missing or wrong {CSRF_HEADER} header")
-    return operator
 
 
 def _cookie() -> str | None:

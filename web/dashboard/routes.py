@@ -38,6 +38,7 @@ from web.dashboard.access import (
     SignInRequired,
     dashboard_access,
     dashboard_operator,
+    ensure_csrf,
     token_info,
 )
 from web.dashboard.feed import push_dashboard
@@ -297,8 +298,9 @@ async def lab_detail(username: str) -> Response:
 @dashboard_labs.delete("/admin/labs/<username>")
 async def delete_lab(username: str) -> Response:
     """Delete the lab and wait until it is gone (an administrator's action)."""
-    await dashboard_operator(unsafe=True)
+    operator = await dashboard_operator()
     path_username(username)
+    ensure_csrf(operator)
     try:
         await _labs().delete(username)
     except trio.TooSlowError:
