@@ -28,6 +28,7 @@ from actors.runtime import ActorSystem
 from web.access_log import AccessLog
 from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
+from web.dashboard import install_dashboard
 from web.errors import register_error_handlers
 from web.metadata import package_metadata
 from web.metrics import instrument_app
@@ -117,6 +118,7 @@ def create_app(
         app.register_blueprint(prefixed, url_prefix=prefix)
     app.register_blueprint(admin_actors, url_prefix=prefix)
     app.register_blueprint(api_docs, url_prefix=prefix)
+    install_dashboard(app, prefix, labs=labs is not None)
     if labs is not None:
         for blueprint in (lab_routes, lab_events, lab_form):
             app.register_blueprint(blueprint, url_prefix=prefix)

@@ -13,6 +13,11 @@ Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the controller fai
 running or cannot listen on its port (one line on stderr), 2 for a usage or configuration error
 (one paragraph on stderr naming the bad key and why, never a traceback) and when another
 installed distribution provides one of this one's top-level packages (:mod:`web.distribution`).
+
+``check-config`` validates a configuration file without a cluster (0 valid, 2 not). The client
+commands (``labs``, ``spawn``, ``delete``, ``actors``, ``images``, ``prepulls``) talk to a
+running controller; they live in ``web.client``. Options are never abbreviated: argparse's
+prefix matching would turn a typo such as ``serve --simulat`` into a real option.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from actors.config import ConfigError, ControllerConfig, load_config
 from actors.controller import Controller, ControllerSetupError, open_controller
 from actors.labs.builder import LabBuildError
 from web.app import controller_app
+from web.client.commands import CLIENT_COMMANDS
+from web.client.connection import DEFAULT_URL
 from web.distribution import conflict_message, foreign_providers
 from web.http_server import CannotListen, open_listeners
 from web.logging import configure_logging
@@ -189,12 +196,15 @@ def _simulation_banner(
         if args.host is None
         else f"Listening on {args.host} as asked: anyone who can reach it can use the demo tokens."
     )
+    url_option = "" if f"{base}{prefix}" == DEFAULT_URL else f" --url {base}{prefix}"
     return "\n".join(
         [
             "",
             "nublado-trio is running on a simulated cluster.",
+            f"  Dashboard:        {base}{prefix}/admin/  (sign in with admin-demo-token)",
             f"  Controller API:   {base}{prefix}",
-            f"  Actor tree:       {base}{prefix}/admin/actors  (token admin-demo-token)",
+            f"  Command line:     nublado-trio labs{url_option}  (also spawn alice --follow,",
+            "                    delete, actors --watch, images, prepulls)",
             f"  Simulated site:   {simulation.site.url}  (Kubernetes API, Gafaelfawr, registry)",
             f"  Alerts posted:    {simulation.site.url}/slack/posts  (fake Slack webhook)",
             f"  Discovery:        {simulation.site.url}/repertoire/discovery  (fake Repertoire)",
@@ -217,6 +227,7 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "serve",
         help="run the lab controller",
         description="Run the lab controller: the actor system and the HTTP API.",
+        allow_abbrev=False,
     )
     parser.add_argument(
         "--config",
@@ -264,18 +275,62 @@ def add_simulate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(run=_run_simulate, passes_through=True)
 
 
+def _run_check_config(args: argparse.Namespace, _factory: ControllerFactory) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as error:
+        _print_error(str(error))
+        return EXIT_CONFIG
+    except OSError as error:
+        _print_error(f"cannot read configuration file {args.file}: {error.strerror or error}")
+        return EXIT_CONFIG
+    print(f"{args.file}: valid configuration for {config.name} ({config.auth.mode.value} auth)")
+    return EXIT_OK
+
+
+def add_check_config_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``check-config FILE``: validate a configuration as ``serve`` would, without a cluster."""
+    parser = subparsers.add_parser(
+        "check-config",
+        help="validate a configuration file",
+        description="Validate FILE as serve would (environment overrides included) without "
+        "contacting any cluster. Exit code 0 if it is valid, 2 with the reasons if not.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("file", metavar="FILE")
+    parser.set_defaults(run=_run_check_config)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_serve_command,
     add_simulate_command,
+    add_check_config_command,
+    *CLIENT_COMMANDS,
 )
 """Every subcommand, in the order ``--help`` lists them."""
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    from web.metadata import DISTRIBUTION
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand of ``COMMANDS``."""
     parser = argparse.ArgumentParser(
-        prog="nublado-trio", description="Lab controller for Jupyter science platforms."
+        prog="nublado-trio",
+        description="Lab controller for Jupyter science platforms.",
+        allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in COMMANDS:
         add_command(subparsers)

@@ -37,6 +37,7 @@ from actors.images.source import SourceEndpoints
 from actors.kube import KubeClient
 from kubesim.demo import install_all
 from kubesim.site import Site, SiteConfig
+from web.client.connection import DEMO_TOKENS
 
 __all__ = [
     "CONTROLLER_NAMESPACE",
@@ -55,12 +56,6 @@ CONTROLLER_NAMESPACE = "nublado"
 FILESERVER_NAMESPACE = "fileservers"
 """Namespace of the demo's file servers (it must exist before the controller uses it)."""
 
-DEMO_TOKENS = {
-    "alice": "alice-demo-token",
-    "bob": "bob-demo-token",
-    "hub": "hub-demo-token",
-    "admin": "admin-demo-token",
-}
 
 DEMO_REGISTRY_USER = "demo"
 DEMO_REGISTRY_PASSWORD = "demo-password"

@@ -81,6 +81,14 @@ class LastKnownState(Request[LabState | None]):
 
 
 @dataclass(frozen=True)
+class ListStates(Request[dict[str, tuple[LabState, float]]]):
+    """Every known lab's state (given-up ones as ``failed``) and since when, wall clock.
+
+    "Since" is when this controller first saw the lab: its spawn, or its discovery at startup.
+    """
+
+
+@dataclass(frozen=True)
 class Reconcile(Request[int]):
     """Run a reconciliation pass now; the reply is the number of labs observed."""
 
@@ -113,6 +121,8 @@ class LabManager(Actor):
         self.states: dict[str, LabState] = {}
         self.registered: set[str] = set()
         self.abandoned: dict[str, LabState] = {}
+        self.since: dict[str, float] = {}
+        """When each known lab first appeared to this controller (``time.time()``)."""
         self.passes = 0
         self.last_pass_error: str | None = None
         self.last_pass_at: float | None = None
@@ -137,8 +147,10 @@ class LabManager(Actor):
                 self.abandoned.pop(username, None)
                 if state is None:
                     self.states.pop(username, None)
+                    self.since.pop(username, None)
                 else:
                     self.states[username] = state
+                    self.since.setdefault(username, time.time())
                 return None
             case Register(username):
                 self.registered.add(username)
@@ -152,9 +164,16 @@ class LabManager(Actor):
                 return username in self.registered
             case LastKnownState(username):
                 return self.states.get(username) or self.abandoned.get(username)
+            case ListStates():
+                return self._list_states()
             case Reconcile():
                 return await self._reconcile()
         return await super().handle(message)
+
+    def _list_states(self) -> dict[str, tuple[LabState, float]]:
+        now = time.time()
+        known = {**self.abandoned, **self.states}
+        return {user: (state, self.since.get(user, now)) for user, state in known.items()}
 
     def _gave_up(self, username: str) -> None:
         log.error("Lab actor given up after repeated crashes", user=username)

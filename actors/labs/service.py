@@ -46,9 +46,11 @@ from actors.errors import (
 )
 from actors.kube import KubeClient
 from actors.kube.event_relay import EventRelay, PodEventRelay
-from actors.labs.builder import size_resources
+from actors.labs.activity import LabActivity
+from actors.labs.builder import lab_namespace, size_resources
 from actors.labs.events import LabEvent
 from actors.labs.informers import LabFeeds, lab_informers
+from actors.labs.inventory import LabObject, lab_objects
 from actors.labs.lab import LabActor, LabDependencies
 from actors.labs.manager import (
     ActorGaveUp,
@@ -56,6 +58,7 @@ from actors.labs.manager import (
     LabManager,
     LastKnownState,
     ListRunning,
+    ListStates,
     Reconcile,
     Register,
     Report,
@@ -69,6 +72,7 @@ from actors.labs.messages import (
     Subscribe,
 )
 from actors.labs.observer import NO_SPAWN_OBSERVER, SpawnObserver
+from actors.labs.summary import LabSummary, SummaryCache
 from actors.runtime import (
     ActorRef,
     ActorStatus,
@@ -110,6 +114,10 @@ class LabService:
         self.images = images
         self.ready = trio.Event()
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
+        self.activity = LabActivity()
+        """Change counter and spawn rates for the admin dashboard (``dashboard`` below)."""
+        self._summaries = SummaryCache()
+        self._kube = kube
         self.pod_events = PodEventRelay(namespace_prefix=f"{config.lab.namespace_prefix}-")
         """Who follows which lab pod's Events, fed by ``pod_event_relay``."""
         self.feeds = LabFeeds()
@@ -197,9 +205,11 @@ class LabService:
 
     def _report(self, username: str, state: LabState | None) -> None:
         self._tell_manager(Report(username, state))
+        self.activity.changed()
 
     def _broadcast(self, username: str, event: LabEvent) -> None:
         self.all_events.publish((username, event))
+        self.activity.observe(event)
 
     def _tell_manager(self, message: object) -> None:
         tell_directory(self.manager, message, "Lab directory")
@@ -247,6 +257,7 @@ class LabService:
             reset_user_env=options.reset_user_env,
         )
         await lab.ask(Create(spawn), timeout=CREATE_TIMEOUT)
+        self.activity.spawn_accepted()
 
     async def delete(self, username: str) -> None:
         """Delete the user's lab and wait for the deletion (``api.md`` §5.4)."""
@@ -308,3 +319,23 @@ class LabService:
     async def reconcile(self) -> int:
         """Run a reconciliation pass now (operators and tests); returns labs observed."""
         return await self.manager.ask(Reconcile(), timeout=RECONCILE_TIMEOUT)
+
+    # -- calls for the admin dashboard -------------------------------------------------------
+
+    async def summaries(self) -> list[LabSummary]:
+        """Every known lab with its operation's progress (one message to the directory)."""
+        states = await self.manager.ask(ListStates(), timeout=self.ask_timeout)
+        return self._summaries.rows(states, self.history, self._in_operation)
+
+    def _in_operation(self, username: str) -> bool:
+        stream = self._streams.get(username)
+        return stream is not None and stream.in_operation
+
+    def history(self, username: str) -> list[LabEvent]:
+        """The events of the user's current (or last) operation; ``[]`` if none is known."""
+        stream = self._streams.get(username)
+        return stream.events if stream is not None else []
+
+    async def objects(self, username: str) -> list[LabObject]:
+        """The Kubernetes objects of the user's lab, read now."""
+        return await lab_objects(self._kube, lab_namespace(self.config, username))

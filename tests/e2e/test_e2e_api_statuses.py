@@ -237,6 +237,29 @@ async def _own_answers(nublado: RunningController) -> None:
         await _expect(admin.delete(migrator, params=pair), 204)
 
 
+async def _dashboard_answers(nublado: RunningController) -> None:
+    """The admin dashboard's own answers (direct mode; its refusals come from the document)."""
+    p = f"{nublado.prefix}/admin"
+    async with nublado.client() as browser, nublado.client("admin") as admin:
+        await _expect(browser.get(f"{p}/"), 303)
+        await _expect(browser.get(f"{p}/login"), 200)
+        await _expect(browser.get(f"{p}/static/dashboard.js"), 200)
+        await _expect(browser.get(f"{p}/static/dashboard.css"), 200)
+        await _expect(browser.post(f"{p}/login", data={"token": DEMO_TOKENS["admin"]}), 303)
+        await _expect(admin.get(f"{p}/"), 200)
+        await _expect(admin.get(f"{p}/session"), 200)
+        await _expect(admin.get(f"{p}/labs"), 200)
+        async with nublado.client("alice") as alice:
+            url = f"{nublado.prefix}/spawner/v1/labs/alice/create"
+            await _expect(alice.post(url, json=spawn_body(nublado, "alice")), 201)
+            assert (await finished_events(alice, nublado.prefix, "alice"))[-1].type == "complete"
+        await _expect(admin.get(f"{p}/labs/alice"), 200)
+        await _expect(admin.delete(f"{p}/labs/alice"), 204)
+        await _expect(admin.get(f"{p}/labs/bob"), 404)
+        await _expect(admin.delete(f"{p}/labs/alice"), 404)
+        await _expect(admin.post(f"{p}/logout"), 204)
+
+
 async def _observed(nublado: RunningController) -> Observed:
     """(method, OpenAPI path, status) of every request the controller answered."""
     async with nublado.client() as client:
@@ -260,6 +283,7 @@ async def test_every_documented_status_is_answered() -> None:
                 documented |= documented_statuses(document)
                 await _refusals(direct, document, ingress=False)
                 await _own_answers(direct)
+                await _dashboard_answers(direct)
                 observed |= await _observed(direct)
             auth = {"mode": "ingress", "gafaelfawrUrl": site.url}
             async with serving_controller(site, config_overrides={"auth": auth}) as ingress:
@@ -267,6 +291,8 @@ async def test_every_documented_status_is_answered() -> None:
                     document = await _document(client, ingress.prefix)
                 documented |= documented_statuses(document)
                 await _refusals(ingress, document, ingress=True)
+                async with ingress.client() as client:  # the ingress signs people in
+                    await _expect(client.get(f"{ingress.prefix}/admin/login"), 303)
                 observed |= await _observed(ingress)
     missing = sorted(documented - observed)
     assert missing == [], f"documented but never answered: {missing}"

@@ -30,6 +30,7 @@ from web.routes.migrator import MigratorCommand
 from .models import FileServerRunning, FSAdminStarted, IndexBody, MigrationStatusBody
 
 __all__ = [
+    "DASHBOARD_OPERATIONS",
     "OPERATIONS",
     "WEBSOCKETS",
     "Answer",
@@ -131,7 +132,7 @@ _PAIR = (
 
 _CREATED_HEADERS = ("Location",)
 
-OPERATIONS: tuple[Operation, ...] = (
+_API_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         "/",
@@ -475,6 +476,151 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+_CSRF = (
+    " A browser signed in with the dashboard's session cookie (or behind the ingress) must also"
+    " send `X-CSRF-Token` with the value of `GET {prefix}/admin/session`; a bearer token in"
+    " direct mode needs none (docs/auth.md)."
+)
+
+DASHBOARD_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "{prefix}/admin/",
+        "get_dashboard",
+        "The admin dashboard (HTML page)",
+        "admin",
+        Auth.NONE,
+        (
+            Answer(200, "The page", str, media=HTML),
+            Answer(303, "Direct mode, no session: to the sign-in page", headers=("Location",)),
+        ),
+        description="Behind the ingress, the ingress signs people in; in direct mode a browser"
+        " signs in at `{prefix}/admin/login` (docs/dashboard.md). An `exec:admin` bearer token"
+        " is accepted too.",
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/login",
+        "get_dashboard_sign_in",
+        "The dashboard's sign-in form (direct mode)",
+        "admin",
+        Auth.NONE,
+        (
+            Answer(200, "The form (and why the last attempt failed, `?error=`)", str, media=HTML),
+            Answer(303, "Ingress mode: to the dashboard", headers=("Location",)),
+        ),
+    ),
+    Operation(
+        "POST",
+        "{prefix}/admin/login",
+        "sign_in_to_dashboard",
+        "Trade a token for a session cookie (direct mode; form field `token`)",
+        "admin",
+        Auth.NONE,
+        (
+            Answer(
+                303,
+                "To the dashboard with the session cookie, or back to the form with the reason"
+                " (`?error=missing|rejected|scope|unavailable|origin`)",
+                headers=("Location",),
+            ),
+        ),
+    ),
+    Operation(
+        "POST",
+        "{prefix}/admin/logout",
+        "sign_out_of_dashboard",
+        "End the browser's dashboard session",
+        "admin",
+        Auth.GROUP,
+        (
+            Answer(204, "Signed out"),
+            Answer(403, "Missing or wrong `X-CSRF-Token`, or a request from another site"),
+        ),
+        description=_CSRF,
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/session",
+        "get_dashboard_session",
+        "Who is signed in, and the CSRF token for the dashboard's actions",
+        "admin",
+        Auth.GROUP,
+        (
+            Answer(200, "`user`, `via`, `csrf`, `expires`, `mode`, `name`, `version`", dict),
+            Answer(403, "A request from another site (`permission_denied`)"),
+        ),
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/static/dashboard.js",
+        "get_dashboard_script",
+        "The dashboard's script",
+        "admin",
+        Auth.NONE,
+        (Answer(200, "JavaScript", str, media="text/javascript"),),
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/static/dashboard.css",
+        "get_dashboard_style",
+        "The dashboard's style sheet",
+        "admin",
+        Auth.NONE,
+        (Answer(200, "CSS", str, media="text/css"),),
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/labs",
+        "list_dashboard_labs",
+        "Every known lab as a row: status, size, image, age, progress, last event",
+        "admin",
+        Auth.GROUP,
+        (
+            Answer(200, "The rows", list[dict[str, Any]]),
+            Answer(403, "A request from another site (`permission_denied`)"),
+        ),
+        service="labs",
+    ),
+    Operation(
+        "GET",
+        "{prefix}/admin/labs/{username}",
+        "get_dashboard_lab",
+        "One lab: state, events of its current or last operation, Kubernetes objects",
+        "admin",
+        Auth.GROUP,
+        (
+            Answer(200, "`state`, `events`, `objects` (`objects_error`)", dict[str, Any]),
+            Answer(403, "A request from another site (`permission_denied`)"),
+            Answer(404, "No lab, no events and no objects for this user (`unknown_user`)"),
+        ),
+        params=(USERNAME,),
+        service="labs",
+        path_username=True,
+    ),
+    Operation(
+        "DELETE",
+        "{prefix}/admin/labs/{username}",
+        "delete_lab_as_admin",
+        "Delete a lab as an administrator; answers once it is gone",
+        "admin",
+        Auth.GROUP,
+        (
+            Answer(204, "The lab is gone"),
+            Answer(403, "Missing or wrong `X-CSRF-Token`, or a request from another site"),
+            Answer(404, "No lab for this user (`unknown_user`)"),
+        ),
+        params=(USERNAME,),
+        service="labs",
+        path_username=True,
+        description=_CSRF,
+    ),
+)
+"""The admin dashboard's routes (docs/dashboard.md)."""
+
+OPERATIONS: tuple[Operation, ...] = (*_API_OPERATIONS, *DASHBOARD_OPERATIONS)
+"""Every HTTP route of the application."""
+
 WEBSOCKETS: tuple[WebSocketRoute, ...] = (
     WebSocketRoute(
         "{prefix}/admin/actors/ws",
@@ -486,6 +632,11 @@ WEBSOCKETS: tuple[WebSocketRoute, ...] = (
         "Spawn progress as JSON messages (`event`, `message`, `progress`)",
         "user",
         service="labs",
+    ),
+    WebSocketRoute(
+        "{prefix}/admin/dashboard/ws",
+        "The admin dashboard's live feed (JSON messages with a `type`; docs/dashboard.md)",
+        "admin",
     ),
     WebSocketRoute(
         "{prefix}/admin/labs/events",
