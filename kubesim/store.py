@@ -426,7 +426,8 @@ class Store:
 
         ``resource_version`` absent or ``"0"``: synthetic ADDED events for the current
         matching objects, then live changes. Otherwise the changes after that revision;
-        a revision older than the retained history raises ``ApiError`` 410 ``Expired``.
+        a revision older than the retained history, or with more matching changes since than
+        a watcher may queue (``watch_buffer``), raises ``ApiError`` 410 ``Expired``.
         ``initial_events_end`` (a streaming list): the synthetic ADDED events are followed by
         a bookmark annotated ``k8s.io/initial-events-end`` carrying the current revision.
         """
@@ -479,8 +480,17 @@ class Store:
                 newer.append(change)
             for change in reversed(newer):
                 watcher.offer(change)
-        if not watcher.closed:  # replay may already have overflowed its buffer
-            self._register(watcher)
+            if watcher.closed:
+                # More changes since that revision than a watcher may have queued: a real
+                # API server's watch cache holds a bounded window of changes too, and a
+                # revision older than the window is "too old" (410), which makes the client
+                # list again. Answering with a watch that is dropped before its first event
+                # would make it resume from the same revision forever.
+                raise expired(
+                    f"too old resource version: {since} (more changes since than the watch"
+                    f" cache holds, {self.config.watch_buffer})"
+                )
+        self._register(watcher)
         return watcher
 
     @asynccontextmanager

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trio
 
+from kubesim.errors import ApiError
 from kubesim.site import Site
 from kubesim.store import Store, Watcher
 
@@ -116,7 +117,13 @@ async def test_resuming_replays_exactly_the_later_changes_in_order(kubesim: Site
         assert await drain(latest) == []
 
 
-async def test_a_watcher_that_overflows_while_replaying_is_not_kept(kubesim: Site) -> None:
+async def test_a_watch_from_a_revision_with_more_changes_than_a_watcher_may_queue_is_expired(
+    kubesim: Site,
+) -> None:
+    """The window of changes a watch can resume within is bounded, like an API server's
+    watch cache: beyond it the revision is too old (410), and the client lists again. (A
+    watcher dropped before its first event would make the client resume from the same
+    revision forever.)"""
     with trio.fail_after(10):
         store = kubesim.store
         store.config.watch_buffer = 2
@@ -124,8 +131,14 @@ async def test_a_watcher_that_overflows_while_replaying_is_not_kept(kubesim: Sit
         since = store.resource_version
         for index in range(3):
             make_cm(store, "a", f"cm{index}")
-        watcher = store.open_watcher(store.resource("configmaps"), "a", resource_version=since)
-        assert watcher.dropped
-        assert watcher not in store._watchers
-        with pytest.raises(StopAsyncIteration):
-            await watcher.next(within=0)
+        watchers = len(store._watchers)
+        with pytest.raises(ApiError) as refused:
+            store.open_watcher(store.resource("configmaps"), "a", resource_version=since)
+        assert refused.value.status == 410
+        assert len(store._watchers) == watchers
+        # Within the window, resuming works.
+        make_cm(store, "a", "cm3")
+        recent = store.resource_version
+        make_cm(store, "a", "cm4")
+        watcher = store.open_watcher(store.resource("configmaps"), "a", resource_version=recent)
+        assert [name for _, _, name in await drain(watcher)] == ["cm4"]
