@@ -46,13 +46,18 @@ async def test_every_kind_applies_then_reapplies_unchanged(kubectl: Kubectl) -> 
     assert first.stderr == ""
     assert len(first.lines()) == EVERY_KIND.count("\nkind: ")
     assert all(line.endswith(" created") for line in first.lines())
+    store = kubectl.site.store
+    pdb = store.resource("poddisruptionbudgets", "policy")
+    pdb_version = store.get(pdb, "demo", "web")["metadata"]["resourceVersion"]
     again = await kubectl.run("apply", "-f", "-", stdin=EVERY_KIND)
     # A Secret written with stringData is stored as data, so kubectl's three-way merge
     # always finds something to send, and says "configured", as against a real cluster.
-    assert [line for line in again.lines() if not line.endswith(" unchanged")] == [
-        "secret/token configured"
-    ]
-    store = kubectl.site.store
+    # kubectl now and then also says "configured" for the PodDisruptionBudget (about one
+    # run in eight, depending on timing) although the server stores nothing new; what must
+    # hold is the server's side: the budget's resourceVersion does not move.
+    reported = {line for line in again.lines() if not line.endswith(" unchanged")}
+    assert reported - {"poddisruptionbudget.policy/web configured"} == {"secret/token configured"}
+    assert store.get(pdb, "demo", "web")["metadata"]["resourceVersion"] == pdb_version
     for plural, group, namespace, name in (
         ("deployments", "apps", "demo", "web"),
         ("poddisruptionbudgets", "policy", "demo", "web"),
