@@ -84,10 +84,15 @@ async def test_sign_in_and_watch_a_spawn_reach_complete(
         assert 0 < int(value) < 100
         assert outcome == ""
         nublado.site.faults.kubelet_frozen = False
+        # The row's outcome, status and bar arrive in separate coalesced updates (the
+        # event stream's end, then the directory's next summary): wait for all three.
+        final = ("running", "100", "complete")
         done = await wait_until(
             browser, lambda d: (p := _progress(d, "alice")) and p[2] == "complete" and p
         )
-        assert done == ("running", "100", "complete")
+        if done != final:
+            done = await wait_until(browser, lambda d: _progress(d, "alice") == final and final)
+        assert done == final
         message = await run(
             lambda: browser.find_element(By.CSS_SELECTOR, f"{_row('alice')} .msg").text
         )
