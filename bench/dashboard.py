@@ -43,7 +43,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from web.app import create_app  # noqa: E402
+from web.app import controller_app  # noqa: E402
 from web.logging import configure_logging  # noqa: E402
 from web.server import RunningServer, ServerTuning, serve  # noqa: E402
 from web.simulate import (  # noqa: E402
@@ -174,15 +174,7 @@ def start_kubesim(config: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 async def run(args: argparse.Namespace, site_url: str) -> None:
     async with simulated_controller(site_url) as (config, ctl):
-        app = create_app(
-            config,
-            ctl.system,
-            labs=ctl.labs,
-            images=ctl.images,
-            fileservers=ctl.fileservers,
-            fsadmin=ctl.fsadmin,
-            migrator=ctl.migrator,
-        )
+        app = controller_app(config, ctl)
         async with trio.open_nursery() as nursery:
             server: RunningServer = await nursery.start(
                 partial(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import trio
 
 from actors.labs.events import LabEvent, LabEventType
+from actors.runtime.changes import ChangeCounter
 
 __all__ = ["BUCKET_SECONDS", "WINDOW_BUCKETS", "ActivityBucket", "LabActivity"]
 
@@ -37,29 +38,15 @@ class ActivityBucket:
     failed: int = 0
 
 
-class LabActivity:
-    """A change counter for all labs, plus spawn counts over the last ten minutes."""
+class LabActivity(ChangeCounter):
+    """A change counter for all labs (a state report or an event is a change), plus spawn
+    counts over the last ten minutes."""
+
+    __slots__ = ("_buckets",)
 
     def __init__(self) -> None:
-        self.version = 0
-        self._waiter: trio.Event | None = None
+        super().__init__()
         self._buckets: deque[ActivityBucket] = deque(maxlen=WINDOW_BUCKETS)
-
-    def changed(self) -> None:
-        """Something about some lab changed (a state report or an event)."""
-        self.version += 1
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.set()
-
-    async def wait_changed(self, since: int) -> int:
-        """Wait until the version differs from ``since``; return the new one."""
-        while self.version == since:
-            if self._waiter is None:
-                self._waiter = trio.Event()
-            await self._waiter.wait()
-        return self.version
 
     def spawn_accepted(self) -> None:
         self._bucket().started += 1

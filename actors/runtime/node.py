@@ -15,22 +15,19 @@ from collections.abc import Callable
 
 import trio
 
+from actors.runtime.changes import ChangeCounter
 from actors.runtime.snapshot import ActorSnapshot, ActorStatus, describe_error
 
 
-class TreeIndex:
-    """Names every live node and counts changes so that observers can wait for them.
+class TreeIndex(ChangeCounter):
+    """Names every live node and counts changes so that observers can wait for them (every
+    processed message is a change)."""
 
-    Changing the tree is cheap (an integer increment and, only when someone waits, one event),
-    because it happens on every processed message.
-    """
-
-    __slots__ = ("_nodes", "_waiter", "give_up_observers", "given_up", "restarts", "version")
+    __slots__ = ("_nodes", "give_up_observers", "given_up", "restarts")
 
     def __init__(self) -> None:
+        super().__init__()
         self._nodes: dict[str, Node] = {}
-        self._waiter: trio.Event | None = None
-        self.version = 0
         self.give_up_observers: list[Callable[[str, str], None]] = []
         """Told ``(name, reason)`` when a supervisor abandons a node after its restart limit
         (alerts hook in here; the runtime knows nothing of them)."""
@@ -45,22 +42,6 @@ class TreeIndex:
         for observer in self.give_up_observers:
             with contextlib.suppress(Exception):
                 observer(name, reason)
-
-    def changed(self) -> None:
-        """Record that something observable in the tree changed."""
-        self.version += 1
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            waiter.set()
-
-    async def wait_changed(self, since: int) -> int:
-        """Wait until the version differs from ``since``; return the new version."""
-        while self.version == since:
-            if self._waiter is None:
-                self._waiter = trio.Event()
-            await self._waiter.wait()
-        return self.version
 
     def add(self, node: Node) -> None:
         """Index a node under its name; a newer node of the same name replaces the older."""
