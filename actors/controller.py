@@ -48,6 +48,7 @@ from actors.labs.builder.environment import repertoire_url
 from actors.labs.service import LabService
 from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
+from actors.replicas.service import ReplicaService, replica_identity
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
 from actors.runtime.node import Node
 
@@ -79,6 +80,8 @@ class Controller:
     alerts: AlertService | None = None
     metrics: ControllerMetrics = field(default_factory=ControllerMetrics)
     """This controller's own metrics registry (served by ``GET /metrics``)."""
+    replicas: ReplicaService | None = None
+    """Leadership among replicas (one endless term when leader election is off)."""
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
@@ -166,6 +169,10 @@ async def open_controller(
             config.images, await _registry_client(config, http, stack), image_endpoints
         )
         namespace = controller_namespace or await read_controller_namespace(config.metadata_path)
+        replicas = ReplicaService(
+            config.leader_election, kube, namespace, identity=replica_identity(dict(environ))
+        )
+        terms = replicas.terms
         images = ImageService(config, kube, source, controller_namespace=namespace, tuning=tuning)
         discovery_url = repertoire_url(config, environ)
         discovery = (
@@ -180,15 +187,16 @@ async def open_controller(
             environ=environ,
             tuning=tuning,
             spawns=metrics.spawns,
+            terms=terms,
         )
         labs.pod_events.on_reason = metrics.spawns.pod_event
         fileservers = (
-            FileserverService(config, kube, tuning=tuning)
+            FileserverService(config, kube, tuning=tuning, terms=terms)
             if isinstance(config.fileserver, FileserverEnabled)
             else None
         )
         fsadmin = FSAdminService(config, kube, namespace=namespace)
-        migrator = MigratorService(config, kube, namespace=namespace, tuning=tuning)
+        migrator = MigratorService(config, kube, namespace=namespace, tuning=tuning, terms=terms)
         alerts = (
             AlertService(config, http, kube, namespace)
             if config.slack_webhook is not None
@@ -200,9 +208,14 @@ async def open_controller(
         ]
         if fileservers is not None:
             storage.insert(0, (fileservers.supervisor, RestartPolicy.PERMANENT))
+        # The term keeper waits on the controller's readiness; the controller needs the
+        # system the keeper is part of: the keeper reads it through this cell.
+        built: list[Controller] = []
+        replicas.keep_terms(lambda: built[0].wait_ready())
         root = Supervisor(
             "root",
             [
+                *replicas.children,
                 *(alerts.children if alerts is not None else []),
                 *images.children,
                 *(discovery.children if discovery is not None else []),
@@ -211,14 +224,8 @@ async def open_controller(
             ],
             limits=ROOT_LIMITS,
         )
-        system = ActorSystem(root)
-        if alerts is not None:
-            system.on_give_up(alerts.give_up)
-        # Every task the caller starts inside this block (the actors, the request handlers)
-        # reports alerts to this controller's sender.
-        stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
-        metrics.watch(config, system)
-        yield Controller(
+        system = ActorSystem(root, terms=terms)
+        controller = Controller(
             system=system,
             metrics=metrics,
             labs=labs,
@@ -228,4 +235,13 @@ async def open_controller(
             migrator=migrator,
             discovery=discovery,
             alerts=alerts,
+            replicas=replicas,
         )
+        built.append(controller)
+        if alerts is not None:
+            system.on_give_up(alerts.give_up)
+        # Every task the caller starts inside this block (the actors, the request handlers)
+        # reports alerts to this controller's sender.
+        stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
+        metrics.watch(config, system)
+        yield controller

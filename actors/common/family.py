@@ -68,7 +68,14 @@ class ActorFamily(Generic[Observed]):
 
     def assemble(self, name: str, manager: ActorRef, shared: Iterable[Node] = ()) -> Supervisor:
         """The service supervisor: the shared watchers first (the directory's first pass
-        reads them), then the directory, then the members; all permanent."""
+        reads them), then the directory, then the members; all permanent.
+
+        The directory and the members write to the cluster, so they run only while this
+        replica leads (``Node.leader_only``); the watchers run always, so that a replica
+        that becomes leader starts from warm indexes.
+        """
+        manager.leader_only = True
+        self.members.leader_only = True
         return Supervisor(
             name,
             [

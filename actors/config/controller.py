@@ -24,6 +24,7 @@ from .fsadmin import FSAdminConfig
 from .images import DropdownMenuConfig, ImagesConfig
 from .kubernetes import ContainerImage, PullPolicy
 from .lab import LabConfig
+from .leader_election import LeaderElectionConfig
 from .metrics import MetricsConfig, MetricsDisabled
 from .server import ServerConfig
 from .units import PositiveDuration
@@ -101,6 +102,7 @@ class ControllerConfig(ConfigModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)
 
     helper_image: ContainerImage = Field(
         DEFAULT_HELPER_IMAGE,

@@ -33,6 +33,7 @@ from actors.runtime import (
     ActorStopped,
 )
 from actors.runtime.node import Node
+from actors.runtime.terms import TermReady, Terms
 
 from .builder import fileserver_config
 from .cluster import FileserverObservation
@@ -53,12 +54,17 @@ class FileserverService:
     """Create (or reuse), list, inspect and remove file servers."""
 
     def __init__(
-        self, config: ControllerConfig, kube: KubeClient, *, tuning: Tuning = DEFAULT_TUNING
+        self,
+        config: ControllerConfig,
+        kube: KubeClient,
+        *,
+        tuning: Tuning = DEFAULT_TUNING,
+        terms: Terms | None = None,
     ) -> None:
         self.config = config
         self.ask_timeout = tuning.ask_timeout
         self.fileserver = fileserver_config(config)
-        self.ready = trio.Event()
+        self._ready = TermReady(terms)
         self.informers = fileserver_informers(
             kube,
             self.fileserver.namespace,
@@ -89,7 +95,7 @@ class FileserverService:
                 kube,
                 actor_ref=self.registry.get,
                 start_actor=self.family.start_observed,
-                ready=self.ready,
+                ready=self._ready.current(),
             ),
             mailbox_size=tuning.directory_mailbox,
         )
@@ -98,6 +104,12 @@ class FileserverService:
             self.manager,
             [self.informers.pod_informer, self.informers.ingress_informer],
         )
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the directory has rebuilt its state in the current term (the whole
+        process life for a lone replica)."""
+        return self._ready.current()
 
     # -- the actors ------------------------------------------------------------------------
 

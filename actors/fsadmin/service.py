@@ -22,6 +22,7 @@ class FSAdminService:
 
     def __init__(self, config: ControllerConfig, kube: KubeClient, *, namespace: str) -> None:
         self.actor = ActorRef("fsadmin", lambda: FSAdminActor(config, kube, namespace))
+        self.actor.leader_only = True  # it creates and deletes the fsadmin pod
         self._ask_timeout = config.fsadmin.timeout.total_seconds() * QUEUE_ALLOWANCE + 5.0
 
     @property

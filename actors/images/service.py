@@ -269,6 +269,9 @@ class ImageService:
                 ask_timeout=tuning.ask_timeout,
             ),
         )
+        # Prepull pods are writes: only the leader makes them. The catalog (registry and
+        # node reads) stays warm on every replica.
+        self.prepuller.leader_only = True
         self.children: list[tuple[ActorRef, RestartPolicy]] = [
             (self.actor, RestartPolicy.PERMANENT),
             (self.prepuller, RestartPolicy.PERMANENT),

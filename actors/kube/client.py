@@ -67,6 +67,7 @@ class KubeClient:
         self.events = NamespacedResource[CoreV1Event](t, r.EVENTS)
         self.service_accounts = NamespacedResource[V1ServiceAccount](t, r.SERVICE_ACCOUNTS)
         self.gafaelfawr_ingresses = NamespacedResource[dict[str, Any]](t, r.GAFAELFAWR_INGRESSES)
+        self.leases = NamespacedResource[dict[str, Any]](t, r.LEASES)
 
     @classmethod
     def for_url(

@@ -37,6 +37,7 @@ __all__ = [
     "GAFAELFAWR_INGRESSES",
     "INGRESSES",
     "JOBS",
+    "LEASES",
     "NAMESPACES",
     "NETWORK_POLICIES",
     "NODES",
@@ -183,6 +184,10 @@ INGRESSES: ResourceType[V1Ingress] = ResourceType(
     "Ingress", "ingresses", "networking.k8s.io", "v1", True, V1Ingress
 )
 JOBS: ResourceType[V1Job] = ResourceType("Job", "jobs", "batch", "v1", True, V1Job)
+LEASES: ResourceType[CustomObject] = ResourceType(
+    "Lease", "leases", "coordination.k8s.io", "v1", True, None
+)
+"""Leader election's lease: read and written as JSON (two fields are all it needs)."""
 GAFAELFAWR_INGRESSES: ResourceType[CustomObject] = ResourceType(
     "GafaelfawrIngress", "gafaelfawringresses", "gafaelfawr.lsst.io", "v1alpha1", True, None
 )

@@ -39,7 +39,7 @@ WATCH_CONNECT_TIMEOUT = 10.0
 
 _ACCEPT = (b"accept", b"application/json")
 _JSON_BODY = (b"content-type", b"application/json")
-_USER_AGENT = (b"user-agent", b"nublado-trio")
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ApiTransport:
@@ -73,6 +73,16 @@ class ApiTransport:
         self.pool = StackPool(self.origin, ssl_context)
         self.observer: KubeObserver | None = None
         """Told about every attempt and watch restart (metrics, health); set by its owner."""
+        self.user_agent = (b"user-agent", b"nublado-trio")
+        """Names this client to the API server (its audit log, kubesim's request log); a
+        replica adds its identity (:meth:`identify`)."""
+        self.write_fence: Callable[[], bool] | None = None
+        """When set, a write (create, update, patch, delete) is sent only while it answers
+        true: a replica that no longer leads refuses its own writes, whatever task tries."""
+
+    def identify(self, name: str) -> None:
+        """Send ``name`` in the ``User-Agent`` header from now on."""
+        self.user_agent = (b"user-agent", f"nublado-trio ({name})".encode("latin-1", "replace"))
 
     async def aclose(self) -> None:
         """Close the idle pooled connections (watches close their own)."""
@@ -86,9 +96,15 @@ class ApiTransport:
         *,
         params: Mapping[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        fenced: bool = True,
     ) -> dict[str, Any]:
-        """Send one API call (retrying transient failures) and return the decoded JSON body."""
+        """Send one API call (retrying transient failures) and return the decoded JSON body.
+
+        A write is ``fenced`` unless the caller is the one that keeps the fence (the elector
+        writing its lease): see :attr:`write_fence`.
+        """
         backoff = self.new_backoff()
+        fence = self.write_fence if fenced and method in _WRITES else None
         target = self._target(path, params)
         content = b"" if body is None else json.dumps(body).encode()
         attempt = 0
@@ -96,6 +112,15 @@ class ApiTransport:
             attempt += 1
             retry_after: float | None = None
             started = trio.current_time()
+            if fence is not None and not fence():
+                raise KubernetesError(
+                    status=503,
+                    reason="NotLeader",
+                    message="this replica no longer leads; the write was not sent",
+                    kind=ref.kind,
+                    namespace=ref.namespace,
+                    name=ref.name,
+                )
             try:
                 reply = await self._send_once(method, target, content, has_body=body is not None)
             except HttpTransportError as exc:
@@ -180,7 +205,7 @@ class ApiTransport:
         return f"{target}?{urlencode(params)}" if params else target
 
     async def _headers(self, has_body: bool) -> list[tuple[bytes, bytes]]:
-        headers = [(b"host", self.origin.host_header), _ACCEPT, _USER_AGENT]
+        headers = [(b"host", self.origin.host_header), _ACCEPT, self.user_agent]
         if has_body:
             headers.append(_JSON_BODY)
         if self._auth is not None:

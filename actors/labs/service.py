@@ -84,6 +84,7 @@ from actors.runtime import (
     describe_error,
 )
 from actors.runtime.node import Node
+from actors.runtime.terms import TermReady, Terms
 
 log = structlog.get_logger(__name__)
 
@@ -108,11 +109,12 @@ class LabService:
         environ: Mapping[str, str] | None = None,
         tuning: Tuning = DEFAULT_TUNING,
         spawns: SpawnObserver = NO_SPAWN_OBSERVER,
+        terms: Terms | None = None,
     ) -> None:
         self.config = config
         self.ask_timeout = tuning.ask_timeout
         self.images = images
-        self.ready = trio.Event()
+        self._ready = TermReady(terms)
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self.activity = LabActivity()
         """Change counter and spawn rates for the admin dashboard (``dashboard`` below)."""
@@ -158,7 +160,7 @@ class LabService:
                 revive_lab=self._revive,
                 revive_after=tuning.per_user_limits.backoff_max,
                 healthy_after=tuning.per_user_limits.window,
-                ready=self.ready,
+                ready=self._ready.current(),
             ),
             mailbox_size=tuning.directory_mailbox,
         )
@@ -181,6 +183,12 @@ class LabService:
         self.supervisor = self.family.assemble(
             "labs", self.manager, [*self.informers, self.pod_event_relay]
         )
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the directory has rebuilt its state in the current term (the whole
+        process life for a lone replica)."""
+        return self._ready.current()
 
     # -- the actors ------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from actors.runtime import (
     ActorStopped,
     MailboxFull,
 )
+from actors.runtime.terms import TermReady, Terms
 
 from .builder import migration_key, pair_of_key
 from .errors import MigrationFailedError, refusal_for_exit_code
@@ -56,9 +57,10 @@ class MigratorService:
         *,
         namespace: str,
         tuning: Tuning = DEFAULT_TUNING,
+        terms: Terms | None = None,
     ) -> None:
         self.ask_timeout = tuning.ask_timeout
-        self.ready = trio.Event()
+        self._ready = TermReady(terms)
         self.pods, self.pod_informer = migration_pod_informer(
             kube, namespace, reconnect_timeout=config.watch_reconnect_timeout.total_seconds()
         )
@@ -76,10 +78,18 @@ class MigratorService:
         self.registry = self.family.registry
         self.manager = ActorRef(
             "migration-manager",
-            lambda: MigrationManager(kube, namespace, adopt=self._adopt, ready=self.ready),
+            lambda: MigrationManager(
+                kube, namespace, adopt=self._adopt, ready=self._ready.current()
+            ),
             mailbox_size=10_000,
         )
         self.supervisor = self.family.assemble("migrations", self.manager, [self.pod_informer])
+
+    @property
+    def ready(self) -> trio.Event:
+        """Set once the directory has rebuilt its state in the current term (the whole
+        process life for a lone replica)."""
+        return self._ready.current()
 
     def _make_actor(self, key: str, initial: V1Pod | None) -> MigrationActor:
         old_user, new_user = pair_of_key(key)

@@ -17,16 +17,20 @@ import trio
 
 from actors.runtime.changes import ChangeCounter
 from actors.runtime.snapshot import ActorSnapshot, ActorStatus, describe_error
+from actors.runtime.terms import Terms
 
 
 class TreeIndex(ChangeCounter):
     """Names every live node and counts changes so that observers can wait for them (every
     processed message is a change)."""
 
-    __slots__ = ("_nodes", "give_up_observers", "given_up", "restarts")
+    __slots__ = ("_nodes", "give_up_observers", "given_up", "restarts", "terms")
 
-    def __init__(self) -> None:
+    def __init__(self, terms: Terms | None = None) -> None:
         super().__init__()
+        self.terms = terms if terms is not None else Terms()
+        """When leader-only nodes may run (one endless term unless the system says
+        otherwise)."""
         self._nodes: dict[str, Node] = {}
         self.give_up_observers: list[Callable[[str, str], None]] = []
         """Told ``(name, reason)`` when a supervisor abandons a node after its restart limit
@@ -74,6 +78,7 @@ class Node(ABC):
         "_has_finished",
         "last_error",
         "last_error_at",
+        "leader_only",
         "name",
         "restarts",
         "started_at",
@@ -93,6 +98,9 @@ class Node(ABC):
         self.last_error_at: float | None = None
         self.started_at: float | None = None
         self.stop_requested = False
+        self.leader_only = False
+        """Run only while this process leads (``terms``): a node that writes to the cluster.
+        Its supervisor starts it in each term and cancels it when the term ends."""
         self._finished: trio.Event | None = None
         self._has_finished = False
         self.tree: TreeIndex = _DETACHED

@@ -20,6 +20,8 @@ class ActorStatus(StrEnum):
     RUNNING = "running"
     RESTARTING = "restarting"
     STOPPING = "stopping"
+    STANDBY = "standby"
+    """A leader-only node in a replica that does not lead: it waits for a term."""
     STOPPED = "stopped"
     FAILED = "failed"
 

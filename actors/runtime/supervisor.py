@@ -174,6 +174,44 @@ class Supervisor(Node):
                     self._forget(child)
 
     async def _supervise(self, child: _Child) -> None:
+        if child.node.leader_only:
+            await self._supervise_in_terms(child)
+        else:
+            await self._supervise_incarnations(child)
+
+    async def _supervise_in_terms(self, child: _Child) -> None:
+        """Run a leader-only child in every term this process holds, in standby between.
+
+        The end of a term (or its fence) cancels the child like a stop; the next term starts
+        it afresh, with a clean restart history: it is a new reign, not a crash loop. A
+        cancellation from outside (this supervisor stopping) is not the term's and goes on
+        up as usual.
+        """
+        node = child.node
+        terms = self.tree.terms
+        term = None
+        try:
+            while True:
+                if not terms.leading:
+                    node.set_status(ActorStatus.STANDBY)
+                term = await terms.next_term(after=term)
+                child.restarts_at = None
+                with term.scope():
+                    await self._supervise_incarnations(child, final=False)
+                    return  # stopped or given up for good within the term
+                if isinstance(node, ActorRef):
+                    # Whatever was queued for the last term's incarnation is refused now.
+                    node.close()
+                log.info("Leader-only actor ended with its term", actor=node.name, term=term.number)
+        finally:
+            if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING, ActorStatus.STANDBY):
+                node.set_status(ActorStatus.STOPPED)
+                if child.dynamic:
+                    node.close()
+                    self._forget(child)
+                node.mark_finished()
+
+    async def _supervise_incarnations(self, child: _Child, *, final: bool = True) -> None:
         node = child.node
         removed = False
         hibernating = False
@@ -207,7 +245,7 @@ class Supervisor(Node):
                     removed = True
                     return
         finally:
-            if not hibernating:
+            if not hibernating and (final or removed):
                 if node.status in (ActorStatus.RUNNING, ActorStatus.RESTARTING):
                     node.set_status(ActorStatus.STOPPED)
                 if removed or child.dynamic:

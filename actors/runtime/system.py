@@ -17,6 +17,7 @@ from actors.runtime.node import Node, TreeIndex
 from actors.runtime.ref import ActorRef
 from actors.runtime.snapshot import ActorSnapshot, ActorStatus, describe_error
 from actors.runtime.supervisor import Supervisor
+from actors.runtime.terms import Terms
 
 
 class RootSupervisorFailed(ActorRuntimeError):
@@ -29,9 +30,9 @@ class RootSupervisorFailed(ActorRuntimeError):
 class ActorSystem:
     """Owns the tree: runs its root, names its nodes, and tells observers when it changes."""
 
-    def __init__(self, root: Supervisor) -> None:
+    def __init__(self, root: Supervisor, *, terms: Terms | None = None) -> None:
         self.root = root
-        self._tree = TreeIndex()
+        self._tree = TreeIndex(terms)
         root.attach(self._tree)
 
     @property
@@ -57,6 +58,11 @@ class ActorSystem:
         finally:
             if self.root.status is ActorStatus.RUNNING:
                 self.root.set_status(ActorStatus.STOPPED)
+
+    @property
+    def terms(self) -> Terms:
+        """When the leader-only nodes run (one endless term for a lone replica)."""
+        return self._tree.terms
 
     def on_give_up(self, observer: Callable[[str, str], None]) -> None:
         """Call ``observer(name, reason)`` whenever a supervisor abandons a node for good
