@@ -457,11 +457,36 @@ class KubeApi:
         warnings = self._check_fields(request, res, body)
         if subresource == "finalize":
             subresource = None
+        if (
+            res.create_on_update
+            and subresource is None
+            and self.store.find(res, namespace, name) is None
+        ):
+            return Response.json(201, self._create_on_update(res, namespace, name, body), warnings)
         return Response.json(
             200,
             self.store.replace(res, namespace, name, body, subresource=subresource, copy_=False),
             warnings,
         )
+
+    def _create_on_update(
+        self, res: ResourceType, namespace: str | None, name: str, body: Any
+    ) -> dict[str, Any]:
+        """A PUT to a missing name of a kind that allows it creates the object (201), as
+        with a POST whose body carries the URL's name."""
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("name") not in (None, "", name):
+            raise bad_request(
+                f"the name of the object ({metadata['name']}) does not match the name on the"
+                f" URL ({name})"
+            )
+        if metadata is None:
+            body["metadata"] = metadata = {}
+        if isinstance(metadata, dict):
+            metadata["name"] = name
+        return self.store.create(res, namespace, body, copy_=False)
 
     async def _patch(
         self,

@@ -1,6 +1,6 @@
 """Validation and defaulting of the kinds kubesim stores but runs no controller for.
 
-Deployments, PodDisruptionBudgets and the RBAC kinds (Roles, ClusterRoles and their
+Deployments, PodDisruptionBudgets, Leases and the RBAC kinds (Roles, ClusterRoles and their
 bindings) are stored so that manifests such as ``deploy/`` can be applied with ``kubectl``
 and read back. A real API server validates them by hand-written rules before storing them;
 the rules reproduced here are the ones a mistaken manifest is most likely to break (required
@@ -12,6 +12,8 @@ empty, as on a cluster whose controller manager is stopped.
 from __future__ import annotations
 
 from typing import Any
+
+from kubesim import leases
 
 Causes = list[tuple[str, str]]
 
@@ -221,6 +223,8 @@ def causes(kind: str, obj: dict[str, Any]) -> Causes:
         return _binding(obj, cluster=kind == "ClusterRoleBinding")
     if kind == "PodDisruptionBudget":
         return _disruption_budget(obj)
+    if kind == "Lease":
+        return leases.causes(obj)
     return []
 
 

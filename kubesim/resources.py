@@ -39,6 +39,12 @@ class ResourceType:
     default_propagation: str = "Background"
     #: Discovery categories (``all`` is what ``kubectl get all`` lists).
     categories: tuple[str, ...] = ()
+    #: Whether a PUT without ``metadata.resourceVersion`` overwrites whatever is stored (most
+    #: built-in kinds); otherwise it is 422 ``must be specified for an update`` (Leases,
+    #: custom resources), so a writer can never overwrite a version it has not seen.
+    unconditional_update: bool = True
+    #: Whether a PUT to a name that does not exist creates the object (201) instead of 404.
+    create_on_update: bool = False
 
     @cached_property
     def api_version(self) -> str:
@@ -226,6 +232,15 @@ RESOURCES: tuple[ResourceType, ...] = (
         status_subresource=True,
         returns_deleted_object=True,
         has_generation=True,
+        unconditional_update=False,
+    ),
+    ResourceType(
+        "Lease",
+        "leases",
+        "lease",
+        group="coordination.k8s.io",
+        unconditional_update=False,
+        create_on_update=True,
     ),
 )
 

@@ -48,6 +48,7 @@ MODEL_NAMES = {
     "ClusterRole": "V1ClusterRole",
     "RoleBinding": "V1RoleBinding",
     "ClusterRoleBinding": "V1ClusterRoleBinding",
+    "Lease": "V1Lease",
 }
 
 #: (model, JSON field) -> (patch strategy, merge key): how a strategic merge patch merges a

@@ -46,7 +46,15 @@ from typing import Any
 import trio
 
 from kubesim import lifecycle
-from kubesim.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
+from kubesim.errors import (
+    ApiError,
+    already_exists,
+    bad_request,
+    conflict,
+    expired,
+    invalid,
+    not_found,
+)
 from kubesim.jsoncopy import json_copy
 from kubesim.patches import apply_json_patch, json_merge_patch
 from kubesim.resources import RESOURCES, ResourceType, lookup
@@ -56,6 +64,7 @@ from kubesim.strategic import strategic_merge
 from kubesim.validation import (
     apply_defaults,
     check_type,
+    decode,
     fold_string_data,
     validate,
     validate_update,
@@ -690,6 +699,7 @@ class Store:
         if not metadata.get("name") and metadata.get("generateName"):
             suffix = "".join(self._rng.choice(_GENERATE_ALPHABET) for _ in range(5))
             metadata["name"] = f"{metadata['generateName']}{suffix}"
+        decode(res, obj)
         validate(res, obj)
         name = metadata["name"]
         if res.namespaced:
@@ -778,6 +788,7 @@ class Store:
                 generation += 1
             metadata["generation"] = generation
         metadata["resourceVersion"] = old_meta["resourceVersion"]
+        decode(res, new)
         if new == old:
             return old
         validate(res, new)
@@ -793,12 +804,14 @@ class Store:
     def _check_precondition(
         self, res: ResourceType, current: dict[str, Any], wanted_rv: Any
     ) -> None:
+        """409 when a write names a resourceVersion that is no longer the stored one (the
+        message is the one every Kubernetes client shows for an optimistic-lock failure)."""
         if wanted_rv and str(wanted_rv) != current["metadata"]["resourceVersion"]:
             raise conflict(
                 res.plural,
                 current["metadata"]["name"],
-                f"the object has been modified (resourceVersion {wanted_rv} is not current);"
-                " read the latest version and try again",
+                "the object has been modified; please apply your changes to the latest"
+                " version and try again",
                 res.group,
             )
 
@@ -835,6 +848,9 @@ class Store:
     ) -> dict[str, Any]:
         """PUT semantics: optimistic concurrency on ``metadata.resourceVersion`` (409).
 
+        Without a resourceVersion the update is unconditional for most kinds; a kind with
+        ``unconditional_update=False`` answers 422 instead.
+
         ``copy_=False``: ``obj`` is handed over and the stored object is returned.
         """
         proposed = check_type(res, obj)
@@ -853,7 +869,21 @@ class Store:
             )
         metadata["name"] = name
         current = self._lookup(res, namespace, name)
-        self._check_precondition(res, current, metadata.get("resourceVersion"))
+        wanted = metadata.get("resourceVersion")
+        if not wanted and not res.unconditional_update:
+            # The kind's registry names the resource, not the kind, in this one message.
+            raise invalid(
+                res.plural,
+                name,
+                [
+                    (
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+                res.group,
+            )
+        self._check_precondition(res, current, wanted)
         return self._write(res, current, proposed, subresource, copy_=copy_)
 
     def patch(
@@ -956,7 +986,16 @@ class Store:
                 raise conflict(
                     res.plural, name, "the UID in the precondition does not match", res.group
                 )
-            self._check_precondition(res, obj, preconditions.get("resourceVersion"))
+            wanted = preconditions.get("resourceVersion")
+            current = obj["metadata"]["resourceVersion"]
+            if wanted and str(wanted) != current:
+                raise conflict(
+                    res.plural,
+                    name,
+                    f"Precondition failed: ResourceVersion in precondition: {wanted},"
+                    f" ResourceVersion in object meta: {current}",
+                    res.group,
+                )
         if propagation_policy not in (None, "Orphan", "Background", "Foreground"):
             raise bad_request(f"unsupported propagation policy {propagation_policy!r}")
         if grace_period_seconds is not None and grace_period_seconds < 0:

@@ -444,6 +444,11 @@ def _pdb_row(pdb: Obj) -> list[Cell]:
     ]
 
 
+def _lease_row(lease: Obj) -> list[Cell]:
+    holder = _spec(lease).get("holderIdentity")
+    return [holder if isinstance(holder, str) else "", age(_meta(lease).get("creationTimestamp"))]
+
+
 def _created_at_row(obj: Obj) -> list[Cell]:
     return [_meta(obj).get("creationTimestamp", "")]
 
@@ -620,6 +625,7 @@ PRINTERS: dict[str, tuple[tuple[Column, ...], Callable[[Obj], list[Cell]]]] = {
         ),
         _pdb_row,
     ),
+    "Lease": ((("Holder", "string", 0, "The identity holding the lease."), _AGE), _lease_row),
     "Role": ((_CREATED_AT,), _created_at_row),
     "ClusterRole": ((_CREATED_AT,), _created_at_row),
     "LimitRange": ((_CREATED_AT,), _created_at_row),

@@ -12,7 +12,7 @@ import base64
 import re
 from typing import Any
 
-from kubesim import kinds
+from kubesim import kinds, leases
 from kubesim.errors import ApiError, bad_request, invalid
 from kubesim.resources import ResourceType
 
@@ -88,6 +88,17 @@ def check_type(res: ResourceType, obj: Any) -> dict[str, Any]:
         name = metadata.get("name", "") if isinstance(metadata, dict) else ""
         raise invalid(res.kind, str(name), causes, res.group)
     return obj
+
+
+def decode(res: ResourceType, obj: dict[str, Any]) -> None:
+    """What a real server's typed decoding does before validation: refuse (400) a field of
+    the wrong type or format, and normalise the fields it stores in a canonical form.
+
+    Only Leases are decoded this closely (their times must be exact; see
+    :mod:`kubesim.leases`); other kinds are stored as sent.
+    """
+    if res.kind == "Lease":
+        leases.decode(obj)
 
 
 def validate(res: ResourceType, obj: dict[str, Any]) -> None:
