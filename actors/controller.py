@@ -85,7 +85,30 @@ class Controller:
     extras: dict[str, object] = field(default_factory=dict)
 
     async def wait_ready(self) -> None:
-        """Return once every service has rebuilt its state (startup reconciliation)."""
+        """Return once this replica may open its port.
+
+        A lone replica must first rebuild every service's state (startup reconciliation:
+        it must know every lab before it answers about any). With leader election, a
+        replica opens once its informers are warm: it forwards requests until it leads, and
+        each of its terms is served only once the services are ready in it (the term
+        keeper sees to that).
+        """
+        if self.replicas is not None and self.replicas.enabled:
+            await self.wait_warm()
+        else:
+            await self.wait_services_ready()
+
+    async def wait_warm(self) -> None:
+        """Return once the lab informers have listed and the read-only services started."""
+        if self.labs is not None:
+            await self.labs.feeds.wait_listed()
+        if self.images is not None:
+            await self.images.ready.wait()
+        if self.discovery is not None:
+            await self.discovery.ready.wait()
+
+    async def wait_services_ready(self) -> None:
+        """Return once every service has rebuilt its state in the current term."""
         if self.labs is not None:
             await self.labs.ready.wait()
         if self.images is not None:
@@ -211,7 +234,7 @@ async def open_controller(
         # The term keeper waits on the controller's readiness; the controller needs the
         # system the keeper is part of: the keeper reads it through this cell.
         built: list[Controller] = []
-        replicas.keep_terms(lambda: built[0].wait_ready())
+        replicas.keep_terms(lambda: built[0].wait_services_ready())
         root = Supervisor(
             "root",
             [

@@ -111,6 +111,7 @@ async def _serve_controller(
                     system=controller.system,
                     app=app,
                     ready=controller.wait_ready,
+                    replicas=controller.replicas,
                 )
             )
             if on_serving is not None:

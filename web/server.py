@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from quart_trio import QuartTrio
 
 from actors.config import ControllerConfig
 from actors.config.server import ServerConfig
+from actors.replicas.service import ReplicaService
 from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
@@ -264,6 +266,7 @@ async def serve(
     shutdown_signals: Sequence[signal.Signals] = DEFAULT_SIGNALS,
     ready: Callable[[], Awaitable[None]] | None = None,
     listeners: list[trio.SocketListener] | None = None,
+    replicas: ReplicaService | None = None,
 ) -> None:
     """Run ``system`` and the HTTP server until a graceful shutdown completes.
 
@@ -274,6 +277,9 @@ async def serve(
     must know every lab before it answers about any). ``listeners`` are sockets the caller
     already bound (the CLI binds before it even connects to Kubernetes); without them
     ``host:port`` is bound first thing, so a port in use raises ``CannotListen`` at once.
+    ``replicas`` (leader election) learns the bound address for the lease, and on shutdown
+    hands leadership off first: then the open streams are not ended but relayed to the
+    next leader until they end or the graceful timeout does.
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
@@ -304,11 +310,22 @@ async def serve(
             )
         )
         _log.info("Controller serving", urls=server.urls, name=config.name)
+        if replicas is not None:
+            replicas.set_address(server.base_url, os.environ)
         task_status.started(server)
 
         await server.wait_shutdown_requested()
-        _log.info("Shutting down: closing streams", open_streams=streams.open_streams)
-        await streams.close_all(tuning.stream_close_timeout)
+        handed_off = False
+        if replicas is not None and replicas.enabled:
+            _log.info("Shutting down: handing leadership off")
+            handed_off = await replicas.hand_off()
+        if handed_off:
+            # The streams follow the lab on the next leader now (``web.handoff``); the drain
+            # below lets them run until they end or the graceful timeout does.
+            _log.info("Shutting down: relaying open streams", open_streams=streams.open_streams)
+        else:
+            _log.info("Shutting down: closing streams", open_streams=streams.open_streams)
+            await streams.close_all(tuning.stream_close_timeout)
         _log.info("Shutting down: draining HTTP requests")
         lifecycle.http_shutdown_trigger.set()
         await lifecycle.http_done.wait()

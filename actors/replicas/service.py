@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 import trio
@@ -119,11 +120,17 @@ class ReplicaService:
         keeper = ActorRef("term-keeper", lambda: TermKeeper(self.view, wait_ready))
         self.children.append((keeper, RestartPolicy.PERMANENT))
 
-    def set_address(self, url: str) -> None:
-        """Where the other replicas reach this one, once the server knows its port (unless
-        ``advertiseUrl`` said so already)."""
+    def set_address(self, bound_url: str, environ: Mapping[str, str]) -> None:
+        """Where the other replicas reach this one, once the server knows its port: the
+        pod's IP (``POD_IP``, from the downward API) on that port, else the bound address;
+        ``advertiseUrl`` overrides both."""
         if self.view.url is None:
-            self.view.url = url
+            pod_ip = environ.get("POD_IP", "").strip()
+            if pod_ip:
+                split = urlsplit(bound_url)
+                host = f"[{pod_ip}]" if ":" in pod_ip else pod_ip
+                bound_url = f"{split.scheme}://{host}:{split.port}"
+            self.view.url = bound_url
         self.addressed.set()
 
     async def hand_off(self) -> bool:

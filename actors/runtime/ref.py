@@ -348,6 +348,12 @@ class ActorRef(Node):
                 break
             envelope.fail(ActorStopped(self.name))
 
+    def discard_prepared(self) -> None:
+        """Forget the behaviour built ahead of the first start (to learn the actor's kind):
+        a leader-only actor's first incarnation must be built in its term, with what the
+        term gives it, not at construction."""
+        self._actor = None
+
     def reopen(self) -> None:
         """Give an actor closed for good a new mailbox, when its supervisor starts it again.
 

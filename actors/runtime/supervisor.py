@@ -196,6 +196,8 @@ class Supervisor(Node):
                     node.set_status(ActorStatus.STANDBY)
                 term = await terms.next_term(after=term)
                 child.restarts_at = None
+                if isinstance(node, ActorRef):
+                    node.discard_prepared()
                 with term.scope():
                     await self._supervise_incarnations(child, final=False)
                     return  # stopped or given up for good within the term

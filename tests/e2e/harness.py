@@ -116,6 +116,7 @@ async def serving_controller(
                         tuning=ServerTuning(graceful_timeout=5, actor_stop_timeout=5),
                         shutdown_signals=(),
                         ready=ctl.wait_ready,
+                        replicas=ctl.replicas,
                     )
                 )
                 yield RunningController(site, config, ctl, server)
