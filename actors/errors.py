@@ -26,6 +26,7 @@ __all__ = [
     "InvalidPodPhaseError",
     "InvalidTokenError",
     "LabExistsError",
+    "LeaderChangedError",
     "NotConfiguredError",
     "OperationConflictError",
     "PermissionDeniedError",
@@ -114,6 +115,15 @@ class OperationConflictError(ControllerError):
 
     error_type = "operation_in_progress"
     status = 409
+
+
+class LeaderChangedError(ControllerError):
+    """This replica stopped leading while the request was in progress (a hand-off, or a
+    lost lease): the web layer sends the request on to the new leader."""
+
+    error_type = "leader_changed"
+    status = 503
+    default_message = "The controller replica handling this request stopped leading; retry"
 
 
 class NotConfiguredError(ControllerError):

@@ -24,6 +24,7 @@ from actors.images.service import ImageService
 from actors.labs.service import LabService
 from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
+from actors.replicas.service import ReplicaService
 from actors.runtime import ActorSystem
 from web.access_log import AccessLog
 from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
@@ -75,6 +76,7 @@ def create_app(
     images: ImageService | None = None,
     gafaelfawr: GafaelfawrClient | None = None,
     metrics: ControllerMetrics | None = None,
+    replicas: ReplicaService | None = None,
 ) -> QuartTrio:
     """Build the application serving ``config`` with the actors of ``system``.
 
@@ -105,6 +107,7 @@ def create_app(
         migrator=migrator,
         images=images,
         metrics=metrics,
+        replicas=replicas,
     ).install(app)
     instrument_app(app, metrics, app_state(app).streams)
     register_error_handlers(app)
@@ -145,6 +148,7 @@ def controller_app(config: ControllerConfig, controller: Controller) -> QuartTri
         fsadmin=controller.fsadmin,
         migrator=controller.migrator,
         metrics=controller.metrics,
+        replicas=controller.replicas,
     )
 
 

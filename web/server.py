@@ -295,6 +295,7 @@ async def serve(
         if shutdown_signals:
             await nursery.start(_watch_signals, shutdown_signals, server, nursery.cancel_scope)
         await nursery.start(_run_actor_system, system, lifecycle)
+        await nursery.start(app_state(app).relays.run)
         if ready is not None:
             _log.info("Waiting for the actors to rebuild their state before serving")
             await ready()

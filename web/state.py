@@ -19,7 +19,9 @@ from actors.images.service import ImageService
 from actors.labs.service import LabService
 from actors.metrics import ControllerMetrics
 from actors.migrator.service import MigratorService
+from actors.replicas.service import ReplicaService
 from actors.runtime import ActorSystem
+from web.handoff import RelayPool
 from web.metadata import Metadata
 from web.streams import StreamRegistry
 
@@ -48,6 +50,11 @@ class AppState:
     images: ImageService | None = None
     """The image service: image routes and the spawn form's image choices."""
     streams: StreamRegistry = field(default_factory=StreamRegistry)
+    replicas: ReplicaService | None = None
+    """Leadership among replicas: who serves, where to forward, the hand-off."""
+    relays: RelayPool = field(default_factory=RelayPool)
+    """Where event streams are relayed to a new leader after a hand-off (``serve`` runs
+    it)."""
     metrics: ControllerMetrics = field(default_factory=ControllerMetrics)
     """The controller's metrics registry (``GET /metrics``) and Kubernetes reachability."""
 

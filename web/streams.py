@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 import trio
 from quart import websocket
 
-from actors.runtime import Subscription, SubscriptionDropped
+from actors.runtime import SubscriptionDropped
 
 __all__ = [
     "GOING_AWAY",
@@ -49,6 +49,7 @@ __all__ = [
 _log = structlog.stdlib.get_logger(__name__)
 
 E = TypeVar("E")
+E_co = TypeVar("E_co", covariant=True)
 
 GOING_AWAY = 1001
 """WebSocket close code sent when the server shuts down."""
@@ -142,8 +143,16 @@ async def send_text(text: str) -> None:
     await trio.lowlevel.checkpoint()
 
 
+class EventSource(Protocol[E_co]):
+    """What a stream reads events from: a subscription, or one that follows a hand-off."""
+
+    async def next(self) -> E_co | None: ...
+
+    def close(self) -> None: ...
+
+
 async def push_subscription(
-    subscription: Subscription[E] | None, render: Callable[[E], str]
+    subscription: EventSource[E] | None, render: Callable[[E], str]
 ) -> None:
     """Send every event of ``subscription`` as ``render(event)`` until the operation ends.
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -53,6 +53,7 @@ from actors.config import ControllerConfig
 from actors.errors import (
     DeleteFailedError,
     LabExistsError,
+    LeaderChangedError,
     OperationConflictError,
     UnknownUserError,
     failure_text,
@@ -91,6 +92,7 @@ from actors.labs.messages import (
 from actors.labs.observer import NO_SPAWN_OBSERVER, SpawnObserver, SpawnResult
 from actors.labs.reconcile import observe_lab
 from actors.runtime import Actor, EventStream, describe_error
+from actors.runtime.terms import CriticalSection, NotAccepting, Terms
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +126,9 @@ class LabDependencies:
     environ: Mapping[str, str]
     spawns: SpawnObserver = NO_SPAWN_OBSERVER
     """Told when spawns start, pass milestones and end (metrics)."""
+    terms: Terms = field(default_factory=Terms)
+    """This replica's terms: a spawn's write phase is a critical section of its term, and
+    an operation cut by the end of a term is carried on by the next leader."""
 
 
 class LabActor(Actor):
@@ -254,7 +259,13 @@ class LabActor(Actor):
         return observed or Observation(ObservedKind.ABSENT, now)
 
     def _last_words(self, error: BaseException | None) -> list[LabEvent]:
-        """How an operation this incarnation leaves unfinished ends for its subscribers."""
+        """How an operation this incarnation leaves unfinished ends for its subscribers.
+
+        Nothing when the term ended under it: the next leader carries the operation on from
+        Kubernetes, and the streams follow it there (``web.handoff``).
+        """
+        if error is None and not self.deps.terms.leading:
+            return []
         if error is None:
             return [LabEvent.failed("Operation cancelled")]
         deleting = self.operation is not None and self.operation.kind is OperationKind.DELETE
@@ -345,9 +356,12 @@ class LabActor(Actor):
                     await work(operation)
             except BaseException:
                 # The incarnation died under the operation (a crash, or a stop): whoever
-                # waits for a deletion must not hear that it succeeded.
+                # waits for a deletion must not hear that it succeeded. If the term ended
+                # under it, the next leader finishes the deletion: the request goes there.
                 if kind is OperationKind.DELETE and operation.error is None:
-                    operation.error = DeleteFailedError()
+                    operation.error = (
+                        DeleteFailedError() if self.deps.terms.leading else LeaderChangedError()
+                    )
                 raise
             finally:
                 operation.finish(operation.error)
@@ -368,6 +382,7 @@ class LabActor(Actor):
             )
         if self.state is not None and not self.state.status.is_dead:
             raise LabExistsError(f"Lab already exists for {self.username}")
+        section = self._begin_write_phase()
         # Leftovers being removed are no lab (status and delete say 404): the spawn takes
         # their removal over, as it replaces a dead lab, instead of refusing with a 409 that
         # no delete could clear.
@@ -403,7 +418,7 @@ class LabActor(Actor):
             )
         )
         self._publish(LabEvent.info(f"Starting lab creation for {self.username}", 1))
-        self._start(OperationKind.SPAWN, lambda op: self._spawn(op, spawn, replace))
+        self._start(OperationKind.SPAWN, lambda op: self._spawn(op, spawn, replace, section))
 
     async def _probe(self) -> None:
         """Re-read the pod of a known lab before deciding whether it may be replaced."""
@@ -419,7 +434,20 @@ class LabActor(Actor):
         elif self.state.status is LabStatus.RUNNING:
             self._set_status(LabStatus.from_pod_phase(_phase(pod)))
 
-    async def _spawn(self, operation: Operation, spawn: SpawnRequest, replace: bool) -> None:
+    def _begin_write_phase(self) -> CriticalSection:
+        """Mark a spawn's writes as a critical section of the term (a hand-off lets them
+        finish); refused once the term is being handed off."""
+        term = self.deps.terms.current
+        try:
+            if term is None:
+                raise NotAccepting("no term")
+            return term.begin_critical()
+        except NotAccepting:
+            raise LeaderChangedError() from None
+
+    async def _spawn(
+        self, operation: Operation, spawn: SpawnRequest, replace: bool, section: CriticalSection
+    ) -> None:
         timeout = self.config.lab.spawn_timeout.total_seconds()
         started = trio.current_time()
         self.deps.spawns.spawn_started(self.namespace)
@@ -441,6 +469,7 @@ class LabActor(Actor):
                 self._watch_pod(expecting=True)
                 self._set_url(spawn.service_prefix)
                 self._publish(LabEvent.info("Created Kubernetes objects for user lab", 30))
+                section.end()  # from here on, Kubernetes holds all the next leader needs
                 self._release_pod_events()
                 phase = await self._wait_for_pod_start()
         except trio.TooSlowError:
@@ -456,6 +485,7 @@ class LabActor(Actor):
             report_alert(Alerted.SPAWN, error_text(error), user=self.username)
             return
         finally:
+            section.end()
             self._unfollow_pod_events()
             if operation.cancel_scope.cancel_called:
                 self.deps.spawns.spawn_finished(self.namespace, SpawnResult.CANCELLED, "cancelled")

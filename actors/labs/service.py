@@ -114,6 +114,7 @@ class LabService:
         self.config = config
         self.ask_timeout = tuning.ask_timeout
         self.images = images
+        terms = terms if terms is not None else Terms()
         self._ready = TermReady(terms)
         self.all_events: EventStream[tuple[str, LabEvent]] = EventStream(keep_history=False)
         self.activity = LabActivity()
@@ -140,6 +141,7 @@ class LabService:
             discovery=discovery if discovery is not None else {},
             environ=dict(environ or {}),
             spawns=spawns,
+            terms=terms,
         )
         self.family: ActorFamily[Observation] = ActorFamily(
             members="lab-users",

@@ -32,7 +32,7 @@ import trio
 
 from .changes import ChangeCounter
 
-__all__ = ["NotAccepting", "Term", "TermReady", "Terms"]
+__all__ = ["CriticalSection", "NotAccepting", "Term", "TermReady", "Terms"]
 
 
 class NotAccepting(Exception):
@@ -92,20 +92,23 @@ class Term:
             finally:
                 self._scopes.discard(scope)
 
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """A write phase that a hand-off lets finish (raises :class:`NotAccepting` once the
-        term has stopped accepting new work)."""
-        if not self.accepting:
+    def begin_critical(self) -> CriticalSection:
+        """Start a write phase that a hand-off lets finish; end it with
+        :meth:`CriticalSection.end` (it may end in another task than it began).
+
+        Raises :class:`NotAccepting` once the term has stopped accepting new work.
+        """
+        if not self.accepting or self.ended.is_set():
             raise NotAccepting(f"term {self.number} is being handed off")
         self._critical += 1
-        self._idle = trio.Event() if self._critical == 1 else self._idle
-        try:
-            yield
-        finally:
-            self._critical -= 1
-            if self._critical == 0:
-                self._idle.set()
+        if self._critical == 1:
+            self._idle = trio.Event()
+        return CriticalSection(self)
+
+    def _end_critical(self) -> None:
+        self._critical -= 1
+        if self._critical == 0:
+            self._idle.set()
 
     @property
     def in_critical(self) -> int:
@@ -122,6 +125,20 @@ class Term:
             await self._idle.wait()
             return True
         return False
+
+
+class CriticalSection:
+    """One write phase of a term; ending it twice is harmless."""
+
+    __slots__ = ("_term",)
+
+    def __init__(self, term: Term) -> None:
+        self._term: Term | None = term
+
+    def end(self) -> None:
+        term, self._term = self._term, None
+        if term is not None:
+            term._end_critical()
 
 
 class Terms(ChangeCounter):

@@ -17,14 +17,16 @@ only (no replay): it is meant for dashboards watching everything as it happens.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import structlog
 import trio
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, request, websocket
 
 from actors.labs.events import LabEvent
 from actors.runtime import Subscription, SubscriptionDropped
 from web.auth import RouteGroup, header_identity, require_group
+from web.handoff import FollowedEvents
 from web.request_context import at_request_end
 from web.routes.labs import lab_service
 from web.sse import SSE_HEADERS, ServerSentEvent, event_stream_response
@@ -43,7 +45,9 @@ def _message(event: LabEvent) -> dict[str, object]:
     return {"event": event.type.value, **event.data()}
 
 
-async def _next_sse(subscription: Subscription[LabEvent] | None) -> LabEvent | None:
+async def _next_sse(
+    subscription: Subscription[LabEvent] | FollowedEvents | None,
+) -> LabEvent | None:
     """The next event, ``None`` at the end; a registered user with no operation waits.
 
     A subscriber dropped for falling behind ends its stream (logged); reconnecting replays.
@@ -71,11 +75,29 @@ async def _subscribe(username: str) -> Subscription[LabEvent] | None:
     return subscription  # noqa: RET504 (a return inside the scope reads as possibly missing)
 
 
+def _followed(
+    subscription: Subscription[LabEvent] | None, path: str, headers: Mapping[str, str]
+) -> Subscription[LabEvent] | FollowedEvents | None:
+    """With several replicas, the stream follows the lab to a new leader (``web.handoff``)."""
+    state = current_state()
+    replicas = state.replicas
+    if subscription is None or replicas is None or not replicas.enabled:
+        return subscription
+    return FollowedEvents(
+        subscription,
+        view=replicas.view,
+        relays=state.relays,
+        path=path,
+        headers=headers,
+        wait=replicas.config.forward_timeout.total_seconds(),
+    )
+
+
 @lab_events.get("/spawner/v1/labs/<username>/events")
 async def lab_events_sse(username: str) -> Response:
     """Spawn progress as server-sent events, JupyterHub's spawner's format (user)."""
     await header_identity(path_username=username)
-    subscription = await _subscribe(username)
+    subscription = _followed(await _subscribe(username), request.path, dict(request.headers))
     if request.method == "HEAD":
         # The GET's headers without its stream: hypercorn drops a HEAD response's body, so
         # a streamed one would hold the connection (and the subscription) for the whole
@@ -118,7 +140,7 @@ def _head_response() -> Response:
 async def lab_events_ws(username: str) -> None:
     """Spawn progress over a WebSocket (user); closes normally after the final event."""
     await header_identity(path_username=username)
-    subscription = await _subscribe(username)
+    subscription = _followed(await _subscribe(username), websocket.path, dict(websocket.headers))
 
     def render(event: LabEvent) -> str:
         return json.dumps(_message(event))
