@@ -47,6 +47,7 @@ from actors.labs.builder import check_lab_config
 from actors.labs.builder.environment import repertoire_url
 from actors.labs.service import LabService
 from actors.metrics import ControllerMetrics
+from actors.metrics.leadership import LeadershipCollector
 from actors.migrator.service import MigratorService
 from actors.replicas.service import ReplicaService, replica_identity
 from actors.runtime import ActorSystem, RestartLimits, RestartPolicy, Supervisor
@@ -267,4 +268,6 @@ async def open_controller(
         # reports alerts to this controller's sender.
         stack.enter_context(bound_reporter(alerts.reporter if alerts is not None else None))
         metrics.watch(config, system)
+        if replicas.enabled:
+            metrics.registry.register(LeadershipCollector(replicas.view))
         yield controller

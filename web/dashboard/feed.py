@@ -109,6 +109,24 @@ def _services(tree: ActorSnapshot) -> list[dict[str, Any]]:
     return sorted(found, key=lambda item: (item["kind"], item["name"]))
 
 
+def leadership(state: AppState) -> dict[str, Any]:
+    """Who leads and since when, as the replica serving this feed (the leader) sees it."""
+    replicas = state.replicas
+    if replicas is None or not replicas.enabled:
+        return {"enabled": False}
+    view = replicas.view
+    leader = view.leader
+    term = view.terms.current
+    return {
+        "enabled": True,
+        "replica": view.identity,
+        "leader": leader.identity if leader is not None else None,
+        "since": leader.since if leader is not None else None,
+        "term": term.number if term is not None and term.valid else None,
+        "changes": view.leader_changes,
+    }
+
+
 class DashboardFeed:
     """One connection's view: what it last sent, to send only differences."""
 
@@ -131,6 +149,7 @@ class DashboardFeed:
             tree = self.state.system.snapshot()
             await _send({"type": "actors", "tree": compact_tree(tree)})
             await self._send_if_changed("services", {"items": _services(tree)})
+            await self._send_if_changed("leadership", leadership(self.state))
         if now >= self.next_slow:
             self.next_slow = now + SLOW_INTERVAL
             await self._slow_parts()

@@ -14,7 +14,7 @@
 
   const model = {
     labs: new Map(), activity: null, bucketSeconds: 10, tree: null, images: null,
-    services: [], fileservers: null, session: null,
+    services: [], fileservers: null, leadership: null, session: null,
   };
   // Render and feed counters, for bench/dashboard.py and the curious (nothing reads them).
   const stats = { renders: 0, renderMs: 0, maxRenderMs: 0, messages: 0, bytes: 0 };
@@ -307,6 +307,12 @@
   function renderServices() {
     const box = $("services");
     box.textContent = "";
+    const lead = model.leadership;
+    if (lead) {
+      box.appendChild(el("p", "", !lead.enabled ? "Leader election: off (one replica)." :
+        `Leader: ${lead.leader || "none"}${lead.leader === lead.replica ? " (serving this page)" : ""}` +
+        `${lead.since ? ", since " + lead.since : ""}; leader changes seen: ${lead.changes}`));
+    }
     const running = model.fileservers ? model.fileservers.running : null;
     box.appendChild(el("p", "", running === null ? "File servers: disabled or not yet known." :
       `File servers running: ${running.length}${running.length ? " (" + running.join(", ") + ")" : ""}`));
@@ -399,6 +405,7 @@
       case "actors": model.tree = message.tree; invalidate("tree"); break;
       case "images": model.images = message; invalidate("images"); break;
       case "services": model.services = message.items; invalidate("services"); break;
+      case "leadership": model.leadership = message; invalidate("services"); break;
       case "fileservers": model.fileservers = message; invalidate("services"); break;
       default: break;
     }
