@@ -23,6 +23,7 @@ injected faults, are load on the server like any other request.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from kubesim.errors import (
 )
 from kubesim.faults import CORRUPT_OBJECT
 from kubesim.http import DropConnection, Request, Response, StreamingResponse
-from kubesim.requestlog import PARTITIONED, STATUS
+from kubesim.requestlog import NAME, PARTITIONED, STATUS, VERB
 from kubesim.resources import RESOURCES, ResourceType
 from kubesim.validation import path_segment_problem
 from kubesim.watch import WatchStream, event_line
@@ -70,6 +71,12 @@ class _TableEvents:
         self.first = False
         return result
 
+
+#: The log entry of the create being served in this task (its name is known only once the
+#: body is read: it may even be generated).
+_CREATING: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "kubesim_creating", default=None
+)
 
 _BY_PATH: dict[tuple[str, str, str], ResourceType] = {
     (r.group, r.version, r.plural): r for r in RESOURCES
@@ -143,6 +150,7 @@ class KubeApi:
                 await partition.hold()
                 raise DropConnection
         entry = self.stats.record(request, parts, path)
+        creating = _CREATING.set(entry) if entry[VERB] == "create" else None
         try:
             response = await self._route(request, parts, path)
         except ApiError as exc:
@@ -154,6 +162,9 @@ class KubeApi:
         except Exception:
             entry[STATUS] = 500
             raise
+        finally:
+            if creating is not None:
+                _CREATING.reset(creating)
         entry[STATUS] = response.status
         return response
 
@@ -479,8 +490,17 @@ class KubeApi:
         # The parsed body belongs to this request alone and the result is serialised at
         # once: no copy either way (see the ``copy_`` contract in kubesim.store).
         body = self._body(request)
+        # The log names the object a create is about, as an audit log does: the name sent
+        # (so a refused create is named too), or the one generated.
+        entry = _CREATING.get()
+        if entry is not None and isinstance(body, dict):
+            metadata = body.get("metadata")
+            if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+                entry[NAME] = metadata["name"]
         warnings = self._check_fields(request, res, body)
         created = self.store.create(res, namespace, body, copy_=False)
+        if entry is not None:
+            entry[NAME] = created["metadata"]["name"]
         return Response.json(201, created, warnings)
 
     async def _update(

@@ -50,6 +50,8 @@ class RequestLog:
         self._entries: deque[list[Any]] = deque(maxlen=size or 1)
         self._clients: dict[str, str] = {}
         self.recorded = 0
+        #: Wall and monotonic times of the newest entry evicted so far.
+        self._last_evicted = (float("-inf"), float("-inf"))
 
     def record(
         self,
@@ -79,13 +81,18 @@ class RequestLog:
             partitioned,
         ]
         if self.size:
-            self._entries.append(entry)
+            entries = self._entries
+            if len(entries) == self.size:
+                gone = entries[0]  # the append below evicts it
+                self._last_evicted = (gone[WALL], gone[MONOTONIC])
+            entries.append(entry)
             self.recorded += 1
         return entry
 
     def clear(self) -> None:
         self._entries.clear()
         self.recorded = 0
+        self._last_evicted = (float("-inf"), float("-inf"))
 
     @property
     def evicted(self) -> int:
@@ -140,14 +147,11 @@ class RequestLog:
             return False
         if not self.evicted:
             return True
-        if not self._entries:
-            return False
-        oldest = self._entries[0]
-        # The oldest entry left is at or before the start of the period: nothing in the
-        # period was evicted (an evicted entry is older than every entry kept).
-        if since is not None and oldest[WALL] < since:
+        # Complete when everything evicted is older than the period asked about.
+        wall, monotonic = self._last_evicted
+        if since is not None and wall < since:
             return True
-        return since_monotonic is not None and oldest[MONOTONIC] < since_monotonic
+        return since_monotonic is not None and monotonic < since_monotonic
 
 
 def _render(entry: list[Any]) -> dict[str, Any]:
