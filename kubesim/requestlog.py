@@ -17,7 +17,8 @@ The log is a ring buffer of ``size`` entries (``request_log_size`` in the site
 configuration, 100,000 by default; 0 turns it off): the oldest entries go first, and
 :meth:`RequestLog.query` says whether what it returns is complete for the period asked
 about. An entry is a small list (two floats and references to strings the request already
-carries, the client string shared between entries), about 200 bytes.
+carries, the client string shared between entries): about 300 bytes, so 30 MB at the
+default size, and about 0.3 µs per request.
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ server alone only when kubesim runs standalone (``python -m kubesim``); in-proce
 includes the tests or benchmark sharing the process.
 
 The cost per request is one classification (a few list and dict look-ups) and one dict
-increment; the token name is cached per ``Authorization`` value.
+increment; the token name is cached per ``Authorization`` value. The same classification
+feeds the request log (``ApiStats.log``, :mod:`kubesim.requestlog`), which says *when* each
+request came; :meth:`ApiStats.reset` empties it with the counters.
 """
 
 from __future__ import annotations
