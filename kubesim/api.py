@@ -23,6 +23,7 @@ injected faults, are load on the server like any other request.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,8 @@ from kubesim.errors import (
     unsupported_media_type,
 )
 from kubesim.faults import CORRUPT_OBJECT
-from kubesim.http import Request, Response, StreamingResponse
+from kubesim.http import DropConnection, Request, Response, StreamingResponse
+from kubesim.requestlog import NAME, PARTITIONED, STATUS, VERB
 from kubesim.resources import RESOURCES, ResourceType
 from kubesim.validation import path_segment_problem
 from kubesim.watch import WatchStream, event_line
@@ -69,6 +71,12 @@ class _TableEvents:
         self.first = False
         return result
 
+
+#: The log entry of the create being served in this task (its name is known only once the
+#: body is read: it may even be generated).
+_CREATING: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "kubesim_creating", default=None
+)
 
 _BY_PATH: dict[tuple[str, str, str], ResourceType] = {
     (r.group, r.version, r.plural): r for r in RESOURCES
@@ -135,7 +143,34 @@ class KubeApi:
         path = request.path.rstrip("/") or "/"
         # Split before decoding: an encoded "/" or "?" in a name stays part of that name.
         parts = request.segments
-        self.stats.record(request, parts, path)
+        if self.faults.partitions:
+            partition = self.faults.partition_for(request.headers.get("user-agent", ""))
+            if partition is not None:
+                self.stats.record_partitioned(request, parts, path)
+                await partition.hold()
+                raise DropConnection
+        entry = self.stats.record(request, parts, path)
+        creating = _CREATING.set(entry) if entry[VERB] == "create" else None
+        try:
+            response = await self._route(request, parts, path)
+        except ApiError as exc:
+            entry[STATUS] = exc.status
+            raise
+        except DropConnection:
+            entry[PARTITIONED] = True
+            raise
+        except Exception:
+            entry[STATUS] = 500
+            raise
+        finally:
+            if creating is not None:
+                _CREATING.reset(creating)
+        entry[STATUS] = response.status
+        return response
+
+    async def _route(
+        self, request: Request, parts: list[str], path: str
+    ) -> Response | StreamingResponse:
         head = parts[0]
         if head == "api":
             if len(parts) == 1:
@@ -196,6 +231,8 @@ class KubeApi:
         delay = self.faults.latency_for(verb, res.plural)
         if delay:
             await trio.sleep(delay)
+            if self.faults.partition_for(request.headers.get("user-agent", "")) is not None:
+                raise DropConnection  # partitioned while held: the request never arrives
         if (error := self.faults.pick_error(verb, res.plural)) is not None:
             raise error
         if self.faults.pick_corruption(verb, res.plural):
@@ -267,21 +304,27 @@ class KubeApi:
         headers = [("content-type", "text/plain")]
         if query.get("follow") not in _TRUE:
             return Response(200, text, headers)
-        return StreamingResponse(200, headers, self._follow(pod, name, init, text))
+        client = request.headers.get("user-agent", "")
+        return StreamingResponse(200, headers, self._follow(pod, name, init, text, client))
 
     async def _follow(
-        self, pod: dict[str, Any], name: str, init: bool, text: bytes
+        self, pod: dict[str, Any], name: str, init: bool, text: bytes, client: str
     ) -> AsyncIterator[bytes]:
-        """The log, then nothing until the container stops or the pod goes (``-f``)."""
+        """The log, then nothing until the container stops or the pod goes (``-f``).
+
+        The pod's watcher carries the client, so the partition fault cuts this stream too.
+        """
         yield text
         meta = pod["metadata"]
         res = self.store.resource("pods")
-        async with self.store.watch(
+        events = self.store.open_watcher(
             res,
             meta["namespace"],
             field_selector=f"metadata.name={meta['name']}",
-            copy_=False,
-        ) as events:
+            copy_events=False,
+        )
+        events.client = client
+        try:
             async for event in events:
                 if event.type == "DELETED" or event.object["metadata"].get("uid") != meta.get(
                     "uid"
@@ -289,6 +332,10 @@ class KubeApi:
                     return
                 if "running" not in podlogs.container_state(event.object, name, init):
                     return
+            if events.dropped:
+                raise DropConnection
+        finally:
+            events.close()
 
     async def _list(
         self,
@@ -356,6 +403,8 @@ class KubeApi:
             if exc.status != 410:
                 raise
             error = exc
+        if watcher is not None:
+            watcher.client = request.headers.get("user-agent", "")
         render = None
         if tables.wants_table(request.headers.get("accept", "")):
             render = _TableEvents(res.kind, tables.include_object(query))
@@ -441,8 +490,17 @@ class KubeApi:
         # The parsed body belongs to this request alone and the result is serialised at
         # once: no copy either way (see the ``copy_`` contract in kubesim.store).
         body = self._body(request)
+        # The log names the object a create is about, as an audit log does: the name sent
+        # (so a refused create is named too), or the one generated.
+        entry = _CREATING.get()
+        if entry is not None and isinstance(body, dict):
+            metadata = body.get("metadata")
+            if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+                entry[NAME] = metadata["name"]
         warnings = self._check_fields(request, res, body)
         created = self.store.create(res, namespace, body, copy_=False)
+        if entry is not None:
+            entry[NAME] = created["metadata"]["name"]
         return Response.json(201, created, warnings)
 
     async def _update(

@@ -14,6 +14,16 @@ What can be injected (from Python through ``site.faults`` or over HTTP, see
   namespace).
 * **expire resource versions**: compact the store's history; older RVs then get 410.
 * **kubelet_frozen**: a flag the simulated kubelet reads; while set it makes no progress.
+* **partition**: cut one client off the API server, as a network partition between one
+  controller replica and the cluster would. The client is named by a substring of its
+  ``User-Agent`` (``"(replica b)"``). While partitioned, each of its Kubernetes API requests
+  gets no answer at all: in ``close`` mode (the default) the connection is closed at once
+  without a response, so the client fails fast with a connection error; in ``hang`` mode
+  the request is held unanswered until the client gives up (its own timeout) or the
+  partition heals, and is then closed without a response, so the client sees a timeout, as
+  across a real partition. Either way the request never reaches the API server (nothing is
+  read or written, not even after healing) and its watch connections are cut the moment
+  the partition starts. Other clients are untouched; ``heal`` (or ``clear``) ends it.
 
 Randomness comes only from ``random.Random(seed)``, so a run is reproducible for a given
 seed and request sequence.
@@ -24,6 +34,8 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+import trio
 
 from kubesim.errors import ApiError, bad_request, method_not_allowed, path_not_found
 from kubesim.http import Request, Response
@@ -90,6 +102,37 @@ class LatencyRule:
         return self.verb in ("*", verb) and self.resource in ("*", resource)
 
 
+PARTITION_MODES = ("close", "hang")
+#: Longest a request is held in ``hang`` mode (a forgotten partition must not keep
+#: connections forever); far beyond any client's request timeout.
+HANG_LIMIT_SECONDS = 600.0
+
+
+class Partition:
+    """One partitioned client (a ``User-Agent`` substring); see the module docstring."""
+
+    __slots__ = ("client", "healed", "mode")
+
+    def __init__(self, client: str, mode: str) -> None:
+        self.client = client
+        self.mode = mode
+        #: Set when the partition ends: requests held in ``hang`` mode are then dropped.
+        self.healed = trio.Event()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"client": self.client, "mode": self.mode}
+
+    async def hold(self) -> None:
+        """Keep a request unanswered for as long as this mode says (not at all for close).
+
+        The wait ends when the partition heals, the client disconnects (the connection's
+        task is then cancelled with the server) or the site stops.
+        """
+        if self.mode == "hang":
+            with trio.move_on_after(HANG_LIMIT_SECONDS):
+                await self.healed.wait()
+
+
 class Faults:
     """Fault state shared by the API layer, the store and the controllers."""
 
@@ -102,6 +145,7 @@ class Faults:
         self.corruptions: list[CorruptionRule] = []
         #: Read by the simulated kubelet: while True it makes no progress on any pod.
         self.kubelet_frozen = False
+        self.partitions: list[Partition] = []
 
     def reseed(self, seed: int) -> None:
         self.seed = seed
@@ -149,11 +193,39 @@ class Faults:
         return rule
 
     def clear(self) -> None:
-        """Remove every error and latency rule and unfreeze the kubelet."""
+        """Remove every error and latency rule, unfreeze the kubelet, heal every partition."""
         self.errors.clear()
         self.latencies.clear()
         self.corruptions.clear()
         self.kubelet_frozen = False
+        self.heal()
+
+    def partition(self, client: str, *, mode: str = "close") -> int:
+        """Cut off every client whose ``User-Agent`` contains ``client``; returns how many of
+        its watch connections were cut. Partitioning a client again changes its mode."""
+        if not isinstance(client, str) or not client:
+            raise ValueError("client must be a non-empty User-Agent substring")
+        if mode not in PARTITION_MODES:
+            raise ValueError(f"mode must be one of {', '.join(PARTITION_MODES)}, not {mode!r}")
+        self.heal(client)
+        self.partitions.append(Partition(client, mode))
+        return self._store.drop_watches(client=client)
+
+    def heal(self, client: str | None = None) -> int:
+        """End the partition of ``client`` (the substring it was partitioned with), or every
+        partition; returns how many ended. Requests still held are dropped, not served."""
+        ended = [p for p in self.partitions if client is None or p.client == client]
+        self.partitions = [p for p in self.partitions if p not in ended]
+        for partition in ended:
+            partition.healed.set()
+        return len(ended)
+
+    def partition_for(self, user_agent: str) -> Partition | None:
+        """The partition that cuts off a request with this ``User-Agent``, if any."""
+        for partition in self.partitions:
+            if partition.client in user_agent:
+                return partition
+        return None
 
     def drop_watches(self, namespace: str | None = None) -> int:
         """Cut every open HTTP watch (or only the watches on ``namespace``, to disturb one
@@ -198,6 +270,7 @@ class Faults:
             "latencies": [asdict(rule) for rule in self.latencies],
             "corruptions": [asdict(rule) for rule in self.corruptions],
             "kubeletFrozen": self.kubelet_frozen,
+            "partitions": [partition.snapshot() for partition in self.partitions],
             "oldestResourceVersion": str(self._store.oldest_resource_version),
         }
 
@@ -230,7 +303,8 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
     ``GET`` the state; ``DELETE`` clears all rules; ``POST .../errors``,
     ``POST .../latency`` and ``POST .../corruptions`` add rules; ``POST .../drop-watches``,
     ``POST .../expire``, ``PUT .../kubelet`` ``{"frozen": bool}``,
-    ``PUT .../seed`` ``{"seed": int}``.
+    ``PUT .../seed`` ``{"seed": int}``, ``POST .../partitions``
+    ``{"client": str, "mode": "close"|"hang"}``, ``DELETE .../partitions[?client=str]``.
     """
     sub = request.path[len(ADMIN_PREFIX) :].strip("/")
     method = request.method
@@ -252,6 +326,24 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
         elif sub == "latency" and method == "POST":
             args = _rule_args(_body(request), {"verb", "resource", "seconds"})
             return Response.json(201, asdict(faults.add_latency(**args)))
+        elif sub == "partitions" and method == "POST":
+            data = _body(request)
+            args = _rule_args(data, {"client", "mode"})
+            if "client" not in args:
+                raise bad_request('body must be {"client": "<User-Agent substring>"}')
+            cut = faults.partition(args["client"], mode=args.get("mode", "close"))
+            return Response.json(
+                201,
+                {"client": args["client"], "mode": args.get("mode", "close"), "watchesCut": cut},
+            )
+        elif sub == "partitions" and method == "DELETE":
+            client = request.query.get("client")
+            if client is not None and not client:
+                raise bad_request("client must be a non-empty User-Agent substring")
+            healed = faults.heal(client)
+            if client is not None and not healed:
+                raise ApiError(404, "NotFound", f"no partition for client {client[:100]!r}", {})
+            return Response.json(200, {"healed": healed, **faults.snapshot()})
         elif sub == "drop-watches" and method == "POST":
             return Response.json(200, {"dropped": faults.drop_watches()})
         elif sub == "expire" and method == "POST":
@@ -272,6 +364,7 @@ async def admin_handler(faults: Faults, request: Request) -> Response:
         else:
             if sub in (
                 "errors",
+                "partitions",
                 "latency",
                 "corruptions",
                 "drop-watches",
@@ -293,5 +386,6 @@ __all__ = [
     "ErrorRule",
     "Faults",
     "LatencyRule",
+    "Partition",
     "admin_handler",
 ]

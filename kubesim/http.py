@@ -11,7 +11,9 @@ beyond "method + path + query + JSON body". One Trio task serves each connection
   watch learns that nobody listens any more. Streaming responses close the connection when
   they end.
 * an iterator that raises :class:`DropConnection` makes the server cut the TCP connection
-  without terminating the chunked body, like a network failure (used by fault injection).
+  without terminating the chunked body, like a network failure (used by fault injection);
+  a handler that raises it gets the connection closed without any response (the partition
+  fault).
 
 Handlers raise :class:`kubesim.errors.ApiError` to produce a ``Status`` error body; any
 other exception becomes a 500 ``InternalError`` (logged with its traceback).
@@ -176,6 +178,8 @@ def _error_response(status: int, reason: str, message: str) -> Response:
 async def _call(handler: Handler, request: Request) -> Response | StreamingResponse:
     try:
         return await handler(request)
+    except DropConnection:
+        raise
     except ApiError as exc:
         return Response.json(exc.status, exc.status_body(), exc.headers)
     except Exception:
@@ -257,7 +261,11 @@ async def _serve_connection(
                 return
             if request is None:
                 return
-            resp = await _call(handler, request)
+            try:
+                resp = await _call(handler, request)
+            except DropConnection:
+                return  # no answer at all: the finally below closes the connection
+
             if isinstance(resp, StreamingResponse):
                 await _send_stream(conn, stream, resp)
                 return

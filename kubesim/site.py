@@ -16,11 +16,12 @@ Extension points for the simulated controllers and fakes:
   prefix wins) go to ``handler(request)`` with the full, unmodified path.
 * ``site.config.controllers``: a free-form mapping (from the config file's ``controllers``
   section) that each controller reads its own settings from.
-* ``site.stats``: request counters, open watches and CPU (:mod:`kubesim.stats`).
+* ``site.stats``: request counters, open watches and CPU (:mod:`kubesim.stats`), and
+  ``site.stats.log``, each request with its time and client (:mod:`kubesim.requestlog`).
 
-Routing order: the admin API under ``/_kubesim`` (``faults``, ``stats``), mounts, then the
-Kubernetes API. Only the last is counted in ``site.stats``: the admin API and the mounted
-fakes are not load on an API server.
+Routing order: the admin API under ``/_kubesim`` (``faults``, ``stats``, ``requests``),
+mounts, then the Kubernetes API. Only the last is counted in ``site.stats``: the admin API
+and the mounted fakes are not load on an API server.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import yaml
 from kubesim.api import KubeApi
 from kubesim.faults import ADMIN_PREFIX, Faults, admin_handler
 from kubesim.http import Handler, Request, Response, StreamingResponse, serve_http
+from kubesim.requestlog import REQUESTS_PREFIX, requests_handler
 from kubesim.stats import STATS_PREFIX, ApiStats, stats_handler
 from kubesim.store import Store, StoreConfig
 
@@ -60,6 +62,8 @@ class SiteConfig:
     #: Bearer token -> user name, only to name clients in the request statistics (kubesim
     #: authenticates nobody; an unknown token is reported by a fingerprint).
     tokens: dict[str, str] = field(default_factory=dict)
+    #: Kubernetes API requests kept in the request log (``/_kubesim/requests``); 0: none.
+    request_log_size: int = 100_000
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> SiteConfig:
@@ -77,6 +81,9 @@ class SiteConfig:
             isinstance(k, str) and isinstance(v, str) for k, v in tokens.items()
         ):
             raise ValueError("kubesim config key tokens must map token strings to user names")
+        log_size = data.get("request_log_size", 0)
+        if isinstance(log_size, bool) or not isinstance(log_size, int) or log_size < 0:
+            raise ValueError("kubesim config key request_log_size must be an integer >= 0")
         return cls(store=StoreConfig(**store_data), **data)
 
     @classmethod
@@ -95,7 +102,7 @@ class Site:
             self.config.seed = seed
         self.store = Store(self.config.store, seed=self.config.seed)
         self.faults = Faults(self.store, seed=self.config.seed)
-        self.stats = ApiStats(self.config.tokens)
+        self.stats = ApiStats(self.config.tokens, log_size=self.config.request_log_size)
         self.api = KubeApi(self)
         self.url: str | None = None
         self.host = "127.0.0.1"
@@ -131,6 +138,8 @@ class Site:
                 return await admin_handler(self.faults, request)
             if path == STATS_PREFIX or path.startswith(STATS_PREFIX + "/"):
                 return await stats_handler(self.stats, request)
+            if path == REQUESTS_PREFIX or path.startswith(REQUESTS_PREFIX + "/"):
+                return await requests_handler(self.stats.log, request)
         for prefix, handler in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 return await handler(request)

@@ -41,7 +41,9 @@ server alone only when kubesim runs standalone (``python -m kubesim``); in-proce
 includes the tests or benchmark sharing the process.
 
 The cost per request is one classification (a few list and dict look-ups) and one dict
-increment; the token name is cached per ``Authorization`` value.
+increment; the token name is cached per ``Authorization`` value. The same classification
+feeds the request log (``ApiStats.log``, :mod:`kubesim.requestlog`), which says *when* each
+request came; :meth:`ApiStats.reset` empties it with the counters.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ from typing import Any
 
 from kubesim.errors import method_not_allowed, path_not_found
 from kubesim.http import Request, Response
+from kubesim.requestlog import RequestLog
 
-__all__ = ["STATS_PREFIX", "ApiStats", "classify", "stats_handler"]
+__all__ = ["STATS_PREFIX", "ApiStats", "classify", "describe", "stats_handler"]
 
 STATS_PREFIX = "/_kubesim/stats"
 
@@ -74,6 +77,18 @@ def classify(method: str, parts: list[str], query: dict[str, str], path: str) ->
     ``parts`` are the path's decoded segments (``Request.segments``) and ``path`` the decoded
     path, used as the "resource" of non-resource requests.
     """
+    verb, resource, _, _ = describe(method, parts, query, path)
+    return verb, resource
+
+
+def describe(
+    method: str, parts: list[str], query: dict[str, str], path: str
+) -> tuple[str, str, str, str]:
+    """``(verb, resource, namespace, name)`` of one request (see :func:`classify`).
+
+    As a real server's request info: the namespace of ``.../namespaces/{ns}/...``, and for
+    a namespace itself its own name; ``""`` where the path names none.
+    """
     head = parts[0]
     if head == "api":
         rest = parts[2:]
@@ -86,18 +101,22 @@ def classify(method: str, parts: list[str], query: dict[str, str], path: str) ->
         rest = rest[1:]
         watching = True
     if not rest:
-        return method.lower(), path
-    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in _NAMESPACE_SUBRESOURCES:
-        rest = rest[2:]
+        return method.lower(), path, "", ""
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces":
+        namespace = rest[1]
+        if len(rest) >= 3 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
     resource = rest[0] if len(rest) < 3 else f"{rest[0]}/{rest[2]}"
     named = len(rest) >= 2
+    name = rest[1] if named else ""
     if method == "GET" or method == "HEAD":
         if watching or (not named and query.get("watch") in _TRUE):
-            return "watch", resource
-        return ("get" if named else "list"), resource
+            return "watch", resource, namespace, name
+        return ("get" if named else "list"), resource, namespace, name
     if method == "DELETE":
-        return ("delete" if named else "deletecollection"), resource
-    return _WRITE_VERBS.get(method) or method.lower(), resource
+        return ("delete" if named else "deletecollection"), resource, namespace, name
+    return _WRITE_VERBS.get(method) or method.lower(), resource, namespace, name
 
 
 class ApiStats:
@@ -106,8 +125,12 @@ class ApiStats:
     ``token_names`` maps a bearer token to the user name reported for it.
     """
 
-    def __init__(self, token_names: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, token_names: dict[str, str] | None = None, *, log_size: int = 100_000
+    ) -> None:
         self.token_names = dict(token_names or {})
+        #: Each request with its time and client (:mod:`kubesim.requestlog`).
+        self.log = RequestLog(log_size)
         self._requests: dict[tuple[str, str, str, str], int] = {}
         self._credential_names: dict[str, str] = {}
         self._open: dict[str, int] = {}
@@ -116,15 +139,25 @@ class ApiStats:
         self._cpu_at_reset = time.process_time()
 
     # ------------------------------------------------------------- recording
-    def record(self, request: Request, parts: list[str], path: str) -> None:
-        """Count one Kubernetes API request (``parts``/``path`` as the API handler has them)."""
-        verb, resource = classify(request.method, parts, request.query, path)
+    def record(self, request: Request, parts: list[str], path: str) -> list[Any]:
+        """Count and log one Kubernetes API request (``parts``/``path`` as the API handler
+        has them); returns its log entry, whose status the caller fills in."""
+        verb, resource, namespace, name = describe(request.method, parts, request.query, path)
         headers = request.headers
         credential = headers.get("authorization")
         user = self._credential_name(credential) if credential else ""
-        key = (verb, resource, headers.get("user-agent", ""), user)
+        client = headers.get("user-agent", "")
+        key = (verb, resource, client, user)
         requests = self._requests
         requests[key] = requests.get(key, 0) + 1
+        return self.log.record(client, verb, resource, namespace, name)
+
+    def record_partitioned(self, request: Request, parts: list[str], path: str) -> list[Any]:
+        """Log a request the partition fault drops: not counted, since it never reaches the
+        API server, but kept so a test can see what a cut-off client still tried."""
+        verb, resource, namespace, name = describe(request.method, parts, request.query, path)
+        client = request.headers.get("user-agent", "")
+        return self.log.record(client, verb, resource, namespace, name, partitioned=True)
 
     def _credential_name(self, credential: str) -> str:
         name = self._credential_names.get(credential)
@@ -163,11 +196,13 @@ class ApiStats:
 
     # --------------------------------------------------------------- reading
     def reset(self) -> None:
-        """Zero the request counters, restart the peak from what is open now and the CPU
-        figure since reset from now. Open watches stay counted: they are still open."""
+        """Zero the request counters, empty the request log, restart the peak from what is
+        open now and the CPU figure since reset from now. Open watches stay counted: they
+        are still open."""
         self._requests = {}
         self.peak_total = self.open_total
         self._cpu_at_reset = time.process_time()
+        self.log.clear()
 
     def count(
         self,

@@ -196,6 +196,9 @@ class Watcher:
         self._copy_events = copy_events and not external
         self.closed = False
         self.dropped = False
+        #: The ``User-Agent`` of the HTTP request this watcher serves (``None`` in-process):
+        #: the partition fault cuts a client's watchers by it.
+        self.client: str | None = None
         self._limit = buffer
         self._queue: deque[WatchEvent] = deque()
         self._wakeup = trio.Event()
@@ -407,14 +410,24 @@ class Store:
         self._compacted_rv = self._rv
         return self._compacted_rv
 
-    def drop_watches(self, namespace: str | None = None) -> int:
+    def drop_watches(self, namespace: str | None = None, *, client: str | None = None) -> int:
         """Cut every open HTTP watch, or only those on ``namespace`` (in-process controller
-        watches are kept)."""
-        victims = [
-            w
-            for w in self._watchers
-            if w.external and (namespace is None or w.namespace == namespace)
-        ]
+        watches are kept); with ``client``, every stream served to a client whose
+        ``User-Agent`` contains it (watches, and the watchers behind followed logs)."""
+        if client is not None:
+            victims = [
+                w
+                for w in self._watchers
+                if w.client is not None
+                and client in w.client
+                and (namespace is None or w.namespace == namespace)
+            ]
+        else:
+            victims = [
+                w
+                for w in self._watchers
+                if w.external and (namespace is None or w.namespace == namespace)
+            ]
         for watcher in victims:
             watcher.close(dropped=True)
         return len(victims)

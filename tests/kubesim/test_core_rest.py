@@ -344,6 +344,7 @@ async def test_discovery_documents(kube: httpx.AsyncClient) -> None:
             "policy",
             "rbac.authorization.k8s.io",
             "gafaelfawr.lsst.io",
+            "coordination.k8s.io",
         }
         core = (await kube.get("/api/v1")).json()
         assert {"pods", "pods/status", "namespaces", "events"} <= {
