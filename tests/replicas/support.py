@@ -43,6 +43,7 @@ class Replica:
         self._running: RunningController | None = None
         self._stop = trio.Event()
         self._done = trio.Event()
+        self._scope = trio.CancelScope()
 
     @property
     def running(self) -> RunningController:
@@ -71,16 +72,23 @@ class Replica:
         task_status: trio.TaskStatus[Replica] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         try:
-            async with serving_controller(site, config_overrides=overrides) as running:
-                self._running = running
-                task_status.started(self)
-                await self._stop.wait()
+            with self._scope:
+                async with serving_controller(site, config_overrides=overrides) as running:
+                    self._running = running
+                    task_status.started(self)
+                    await self._stop.wait()
         finally:
             self._done.set()
 
     async def stop(self) -> None:
         """Shut down gracefully (hand-off included), as SIGTERM does."""
         self._stop.set()
+        await self._done.wait()
+
+    async def crash(self) -> None:
+        """Stop at once, without a hand-off or a word to anyone: in this process, the
+        nearest thing to SIGKILL (the lease is left to expire)."""
+        self._scope.cancel()
         await self._done.wait()
 
 
