@@ -1,19 +1,25 @@
 """Run the real controller against a kubesim in another process (used by spawn_storm.py).
 
-``python bench/controller_process.py SITE_URL`` serves on 127.0.0.1 (a free port) in ingress
-authentication mode (the benchmark sends ``X-Auth-Request-*`` headers for its many users),
-and prints one JSON line ``{"url": ..., "ready_seconds": ..., "listed_seconds": ...}`` once it
-serves, which is after the startup reconciliation; ``listed_seconds`` is when every lab
-informer had completed its first list. It runs until SIGTERM.
+``python bench/controller_process.py SITE_URL [LEADER_ELECTION_JSON]`` serves on 127.0.0.1
+(a free port) in ingress authentication mode (the benchmark sends ``X-Auth-Request-*``
+headers for its many users), and prints one JSON line ``{"url": ..., "ready_seconds": ...,
+"listed_seconds": ...}`` once it serves, which is after the startup reconciliation (with
+leader election: once its informers are warm); ``listed_seconds`` is when every lab informer
+had completed its first list. It runs until SIGTERM, which hands leadership off first.
+The optional second argument is the ``leaderElection`` section as JSON (``handoff.py``);
+``POD_NAME`` in the environment names the replica.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 # Run as a script, this folder would come first on the path and shadow the ``actors`` package
 # with bench/actors.py.
@@ -28,10 +34,14 @@ from web.server import RunningServer, freeze_import_time_objects, serve  # noqa:
 from web.simulate import simulated_controller  # noqa: E402
 
 
-async def run(site_url: str, started: float) -> None:
+async def run(site_url: str, started: float, election: dict[str, Any] | None) -> None:
     configure_logging(level="WARNING", profile="production", stream=sys.stderr)
-    overrides = {"auth": {"mode": "ingress", "gafaelfawrUrl": site_url}}
-    async with simulated_controller(site_url, config_overrides=overrides) as (config, controller):
+    overrides: dict[str, Any] = {"auth": {"mode": "ingress", "gafaelfawrUrl": site_url}}
+    if election is not None:
+        overrides["leaderElection"] = election
+    async with simulated_controller(
+        site_url, config_overrides=overrides, environ=dict(os.environ)
+    ) as (config, controller):
         app = controller_app(config, controller)
         listed: list[float] = []
 
@@ -50,6 +60,8 @@ async def run(site_url: str, started: float) -> None:
                     system=controller.system,
                     app=app,
                     ready=controller.wait_ready,
+                    replicas=controller.replicas,
+                    shutdown_signals=(signal.SIGTERM,),
                 )
             )
             ready = time.monotonic() - started
@@ -62,7 +74,8 @@ async def run(site_url: str, started: float) -> None:
 def main() -> None:
     started = time.monotonic()
     freeze_import_time_objects()  # as ``nublado-trio serve`` does
-    trio.run(run, sys.argv[1], started)
+    election = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+    trio.run(run, sys.argv[1], started, election)
 
 
 if __name__ == "__main__":

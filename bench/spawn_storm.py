@@ -80,10 +80,15 @@ def site_config(users: int) -> dict[str, Any]:
 class Process:
     """A child process whose first stdout line announces where it serves."""
 
-    def __init__(self, command: list[str], log: Path | None = None) -> None:
+    def __init__(
+        self, command: list[str], log: Path | None = None, *, env: dict[str, str] | None = None
+    ) -> None:
         self.started = time.monotonic()
         stderr = log.open("ab") if log is not None else subprocess.DEVNULL
-        self.popen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, cwd=REPO)
+        environment = {**os.environ, **(env or {})}
+        self.popen = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, cwd=REPO, env=environment
+        )
 
     async def first_line(self) -> str:
         assert self.popen.stdout is not None

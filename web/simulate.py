@@ -164,7 +164,10 @@ async def simulated_cluster(site_config: SiteConfig | None = None) -> AsyncItera
 
 @asynccontextmanager
 async def simulated_controller(
-    site: Site | str, *, config_overrides: dict[str, Any] | None = None
+    site: Site | str,
+    *,
+    config_overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[ControllerConfig, Controller]]:
     """Open the controller on a running simulated site (not yet serving).
 
@@ -186,7 +189,7 @@ async def simulated_controller(
             kube=KubeClient.for_url(site_url),
             image_endpoints=SourceEndpoints(docker_base_url=site_url),
             controller_namespace=CONTROLLER_NAMESPACE,
-            environ={},
+            environ=environ or {},
         ) as controller:
             yield config, controller
 
