@@ -96,6 +96,14 @@ spec:
   minAvailable: 1
   selector: {{matchLabels: {{app: web}}}}
 ---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {{name: controller, namespace: demo}}
+spec:
+  holderIdentity: replica-a
+  leaseDurationSeconds: 15
+  renewTime: "2026-12-05T13:00:00.000000Z"
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {{name: reader, namespace: demo}}

@@ -68,6 +68,7 @@ async def test_every_kind_applies_then_reapplies_unchanged(kubectl: Kubectl) -> 
         ("clusterrolebindings", RBAC, None, "demo-nodes"),
         ("configmaps", "", "demo", "settings"),
         ("limitranges", "", "demo", "limits"),
+        ("leases", "coordination.k8s.io", "demo", "controller"),
     ):
         stored = store.get(store.resource(plural, group), namespace, name)
         annotations = stored["metadata"]["annotations"]

@@ -55,6 +55,7 @@ HEADERS = {
     "roles": ["NAME", "CREATED AT"],
     "rolebindings": ["NAME", "ROLE", "AGE"],
     "gafaelfawringresses": ["NAME", "AGE"],
+    "leases": ["NAME", "HOLDER", "AGE"],
 }
 CLUSTER_HEADERS = {
     "clusterroles": ["NAME", "CREATED AT"],
@@ -122,6 +123,7 @@ async def test_every_kind_prints_the_columns_of_a_real_cluster(kubectl: Kubectl)
     assert cells["deployments"]["web"][1:4] == ["0/2", "0", "0"]  # no controller runs it
     assert cells["poddisruptionbudgets"]["web"][1:4] == ["1", "N/A", "0"]
     assert cells["rolebindings"]["reader"][1] == "Role/reader"
+    assert cells["leases"]["controller"][1] == "replica-a"
     assert cells["persistentvolumeclaims"]["scratch"][1] == "Pending"
     assert cells["jobs"]["migrate"][1] in ("Running", "Complete")
 
