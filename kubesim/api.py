@@ -146,7 +146,9 @@ class KubeApi:
         if self.faults.partitions:
             partition = self.faults.partition_for(request.headers.get("user-agent", ""))
             if partition is not None:
-                self.stats.record_partitioned(request, parts, path)
+                dropped = self.stats.record_partitioned(request, parts, path)
+                if dropped[VERB] == "create":
+                    dropped[NAME] = _name_in_body(request)
                 await partition.hold()
                 raise DropConnection
         entry = self.stats.record(request, parts, path)
@@ -312,9 +314,9 @@ class KubeApi:
     ) -> AsyncIterator[bytes]:
         """The log, then nothing until the container stops or the pod goes (``-f``).
 
-        The pod's watcher carries the client, so the partition fault cuts this stream too.
+        The pod's watcher carries the client, so the partition fault cuts this stream too;
+        it is open before the log goes out, so a client that has the log is cut with it.
         """
-        yield text
         meta = pod["metadata"]
         res = self.store.resource("pods")
         events = self.store.open_watcher(
@@ -325,6 +327,7 @@ class KubeApi:
         )
         events.client = client
         try:
+            yield text
             async for event in events:
                 if event.type == "DELETED" or event.object["metadata"].get("uid") != meta.get(
                     "uid"
@@ -493,10 +496,8 @@ class KubeApi:
         # The log names the object a create is about, as an audit log does: the name sent
         # (so a refused create is named too), or the one generated.
         entry = _CREATING.get()
-        if entry is not None and isinstance(body, dict):
-            metadata = body.get("metadata")
-            if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
-                entry[NAME] = metadata["name"]
+        if entry is not None:
+            entry[NAME] = _name_of(body)
         warnings = self._check_fields(request, res, body)
         created = self.store.create(res, namespace, body, copy_=False)
         if entry is not None:
@@ -689,6 +690,21 @@ class KubeApi:
 def invalid_options(field: str, message: str) -> ApiError:
     """422 for list/watch options the API server refuses (it names them ``ListOptions``)."""
     return invalid("ListOptions", "", [(field, message)], group="meta.k8s.io")
+
+
+def _name_of(body: Any) -> str:
+    """``metadata.name`` of a request body, or ``""``."""
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def _name_in_body(request: Request) -> str:
+    """The name a create that will never be served was about (for the request log)."""
+    try:
+        return _name_of(request.json())
+    except ValueError:
+        return ""
 
 
 async def _corrupt_watch_stream() -> AsyncIterator[bytes]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 import trio
 
 from kubesim.site import Site
+from tests.e2e.processes import child_process
 from tests.kubesim.kubectl_helpers import Kubectl, read_lines_until, stop
 from tests.kubesim.test_core_watch import watching
 from tests.kubesim.test_kubectl_pods import running_lab
@@ -171,3 +175,44 @@ async def test_a_followed_log_is_cut_like_a_watch(kubectl: Kubectl) -> None:
         assert pod["status"]["phase"] == "Running"
     finally:
         await stop(process)
+
+
+async def test_a_standalone_kubesim_partitions_one_replica_and_logs_both(
+    tmp_path: Path,
+) -> None:
+    """As the leader-election tests use it: ``python -m kubesim`` in its own process, driven
+    over its admin API only."""
+    config = tmp_path / "kubesim.yaml"
+    config.write_text("request_log_size: 50\n")
+    command = [sys.executable, "-m", "kubesim", "--port", "0", "--config", str(config)]
+    with trio.fail_after(30):
+        async with child_process(command, tmp_path / "kubesim.log") as process:
+            line = await process.first_line(lambda text: text.startswith("kubesim serving"))
+            url = line.split(" on ", 1)[1].split()[0]
+            async with (
+                httpx.AsyncClient(base_url=url, timeout=5) as admin,
+                httpx.AsyncClient(base_url=url, headers={"user-agent": REPLICA_A}) as a,
+                httpx.AsyncClient(base_url=url, headers={"user-agent": REPLICA_B}) as b,
+            ):
+                start = time.time()
+                cut = await admin.post(f"{FAULTS}/partitions", json={"client": "(replica a)"})
+                assert cut.status_code == 201
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await a.post(CMS, json={"metadata": {"name": "from-a"}})
+                assert (await b.post(CMS, json={"metadata": {"name": "from-b"}})).is_success
+                assert (await admin.delete(f"{FAULTS}/partitions")).json()["healed"] == 1
+                assert (await a.get(f"{CMS}/from-b")).status_code == 200
+
+                log = (
+                    await admin.get(
+                        "/_kubesim/requests", params={"since": start, "verbs": "create"}
+                    )
+                ).json()
+                assert log["capacity"] == 50
+                assert log["complete"] is True
+                assert [
+                    (r["client"], r["name"], r["status"], r["partitioned"]) for r in log["requests"]
+                ] == [
+                    (REPLICA_A, "from-a", None, True),
+                    (REPLICA_B, "from-b", 201, False),
+                ]
