@@ -125,8 +125,9 @@ class Partition:
     async def hold(self) -> None:
         """Keep a request unanswered for as long as this mode says (not at all for close).
 
-        The wait ends when the partition heals, the client disconnects (the connection's
-        task is then cancelled with the server) or the site stops.
+        The wait ends when the partition heals, after :data:`HANG_LIMIT_SECONDS` or when the
+        site stops. A client that gives up sooner is not noticed (nobody reads its socket
+        meanwhile): its connection lingers, unanswered, until one of those.
         """
         if self.mode == "hang":
             with trio.move_on_after(HANG_LIMIT_SECONDS):
