@@ -158,8 +158,10 @@ class KubeApi:
         except ApiError as exc:
             entry[STATUS] = exc.status
             raise
-        except DropConnection:
+        except DropConnection:  # partitioned while the latency fault held it
             entry[PARTITIONED] = True
+            if entry[VERB] == "create":
+                entry[NAME] = _name_in_body(request)
             raise
         except Exception:
             entry[STATUS] = 500

@@ -216,3 +216,28 @@ async def test_a_standalone_kubesim_partitions_one_replica_and_logs_both(
                     (REPLICA_A, "from-a", None, True),
                     (REPLICA_B, "from-b", 201, False),
                 ]
+
+
+async def test_a_request_held_by_latency_is_dropped_if_its_client_is_cut_meanwhile(
+    kubesim: Site, kube: httpx.AsyncClient
+) -> None:
+    with trio.fail_after(10):
+        kubesim.faults.add_latency(1.0, verb="create", resource="configmaps")
+        outcome: list[BaseException] = []
+
+        async def slow_write() -> None:
+            async with client(kubesim, REPLICA_A) as a:
+                try:
+                    await a.post(CMS, json={"metadata": {"name": "slow"}})
+                except httpx.TransportError as exc:
+                    outcome.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(slow_write)
+            while not kubesim.stats.log.query(verbs=["create"])["requests"]:
+                await trio.sleep(0.01)
+            kubesim.faults.partition("(replica a)")
+        assert [type(e) for e in outcome] == [httpx.RemoteProtocolError]
+        assert (await kube.get(f"{CMS}/slow")).status_code == 404
+        (entry,) = kubesim.stats.log.query(verbs=["create"])["requests"]
+        assert (entry["name"], entry["status"], entry["partitioned"]) == ("slow", None, True)
