@@ -995,9 +995,14 @@ class Store:
         or with ``copy_=False`` that object itself (do not mutate it)."""
         obj = self._lookup(res, namespace, name)
         if preconditions:
+            # The storage layer's words (a real server also wraps them in a StorageError).
             if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:
                 raise conflict(
-                    res.plural, name, "the UID in the precondition does not match", res.group
+                    res.plural,
+                    name,
+                    f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in"
+                    f" object meta: {obj['metadata']['uid']}",
+                    res.group,
                 )
             wanted = preconditions.get("resourceVersion")
             current = obj["metadata"]["resourceVersion"]

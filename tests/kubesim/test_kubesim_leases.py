@@ -347,3 +347,22 @@ spec:
     refused = await kubectl.run("apply", "-f", "-", stdin=manifest.replace("15", "0"), check=False)
     assert refused.returncode != 0
     assert "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0" in (refused.stderr)
+
+
+async def test_delete_with_a_stale_precondition_conflicts(kube: httpx.AsyncClient) -> None:
+    with trio.fail_after(10):
+        stale = await create(kube)
+        current = dict(stale, spec=dict(stale["spec"], leaseTransitions=1))
+        renewed = (await kube.put(f"{LEASES}/ctl", json=current)).json()
+        options = {"preconditions": {"resourceVersion": stale["metadata"]["resourceVersion"]}}
+        refused = await kube.request("DELETE", f"{LEASES}/ctl", json=options)
+        assert refused.status_code == 409
+        assert refused.json()["reason"] == "Conflict"
+        assert refused.json()["message"] == (
+            'Operation cannot be fulfilled on leases.coordination.k8s.io "ctl": Precondition'
+            f" failed: ResourceVersion in precondition: {stale['metadata']['resourceVersion']},"
+            f" ResourceVersion in object meta: {renewed['metadata']['resourceVersion']}"
+        )
+        options = {"preconditions": {"resourceVersion": renewed["metadata"]["resourceVersion"]}}
+        assert (await kube.request("DELETE", f"{LEASES}/ctl", json=options)).status_code == 200
+        assert (await kube.get(f"{LEASES}/ctl")).status_code == 404
