@@ -7,8 +7,8 @@ starts or extends this process's term (``actors.runtime.terms``) with the fence
 server stored the renewal after that, so every other replica saw the lease change after
 that too, and none may take it before ``leaseDuration`` more has passed on its own clock.
 The fence therefore falls ``leaseDuration - renewDeadline`` before any successor can
-start. Between, Trio has cancelled the leader-only actors (their scopes carry the fence as
-deadline) and the Kubernetes client refuses writes (its write fence asks the same term).
+start. Between, a timer of the elector's has cancelled the leader-only actors, and the
+Kubernetes client refuses writes (its write fence asks the same term).
 
 The elector is not leader-only and survives its own restarts without a gap: a restarted
 elector finds itself the holder and extends the same term.
@@ -94,6 +94,10 @@ class Elector(Actor):
     async def on_start(self) -> None:
         self.context.start_soon(self._watch_lease)
         self.context.start_soon(self._elect_forever)
+        term = self._leading_term()
+        if term is not None:
+            # A restarted elector: the term goes on, and so must its fence.
+            self.context.start_soon(self._fence, term)
 
     async def handle(self, message: object) -> object:
         if isinstance(message, Release):
@@ -193,7 +197,21 @@ class Elector(Actor):
             return
         term = self.terms.begin(deadline, holder=self.view.identity)
         log.info("Became leader", identity=self.view.identity, term=term.number)
+        self.context.start_soon(self._fence, term)
         self.view.changed()
+
+    async def _fence(self, term: Term) -> None:
+        """End ``term`` when its fence passes (unless a renewal moved it first)."""
+        await term.expire()
+        if self.terms.current is term and trio.current_time() >= term.deadline:
+            log.warning(
+                "Lost leadership: the lease was not renewed within the renew deadline",
+                identity=self.view.identity,
+                term=term.number,
+                last_error=self.last_error,
+            )
+            self.terms.end()
+            self.view.changed()
 
     async def _write_next(self, sent: float, *, renewing: bool) -> dict[str, Any] | None:
         """Write the next version of the lease if this replica may; the written object."""

@@ -6,11 +6,17 @@ marked ``leader_only`` runs only inside a term and is cancelled when the term en
 starts afresh (a new incarnation, its state rebuilt as after a restart) in the next one.
 
 The invariant that makes two replicas never act for the same user is the **fence**: a term
-has a deadline, and every scope that runs leader-only work carries that deadline as its
-Trio cancel-scope deadline. Whoever keeps the term alive (the elector, renewing the lease)
-pushes the deadline forward; if it cannot, Trio cancels the work at the deadline on its own,
-without waiting for any task to notice. The elector picks the deadline so that it passes
-before any other replica may take over (the renew deadline, shorter than the lease).
+has a deadline, which whoever keeps the term alive (the elector, renewing the lease) pushes
+forward. Past it the term is no longer :attr:`Term.valid` (the Kubernetes client then
+refuses every write), and :meth:`Term.expire` (a timer of the elector's that sleeps until
+the deadline) cancels every scope that runs leader-only work. The elector picks the
+deadline so that it passes before any other replica may take over (the renew deadline,
+shorter than the lease).
+
+The scopes do not carry the deadline as their own Trio deadline, although that would need
+no timer: code inside them reads ``trio.current_effective_deadline()`` as "how long my
+caller lets me wait" (waits for an object's creation or deletion do), and the fence is not
+a bound on any single wait.
 
 A single replica (leader election off) has one endless term from the start: nothing waits
 and nothing is fenced, exactly as before terms existed.
@@ -49,6 +55,7 @@ class Term:
         """Trio time at which the term's work is cancelled unless :meth:`extend` moves it."""
         self.started_at = time.time()
         self.ended = trio.Event()
+        self._extended = trio.Event()
         self.ready = trio.Event()
         """Set once the services have rebuilt their state for this term (the controller
         sets it); until then requests wait rather than see a half-known cluster."""
@@ -64,12 +71,23 @@ class Term:
         return not self.ended.is_set() and trio.current_time() < self.deadline
 
     def extend(self, deadline: float) -> None:
-        """Move the fence (a renewal succeeded); every open scope follows."""
+        """Move the fence (a renewal succeeded)."""
         if self.ended.is_set():
             return
         self.deadline = deadline
-        for scope in self._scopes:
-            scope.deadline = deadline
+        self._extended.set()
+        self._extended = trio.Event()
+
+    async def expire(self) -> None:
+        """Sleep until the fence passes, following every extension, then end the term (its
+        scopes are cancelled); returns at once if the term ends otherwise."""
+        while not self.ended.is_set():
+            if trio.current_time() >= self.deadline:
+                self.end()
+                return
+            with trio.move_on_at(self.deadline):
+                extended = self._extended
+                await extended.wait()
 
     def end(self) -> None:
         """End the term now: every scope is cancelled; idempotent."""
@@ -77,14 +95,16 @@ class Term:
             return
         self.accepting = False
         self.ended.set()
+        self._extended.set()
         for scope in self._scopes:
             scope.cancel()
 
     @contextmanager
     def scope(self) -> Iterator[trio.CancelScope]:
-        """A cancel scope bounded by the term: cancelled at its fence or at its end."""
-        with trio.CancelScope(deadline=self.deadline) as scope:
-            if self.ended.is_set():
+        """A cancel scope bounded by the term: cancelled when it ends (its fence included,
+        through :meth:`expire`)."""
+        with trio.CancelScope() as scope:
+            if self.ended.is_set() or not self.valid:
                 scope.cancel()
             self._scopes.add(scope)
             try:

@@ -7,7 +7,7 @@ import json
 import trio
 
 from tests.e2e.harness import fast_site_config
-from tests.replicas.support import start_replica, wait_until
+from tests.replicas.support import TIMINGS, start_replica, wait_until
 from web.simulate import simulated_cluster
 
 
@@ -53,3 +53,27 @@ async def test_the_event_stream_follows_the_spawn_to_the_new_leader() -> None:
             state = await hub.get(f"{new.running.prefix}/spawner/v1/labs/alice")
         assert state.json()["status"] == "running"
         await new.stop()
+
+
+async def test_a_leaders_waits_are_not_cut_short_by_its_fence() -> None:
+    # The namespace's default ServiceAccount appears only after longer than the renew
+    # deadline: the spawn's wait for it must last as long as the spawn allows, not end at
+    # the fence, which every renewal moves on.
+    site_config = fast_site_config()
+    site_config.store.service_account_delay = 2 * float(TIMINGS["renewDeadline"])
+    async with simulated_cluster(site_config) as site, trio.open_nursery() as nursery:
+        leader = await start_replica(nursery, site)
+        await wait_until(lambda: leader.serving)
+        running = leader.running
+        body = {
+            "options": {"image_dropdown": [running.image()], "size": ["small"]},
+            "env": {"JUPYTERHUB_SERVICE_PREFIX": "/nb/user/alice/"},
+        }
+        with trio.fail_after(30):
+            async with running.client("alice") as alice:
+                url = f"{running.prefix}/spawner/v1/labs/alice"
+                created = await alice.post(f"{url}/create", json=body)
+                assert created.status_code == 201, created.text
+                events = await alice.get(f"{url}/events")
+        assert "event: complete" in events.text, events.text
+        await leader.stop()
