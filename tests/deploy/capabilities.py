@@ -15,6 +15,11 @@ list of capabilities is written down once and always driven completely:
 * image refresh and prepulling (they start on their own with the controller);
 * a controller restart that finds a running lab, reconciles it, and deletes it.
 
+Leader election is on, as in the shipped overlays, with short timings: the first controller
+creates the lease and renews it while it works, the restarted one takes it over once the
+first is gone, and both follow it with a watch. Each controller opens its port only once it
+leads, so the run is the same whether or not a replica that follows serves requests itself.
+
 The run is made twice, on a simulated server with Kubernetes' streaming lists (WatchList)
 and on one without them: the controller's informers then list instead, as they must on a
 cluster where that feature is off, so the rights cover both.
@@ -23,17 +28,28 @@ cluster where that feature is off, so the rights cover both.
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
 import trio
 
+from actors.controller import Controller
 from kubesim.gafaelfawr import API_PREFIX, FakeGafaelfawr, NotebookQuota, TokenRecord, UserRecord
 from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
 from tests.deploy.api_recorder import ApiUse, record_api
-from tests.e2e.harness import RunningController, serving_controller
-from web.simulate import CONTROLLER_NAMESPACE, FILESERVER_NAMESPACE, simulated_cluster
+from tests.e2e.harness import SHUTDOWN_DEADLINE, RunningController
+from web.app import controller_app
+from web.server import RunningServer, ServerTuning, serve
+from web.simulate import (
+    CONTROLLER_NAMESPACE,
+    FILESERVER_NAMESPACE,
+    simulated_cluster,
+    simulated_controller,
+)
 
 LAB_SECRET = "nublado-lab-secret"
 PULL_SECRET = "pull-secret"
@@ -50,6 +66,25 @@ LAB_KINDS_CREATED = (
 """Every kind a spawn creates: each gets one injected 409 to drive the adoption read."""
 
 MIGRATION_EXITS = {"migrator-alice-to-bob": {"after": 0.2, "code": 0}}
+
+LEASE_NAME = "nublado-controller"
+"""The lease the run's controllers elect by (the name the shipped overlays configure)."""
+
+LEADER_ELECTION = {
+    "enabled": True,
+    "leaseName": LEASE_NAME,
+    # Short enough that the restarted controller takes the lease over in seconds (the
+    # first does not release it), long enough that a loaded machine does not make a
+    # controller lose it mid-run. The renew deadline also bounds every wait a leader makes
+    # (a wait's deadline is its scope's, which the fence shortens), and a spawn here waits
+    # 1.5 s for its namespace's service account.
+    "leaseDuration": 10,
+    "renewDeadline": 8,
+    "retryPeriod": 1,
+    # One controller runs at a time and nothing forwards to it: the address only has to be
+    # well formed (it is what the lease advertises).
+    "advertiseUrl": "http://127.0.0.1:9",
+}
 
 
 def _site_config(*, streaming_lists: bool) -> SiteConfig:
@@ -108,7 +143,12 @@ def _overrides() -> dict[str, Any]:
             {"containerPath": "/scratch", "volumeName": "scratch"},
         ],
     }
-    return {"lab": lab, "fsadmin": {"mountPrefix": "/mnt"}, "fileserver": fileserver}
+    return {
+        "lab": lab,
+        "fsadmin": {"mountPrefix": "/mnt"},
+        "fileserver": fileserver,
+        "leaderElection": LEADER_ELECTION,
+    }
 
 
 def _add_controller_secrets(site: Site) -> None:
@@ -200,6 +240,53 @@ async def _migrate(running: RunningController, admin: httpx.AsyncClient) -> None
     assert (await admin.delete(url, params=body)).status_code in (200, 204)
 
 
+async def _wait_leading(controller: Controller) -> None:
+    """Until this controller holds the lease (the caller's deadline bounds the wait)."""
+    replicas = controller.replicas
+    assert replicas is not None
+    while not replicas.view.leading:
+        await trio.sleep(0.05)
+
+
+@asynccontextmanager
+async def _serving_leader(
+    site: Site, overrides: dict[str, Any]
+) -> AsyncIterator[RunningController]:
+    """``serving_controller``, except that the port opens as soon as this controller leads.
+
+    Why not ``serving_controller``: with leader election on, the services' readiness events
+    are taken before the first term exists (``ActorRef`` builds each actor's first
+    incarnation when the ref is made, and ``TermReady.current()`` then gives an event of no
+    term), so ``Controller.wait_ready`` never returns and the controller never serves.
+    Until that is fixed, the port opens once the lease is held; nothing here depends on
+    the wait beyond that (the restarted controller is polled until it knows the lab).
+    """
+    async with simulated_controller(site, config_overrides=overrides) as (config, controller):
+
+        async def ready() -> None:
+            await _wait_leading(controller)
+
+        app = controller_app(config, controller)
+        with trio.fail_after(float("inf")) as shutdown_deadline:
+            async with trio.open_nursery() as nursery:
+                server: RunningServer = await nursery.start(
+                    partial(
+                        serve,
+                        config,
+                        host="127.0.0.1",
+                        port=0,
+                        system=controller.system,
+                        app=app,
+                        tuning=ServerTuning(graceful_timeout=5, actor_stop_timeout=5),
+                        shutdown_signals=(),
+                        ready=ready,
+                    )
+                )
+                yield RunningController(site, config, controller, server)
+                server.request_shutdown()
+                shutdown_deadline.deadline = trio.current_time() + SHUTDOWN_DEADLINE
+
+
 async def _wait_prepulled(running: RunningController, admin: httpx.AsyncClient) -> None:
     while True:
         status = (await admin.get(f"{running.prefix}/spawner/v1/prepulls")).json()
@@ -239,9 +326,9 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
                 await trio.sleep(0.05)
         recorder = record_api(site)
         overrides = _overrides()
-        with trio.fail_after(90):
+        with trio.fail_after(120):
             async with (
-                serving_controller(site, config_overrides=overrides) as first,
+                _serving_leader(site, overrides) as first,
                 first.client("hub") as hub,
                 first.client("admin") as admin,
             ):
@@ -254,10 +341,13 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
                 await _adopt_each_lab_kind(first, hub)
                 assert await _spawn(first, "bob") == "complete"
             async with (
-                serving_controller(site, config_overrides=overrides) as second,
+                _serving_leader(site, overrides) as second,
                 second.client("hub") as hub,
             ):
-                state = await hub.get(f"{second.prefix}/spawner/v1/labs/bob")
-                assert state.status_code == 200, state.text
+                # The restarted controller finds the running lab once it has reconciled.
+                url = f"{second.prefix}/spawner/v1/labs/bob"
+                while (state := await hub.get(url)).status_code != 200:
+                    assert state.status_code == 404, state.text
+                    await trio.sleep(0.05)
                 await _delete_lab(second, hub, "bob")
         return recorder.uses
