@@ -15,10 +15,10 @@ list of capabilities is written down once and always driven completely:
 * image refresh and prepulling (they start on their own with the controller);
 * a controller restart that finds a running lab, reconciles it, and deletes it.
 
-Leader election is on, as in the shipped overlays, with short timings: the first controller
-creates the lease and renews it while it works, the restarted one takes it over once the
-first is gone, and both follow it with a watch. Each controller opens its port only once it
-leads, so the run is the same whether or not a replica that follows serves requests itself.
+Leader election is on, as in the shipped overlays: the first controller creates the lease,
+renews it while it works and releases it when it stops; the restarted one takes it over;
+both follow it with a watch. Requests are sent once a controller leads, so that each is
+served where it arrives rather than forwarded.
 
 The run is made twice, on a simulated server with Kubernetes' streaming lists (WatchList)
 and on one without them: the controller's informers then list instead, as they must on a
@@ -28,9 +28,6 @@ cluster where that feature is off, so the rights cover both.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 import httpx
@@ -41,15 +38,8 @@ from kubesim.gafaelfawr import API_PREFIX, FakeGafaelfawr, NotebookQuota, TokenR
 from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
 from tests.deploy.api_recorder import ApiUse, record_api
-from tests.e2e.harness import SHUTDOWN_DEADLINE, RunningController
-from web.app import controller_app
-from web.server import RunningServer, ServerTuning, serve
-from web.simulate import (
-    CONTROLLER_NAMESPACE,
-    FILESERVER_NAMESPACE,
-    simulated_cluster,
-    simulated_controller,
-)
+from tests.e2e.harness import RunningController, serving_controller
+from web.simulate import CONTROLLER_NAMESPACE, FILESERVER_NAMESPACE, simulated_cluster
 
 LAB_SECRET = "nublado-lab-secret"
 PULL_SECRET = "pull-secret"
@@ -73,17 +63,13 @@ LEASE_NAME = "nublado-controller"
 LEADER_ELECTION = {
     "enabled": True,
     "leaseName": LEASE_NAME,
-    # Short enough that the restarted controller takes the lease over in seconds (the
-    # first does not release it), long enough that a loaded machine does not make a
-    # controller lose it mid-run. The renew deadline also bounds every wait a leader makes
-    # (a wait's deadline is its scope's, which the fence shortens), and a spawn here waits
-    # 1.5 s for its namespace's service account.
+    # Long enough that a loaded machine does not make a controller lose the lease mid-run.
+    # The renew deadline also bounds every wait a leader makes (a wait's deadline is its
+    # scope's, which the fence shortens), and a spawn here waits 1.5 s for its namespace's
+    # service account.
     "leaseDuration": 10,
     "renewDeadline": 8,
     "retryPeriod": 1,
-    # One controller runs at a time and nothing forwards to it: the address only has to be
-    # well formed (it is what the lease advertises).
-    "advertiseUrl": "http://127.0.0.1:9",
 }
 
 
@@ -248,45 +234,6 @@ async def _wait_leading(controller: Controller) -> None:
         await trio.sleep(0.05)
 
 
-@asynccontextmanager
-async def _serving_leader(
-    site: Site, overrides: dict[str, Any]
-) -> AsyncIterator[RunningController]:
-    """``serving_controller``, except that the port opens as soon as this controller leads.
-
-    Why not ``serving_controller``: with leader election on, the services' readiness events
-    are taken before the first term exists (``ActorRef`` builds each actor's first
-    incarnation when the ref is made, and ``TermReady.current()`` then gives an event of no
-    term), so ``Controller.wait_ready`` never returns and the controller never serves.
-    Until that is fixed, the port opens once the lease is held; nothing here depends on
-    the wait beyond that (the restarted controller is polled until it knows the lab).
-    """
-    async with simulated_controller(site, config_overrides=overrides) as (config, controller):
-
-        async def ready() -> None:
-            await _wait_leading(controller)
-
-        app = controller_app(config, controller)
-        with trio.fail_after(float("inf")) as shutdown_deadline:
-            async with trio.open_nursery() as nursery:
-                server: RunningServer = await nursery.start(
-                    partial(
-                        serve,
-                        config,
-                        host="127.0.0.1",
-                        port=0,
-                        system=controller.system,
-                        app=app,
-                        tuning=ServerTuning(graceful_timeout=5, actor_stop_timeout=5),
-                        shutdown_signals=(),
-                        ready=ready,
-                    )
-                )
-                yield RunningController(site, config, controller, server)
-                server.request_shutdown()
-                shutdown_deadline.deadline = trio.current_time() + SHUTDOWN_DEADLINE
-
-
 async def _wait_prepulled(running: RunningController, admin: httpx.AsyncClient) -> None:
     while True:
         status = (await admin.get(f"{running.prefix}/spawner/v1/prepulls")).json()
@@ -328,10 +275,11 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
         overrides = _overrides()
         with trio.fail_after(120):
             async with (
-                _serving_leader(site, overrides) as first,
+                serving_controller(site, config_overrides=overrides) as first,
                 first.client("hub") as hub,
                 first.client("admin") as admin,
             ):
+                await _wait_leading(first.controller)
                 await _wait_prepulled(first, admin)
                 assert await _spawn(first, "alice") == "complete"
                 await _use_fileserver(first, admin)
@@ -341,13 +289,11 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
                 await _adopt_each_lab_kind(first, hub)
                 assert await _spawn(first, "bob") == "complete"
             async with (
-                _serving_leader(site, overrides) as second,
+                serving_controller(site, config_overrides=overrides) as second,
                 second.client("hub") as hub,
             ):
-                # The restarted controller finds the running lab once it has reconciled.
-                url = f"{second.prefix}/spawner/v1/labs/bob"
-                while (state := await hub.get(url)).status_code != 200:
-                    assert state.status_code == 404, state.text
-                    await trio.sleep(0.05)
+                await _wait_leading(second.controller)
+                state = await hub.get(f"{second.prefix}/spawner/v1/labs/bob")
+                assert state.status_code == 200, state.text
                 await _delete_lab(second, hub, "bob")
         return recorder.uses
