@@ -29,8 +29,9 @@ import pytest
 from actors.common.models import UserInfo
 from actors.config import build_config
 from actors.fileservers.builder import build_fileserver
+from actors.kube import KubeClient
 from actors.replicas.elector import RELEASE_TIMEOUT
-from actors.replicas.service import replica_identity
+from actors.replicas.service import ReplicaService, replica_identity
 from tests.deploy.render import (
     OVERLAYS,
     controller_config,
@@ -160,13 +161,27 @@ def test_replicas_prefer_different_nodes_and_zones(overlay: str) -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_each_replica_knows_its_pod_name_and_address(overlay: str) -> None:
+async def test_each_replica_knows_its_pod_name_and_address(overlay: str) -> None:
     objects = render(overlay)
-    assert controller_field_env(objects) == {"POD_NAME": "metadata.name", "POD_IP": "status.podIP"}
-    # The pod's name is the replica's identity in the lease.
-    assert replica_identity({"POD_NAME": "nublado-controller-7d9f-abcde"}) == (
-        "nublado-controller-7d9f-abcde"
-    )
+    fields = controller_field_env(objects)
+    assert fields == {"POD_NAME": "metadata.name", "POD_IP": "status.podIP"}
+    # What the kubelet would put in those variables, read the way the controller reads them.
+    pod = {"metadata.name": "nublado-controller-7d9f-abcde", "status.podIP": "10.12.0.7"}
+    environ = {name: pod[path] for name, path in fields.items()}
+    config = build_config(controller_config(objects), controller_env(objects))
+    assert config.leader_election.advertise_url is None  # the pod's address is used
+    [port] = controller_container(objects)["ports"]
+    kube = KubeClient.for_url("http://127.0.0.1:1")  # never contacted
+    try:
+        replicas = ReplicaService(
+            config.leader_election, kube, "nublado", identity=replica_identity(environ)
+        )
+        replicas.set_address(f"http://0.0.0.0:{port['containerPort']}", environ)
+    finally:
+        await kube.aclose()
+    # The pod's name is the holder in the lease; its IP and port, where followers forward.
+    assert replicas.view.identity == "nublado-controller-7d9f-abcde"
+    assert replicas.view.url == f"http://10.12.0.7:{port['containerPort']}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
