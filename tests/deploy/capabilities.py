@@ -15,6 +15,11 @@ list of capabilities is written down once and always driven completely:
 * image refresh and prepulling (they start on their own with the controller);
 * a controller restart that finds a running lab, reconciles it, and deletes it.
 
+Leader election is on, as in the shipped overlays: the first controller creates the lease,
+renews it while it works and releases it when it stops; the restarted one takes it over;
+both follow it with a watch. Requests are sent once a controller leads, so that each is
+served where it arrives rather than forwarded.
+
 The run is made twice, on a simulated server with Kubernetes' streaming lists (WatchList)
 and on one without them: the controller's informers then list instead, as they must on a
 cluster where that feature is off, so the rights cover both.
@@ -28,6 +33,7 @@ from typing import Any
 import httpx
 import trio
 
+from actors.controller import Controller
 from kubesim.gafaelfawr import API_PREFIX, FakeGafaelfawr, NotebookQuota, TokenRecord, UserRecord
 from kubesim.site import Site, SiteConfig
 from kubesim.store import StoreConfig
@@ -50,6 +56,21 @@ LAB_KINDS_CREATED = (
 """Every kind a spawn creates: each gets one injected 409 to drive the adoption read."""
 
 MIGRATION_EXITS = {"migrator-alice-to-bob": {"after": 0.2, "code": 0}}
+
+LEASE_NAME = "nublado-controller"
+"""The lease the run's controllers elect by (the name the shipped overlays configure)."""
+
+LEADER_ELECTION = {
+    "enabled": True,
+    "leaseName": LEASE_NAME,
+    # Long enough that a loaded machine does not make a controller lose the lease mid-run.
+    # The renew deadline also bounds every wait a leader makes (a wait's deadline is its
+    # scope's, which the fence shortens), and a spawn here waits 1.5 s for its namespace's
+    # service account.
+    "leaseDuration": 10,
+    "renewDeadline": 8,
+    "retryPeriod": 1,
+}
 
 
 def _site_config(*, streaming_lists: bool) -> SiteConfig:
@@ -108,7 +129,12 @@ def _overrides() -> dict[str, Any]:
             {"containerPath": "/scratch", "volumeName": "scratch"},
         ],
     }
-    return {"lab": lab, "fsadmin": {"mountPrefix": "/mnt"}, "fileserver": fileserver}
+    return {
+        "lab": lab,
+        "fsadmin": {"mountPrefix": "/mnt"},
+        "fileserver": fileserver,
+        "leaderElection": LEADER_ELECTION,
+    }
 
 
 def _add_controller_secrets(site: Site) -> None:
@@ -200,6 +226,14 @@ async def _migrate(running: RunningController, admin: httpx.AsyncClient) -> None
     assert (await admin.delete(url, params=body)).status_code in (200, 204)
 
 
+async def _wait_leading(controller: Controller) -> None:
+    """Until this controller holds the lease (the caller's deadline bounds the wait)."""
+    replicas = controller.replicas
+    assert replicas is not None
+    while not replicas.view.leading:
+        await trio.sleep(0.05)
+
+
 async def _wait_prepulled(running: RunningController, admin: httpx.AsyncClient) -> None:
     while True:
         status = (await admin.get(f"{running.prefix}/spawner/v1/prepulls")).json()
@@ -239,12 +273,13 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
                 await trio.sleep(0.05)
         recorder = record_api(site)
         overrides = _overrides()
-        with trio.fail_after(90):
+        with trio.fail_after(120):
             async with (
                 serving_controller(site, config_overrides=overrides) as first,
                 first.client("hub") as hub,
                 first.client("admin") as admin,
             ):
+                await _wait_leading(first.controller)
                 await _wait_prepulled(first, admin)
                 assert await _spawn(first, "alice") == "complete"
                 await _use_fileserver(first, admin)
@@ -257,6 +292,7 @@ async def _exercise_on(site_config: SiteConfig) -> set[ApiUse]:
                 serving_controller(site, config_overrides=overrides) as second,
                 second.client("hub") as hub,
             ):
+                await _wait_leading(second.controller)
                 state = await hub.get(f"{second.prefix}/spawner/v1/labs/bob")
                 assert state.status_code == 200, state.text
                 await _delete_lab(second, hub, "bob")

@@ -68,7 +68,28 @@ def controller_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
     return data
 
 
+def controller_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The controller's container in the Deployment."""
+    container: dict[str, Any] = only(objects, "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    return container
+
+
 def controller_env(objects: list[dict[str, Any]]) -> dict[str, str]:
-    """The environment the Deployment gives the controller."""
-    container = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    return {item["name"]: item["value"] for item in container["env"]}
+    """The environment the Deployment gives the controller with literal values."""
+    return {
+        item["name"]: item["value"]
+        for item in controller_container(objects)["env"]
+        if "value" in item
+    }
+
+
+def controller_field_env(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The variables the Deployment fills from the pod's own fields (the downward API):
+    name -> field path."""
+    return {
+        item["name"]: item["valueFrom"]["fieldRef"]["fieldPath"]
+        for item in controller_container(objects)["env"]
+        if "fieldRef" in item.get("valueFrom", {})
+    }
