@@ -64,9 +64,6 @@ LEADER_ELECTION = {
     "enabled": True,
     "leaseName": LEASE_NAME,
     # Long enough that a loaded machine does not make a controller lose the lease mid-run.
-    # The renew deadline also bounds every wait a leader makes (a wait's deadline is its
-    # scope's, which the fence shortens), and a spawn here waits 1.5 s for its namespace's
-    # service account.
     "leaseDuration": 10,
     "renewDeadline": 8,
     "retryPeriod": 1,
