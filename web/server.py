@@ -38,6 +38,7 @@ from actors.replicas.service import ReplicaService
 from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
+from web.forwarding import ForwardingTuning, LeaderRoute
 from web.http_server import CannotListen, open_listeners, serve_http
 from web.logging import ERROR_LOGGER_NAME
 from web.state import app_state
@@ -267,6 +268,8 @@ async def serve(
     ready: Callable[[], Awaitable[None]] | None = None,
     listeners: list[trio.SocketListener] | None = None,
     replicas: ReplicaService | None = None,
+    leader: LeaderRoute | None = None,
+    forwarding: ForwardingTuning | None = None,
 ) -> None:
     """Run ``system`` and the HTTP server until a graceful shutdown completes.
 
@@ -280,6 +283,9 @@ async def serve(
     ``replicas`` (leader election) learns the bound address for the lease, and on shutdown
     hands leadership off first: then the open streams are not ended but relayed to the
     next leader until they end or the graceful timeout does.
+    ``leader`` (with several replicas) makes this replica relay to the leader whatever it
+    does not serve itself (``web.forwarding``), with ``forwarding``'s timeouts (by default
+    ``ForwardingTuning.for_config(config)``).
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
@@ -302,7 +308,7 @@ async def serve(
         server.urls = await nursery.start(
             partial(
                 _serve_http,
-                asgi_stack(app),
+                asgi_stack(app, leader=leader, forwarding=forwarding),
                 hypercorn_config(tuning),
                 listeners,
                 tuning,

@@ -1,0 +1,96 @@
+"""``LeaderForwarder``: the ASGI middleware that sends a follower's requests to the leader.
+
+It wraps the quart-trio app. For each HTTP request or WebSocket it asks the ``LeaderRoute``:
+if this replica serves locally, the app answers; otherwise the request is relayed to the
+leader (``web.forwarding.http_relay`` / ``websocket_relay``). Per-replica routes (the probe
+``/``, ``/health``, ``/metrics``) are always answered here: they describe this process.
+
+The upstream HTTP client is opened lazily and closed when the ASGI lifespan ends (after the
+server has drained its connections), so whoever serves the app needs no extra step.
+"""
+
+from __future__ import annotations
+
+import httpx
+import structlog
+import trio
+
+from web.asgi import ASGIApp, Message, Receive, Scope, Send
+from web.forwarding.headers import header
+from web.forwarding.http_relay import HTTPRelay, upstream_client
+from web.forwarding.refusals import Refusal, send_refusal
+from web.forwarding.route import FORWARDED_BY_HEADER, ForwardingTuning, LeaderRoute
+from web.forwarding.websocket_relay import WebSocketRelay
+from web.streams import StreamRegistry
+
+__all__ = ["LOCAL_PATHS", "LeaderForwarder"]
+
+_log = structlog.stdlib.get_logger(__name__)
+
+LOCAL_PATHS = frozenset({"/", "/health", "/metrics"})
+"""Paths every replica answers itself: Kubernetes probes and Prometheus ask each pod."""
+
+
+class LeaderForwarder:
+    """ASGI middleware: serve locally when leading, otherwise relay to the leader."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        route: LeaderRoute,
+        streams: StreamRegistry,
+        tuning: ForwardingTuning | None = None,
+    ) -> None:
+        self._app = app
+        self._route = route
+        self._tuning = tuning or ForwardingTuning()
+        self._streams = streams
+        self._client: httpx.AsyncClient | None = None
+        self._websockets = WebSocketRelay(route, self._tuning, streams)
+
+    def _http(self) -> HTTPRelay:
+        if self._client is None:
+            self._client = upstream_client(self._tuning)
+        return HTTPRelay(self._route, self._tuning, self._streams, self._client)
+
+    async def aclose(self) -> None:
+        """Close the upstream client's connections (bounded; called at lifespan end)."""
+        client, self._client = self._client, None
+        if client is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(self._tuning.close_timeout):
+                await client.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._app(scope, receive, self._closing_at_shutdown(send))
+            return
+        if kind not in ("http", "websocket") or scope.get("path") in LOCAL_PATHS:
+            await self._app(scope, receive, send)
+            return
+        if self._route.serves_locally():
+            await self._app(scope, receive, send)
+            return
+        forwarded_by = header(scope.get("headers", ()), FORWARDED_BY_HEADER.encode())
+        if forwarded_by is not None:
+            # Relayed once already: another replica thinks this one leads, and it does not.
+            _log.warning(
+                "Forwarded request reached a replica that does not lead",
+                forwarded_by=forwarded_by.decode("latin-1")[:64],
+            )
+            if kind == "websocket":
+                await receive()  # the websocket.connect message
+            await send_refusal(scope, send, Refusal.not_leader(forwarded_by.decode("latin-1")))
+            return
+        if kind == "http":
+            await self._http()(scope, receive, send)
+        else:
+            await self._websockets(scope, receive, send)
+
+    def _closing_at_shutdown(self, send: Send) -> Send:
+        async def send_after_closing(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.aclose()
+            await send(message)
+
+        return send_after_closing
