@@ -19,6 +19,7 @@ import trio
 from quart import Response, request
 
 from actors.config import ControllerConfig
+from actors.errors import PermissionDeniedError
 from tests.web.conftest import minimal_config_data, run_server
 from tests.web.trees import small_system
 from web.app import create_app
@@ -78,8 +79,8 @@ class LeaderControls:
         await self.events[0].send(None)
 
 
-def config() -> ControllerConfig:
-    return ControllerConfig.model_validate(minimal_config_data())
+def config(**overrides: Any) -> ControllerConfig:
+    return ControllerConfig.model_validate(minimal_config_data(**overrides))
 
 
 def leader_app(controls: LeaderControls) -> Any:
@@ -108,6 +109,11 @@ def leader_app(controls: LeaderControls) -> Any:
         if status in (201, 303):
             response.headers["Location"] = f"{request.scheme}://{request.host}/t/echo?made=1"
         return response
+
+    @app.websocket("/t/ws-refused")
+    async def refused() -> None:
+        # The app's error handlers answer the upgrade with the JSON error body.
+        raise PermissionDeniedError("Permission denied: not for you")
 
     @app.get("/t/held")
     async def held() -> Response:
@@ -156,9 +162,10 @@ async def serve_follower(
     route: FakeRoute,
     forwarding: ForwardingTuning | None = None,
     tuning: ServerTuning | None = None,
+    **config_overrides: Any,
 ) -> AsyncIterator[RunningServer]:
     """A follower (the real app) relaying through ``route``."""
-    follower_config = config()
+    follower_config = config(**config_overrides)
     system = small_system()
     app = create_app(follower_config, system)
     async with run_server(

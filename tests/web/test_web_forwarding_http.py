@@ -68,6 +68,10 @@ async def test_delete_is_relayed() -> None:
             response = await client.delete("/t/echo?status=204")
             assert response.status_code == 204
             assert response.content == b""
+            response = await client.head("/t/echo")
+            assert response.status_code == 200
+            assert response.content == b""
+            assert int(response.headers["content-length"]) > 0
 
 
 async def test_hop_by_hop_headers_stay_behind_and_forwarding_headers_are_added() -> None:
@@ -113,6 +117,26 @@ async def test_scheme_and_host_from_a_trusted_proxy_reach_the_leader() -> None:
             seen = response.json()
             assert (seen["scheme"], seen["host"]) == ("https", "hub.example.org")
             assert response.headers["location"] == "https://hub.example.org/t/echo?made=1"
+
+
+async def test_forwarded_headers_from_an_untrusted_client_never_reach_the_leader() -> None:
+    """The follower trusts no proxy here; the leader trusts the follower (127.0.0.1). What
+    the client claims must be dropped by the follower, not laundered through it."""
+    with trio.fail_after(DEADLINE):
+        async with forwarding_pair() as pair:
+            route = FakeRoute(pair.leader.base_url)
+            untrusting = {"server": {"trustedProxies": ["192.0.2.1"]}}
+            async with (
+                serve_follower(route, **untrusting) as follower,
+                httpx.AsyncClient(base_url=follower.base_url) as client,
+            ):
+                response = await client.post(
+                    "/t/echo?status=201",
+                    headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
+                )
+            seen = response.json()
+            assert (seen["scheme"], seen["host"]) == ("http", follower.base_url[7:])
+            assert response.headers["location"].startswith(f"{follower.base_url}/")
 
 
 async def test_probe_health_and_metrics_are_answered_by_the_follower_itself() -> None:

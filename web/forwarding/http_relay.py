@@ -16,7 +16,6 @@ event by event. Three things end a relay early:
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import AsyncGenerator, AsyncIterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -67,10 +66,19 @@ def upstream_client(tuning: ForwardingTuning) -> httpx.AsyncClient:
     )
 
 
-def _generator(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes]:
-    """``chunks`` typed as what it is (httpx declares an iterator; it is a generator)."""
-    assert isinstance(chunks, AsyncGenerator)
-    return chunks
+async def _finish(chunks: AsyncIterator[bytes]) -> None:
+    """Run httpx's chain of body generators to its end when the relay stops early.
+
+    Closing only the outermost generator would leave the inner ones (httpcore's) suspended,
+    to be finalized, with a warning, by the garbage collector. Stepping the chain inside a
+    cancelled scope makes its next network read raise ``Cancelled`` at the bottom, which
+    ends every generator of the chain; buffered chunks are skipped on the way.
+    """
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        with contextlib.suppress(StopAsyncIteration, httpx.TransportError):
+            while True:
+                await anext(chunks)
 
 
 class _ClientGone(Exception):
@@ -251,38 +259,44 @@ class HTTPRelay:
             "headers": response_headers(response.headers.raw),
         }
         await send(start)
-        idle = self._tuning.stream_idle_timeout if is_stream else self._tuning.response_timeout
         tracked = self._streams.track("sse") if is_stream else contextlib.nullcontext()
-        async with tracked, contextlib.aclosing(_generator(response.aiter_raw())) as chunks:
-            at_boundary = True
-            while True:
-                chunk: Any = _END
-                failed: str | None = None
-                wait = (
-                    self._streams.interruptible_wait(trio.current_time() + idle)
-                    if is_stream
-                    else trio.move_on_after(idle)
-                )
-                with wait as waited:
-                    try:
-                        chunk = await anext(chunks, _END)
-                    except httpx.TransportError as error:
-                        failed = type(error).__name__
-                if is_stream and self._streams.closing:
-                    if at_boundary:
-                        await send({"type": "http.response.body", "body": b""})
-                    return
-                if waited.cancelled_caught:
-                    _log.warning(
-                        "Leader silent mid-response, connection cut",
-                        timeout=idle if math.isfinite(idle) else None,
-                    )
-                    return
-                if failed is not None:
-                    _log.warning("Leader failed mid-response, connection cut", error=failed)
-                    return
-                if chunk is _END:
+        chunks = response.aiter_raw()
+        try:
+            async with tracked:
+                await self._relay_body(chunks, send, is_stream=is_stream)
+        finally:
+            await _finish(chunks)
+
+    async def _relay_body(
+        self, chunks: AsyncIterator[bytes], send: Send, *, is_stream: bool
+    ) -> None:
+        idle = self._tuning.stream_idle_timeout if is_stream else self._tuning.response_timeout
+        at_boundary = True
+        while True:
+            chunk: Any = _END
+            failed: str | None = None
+            wait = (
+                self._streams.interruptible_wait(trio.current_time() + idle)
+                if is_stream
+                else trio.move_on_after(idle)
+            )
+            with wait as waited:
+                try:
+                    chunk = await anext(chunks, _END)
+                except httpx.TransportError as error:
+                    failed = type(error).__name__
+            if is_stream and self._streams.closing:
+                if at_boundary:
                     await send({"type": "http.response.body", "body": b""})
-                    return
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                at_boundary = bytes(chunk).endswith(_EVENT_BOUNDARIES)
+                return
+            if waited.cancelled_caught:
+                _log.warning("Leader silent mid-response, connection cut", timeout=idle)
+                return
+            if failed is not None:
+                _log.warning("Leader failed mid-response, connection cut", error=failed)
+                return
+            if chunk is _END:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            at_boundary = bytes(chunk).endswith(_EVENT_BOUNDARIES)

@@ -7,7 +7,9 @@ per direction, in a nursery of this connection's own, so the relay ends as a who
 
 * the leader closes: the client gets the same close code and reason (a connection lost
   without a close frame becomes 1012, "service restart": reconnecting will find a leader);
-* the client closes: the leader gets the client's code;
+* the client closes: the leader gets a normal closure (1000). Hypercorn 0.18 does not tell
+  the app which code a client closed with (it reports every client close as 1006), so a
+  client's own code cannot be passed on; a code it does report is;
 * the server shuts down: both get 1001, like the app's own streams.
 
 Inbound messages are bounded by the server (its WebSocket message limit); messages from the
@@ -47,18 +49,31 @@ _NOT_SENDABLE = {1005: 1000, 1006: SERVICE_RESTART, 1015: SERVICE_RESTART}
 
 
 def _sendable(code: int) -> int:
+    """A code from the leader as the client may receive it."""
     if code in _NOT_SENDABLE:
         return _NOT_SENDABLE[code]
     return code if 1000 <= code <= 4999 else 1000
+
+
+def _from_client(code: int) -> int:
+    """A client's close code (as hypercorn reports it) as the leader gets it."""
+    return code if 1000 <= code <= 4999 and code not in _NOT_SENDABLE else 1000
 
 
 @dataclass
 class _Ending:
     """How the relay ended, decided by whichever side ended it first."""
 
+    decided: bool = False
     client_gone: bool = False
     code: int = 1000
     reason: str | None = None
+
+    def decide(self, code: int, reason: str | None, *, client_gone: bool = False) -> None:
+        """Record the first ending only (closing one side makes the other report one too)."""
+        if not self.decided:
+            self.decided = True
+            self.code, self.reason, self.client_gone = code, reason, client_gone
 
 
 async def _open_stream(leader: LeaderAddress, seconds: float) -> trio.SocketStream:
@@ -171,8 +186,8 @@ class WebSocketRelay:
                 while True:
                     message = await receive()
                     if message["type"] == "websocket.disconnect":
-                        ending.client_gone = True
-                        code = _sendable(int(message.get("code", 1000)))
+                        code = _from_client(int(message.get("code", 1000)))
+                        ending.decide(code, None, client_gone=True)
                         with trio.move_on_after(close_timeout):
                             await upstream.aclose(code)
                         relay.cancel_scope.cancel()
@@ -194,11 +209,11 @@ class WebSocketRelay:
                         data = await upstream.get_message()
                     except ConnectionClosed as closed:
                         code = closed.reason.code if closed.reason is not None else 1006
-                        ending.code = _sendable(code)
-                        ending.reason = closed.reason.reason if closed.reason is not None else None
-                        if code == 1006:
-                            ending.reason = "lost the connection to the leader"
+                        reason = closed.reason.reason if closed.reason is not None else None
+                        if code == 1006 and not ending.decided:
+                            reason = "lost the connection to the leader"
                             _log.warning("Leader WebSocket lost without a close frame")
+                        ending.decide(_sendable(code), reason)
                         relay.cancel_scope.cancel()
                         return
                     key = "text" if isinstance(data, str) else "bytes"
@@ -208,7 +223,7 @@ class WebSocketRelay:
 
             async def end_on_shutdown() -> None:
                 await self._streams.wait_closing()
-                ending.code, ending.reason = GOING_AWAY, None
+                ending.decide(GOING_AWAY, None)
                 with trio.move_on_after(close_timeout):
                     await upstream.aclose(GOING_AWAY)
                 relay.cancel_scope.cancel()
