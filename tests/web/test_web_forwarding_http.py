@@ -354,3 +354,53 @@ def test_for_config_outlasts_the_slowest_route() -> None:
     tuning = ForwardingTuning.for_config(config())
     assert tuning.response_timeout > config().fsadmin.timeout.total_seconds()
     assert json.dumps(tuning.response_timeout)
+
+
+async def test_all_upstream_connections_in_use_is_503_busy() -> None:
+    """One connection allowed: an open event stream holds it, the next request waits for
+    the pool timeout and is refused."""
+    tuning = ForwardingTuning(max_connections=1, pool_timeout=0.3)
+    with trio.fail_after(DEADLINE):
+        async with (
+            forwarding_pair(tuning) as pair,
+            httpx.AsyncClient(base_url=pair.url) as client,
+            client.stream("GET", "/t/events") as stream,
+        ):
+            assert stream.status_code == 200
+            response = await client.get("/t/echo")
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert response.json()["detail"][0]["type"] == "forwarding_busy"
+            await pair.controls.end_stream()
+            await stream.aread()
+
+
+def test_request_headers_drop_every_hop_by_hop_kind() -> None:
+    from web.forwarding.headers import request_headers
+
+    sent = [
+        (b"Host", b"hub.example.org"),
+        (b"Connection", b"close, X-One"),
+        (b"connection", b"X-Two"),
+        (b"X-One", b"1"),
+        (b"X-Two", b"2"),
+        (b"Proxy-Connection", b"keep-alive"),
+        (b"Expect", b"100-continue"),
+        (b"Upgrade", b"h2c"),
+        (b"Trailer", b"X-Sum"),
+        (b"Nublado-Forwarded-By", b"forged"),
+        (b"X-Forwarded-For", b"198.51.100.1"),
+        (b"X-Forwarded-For", b"198.51.100.2"),
+        (b"Accept", b"application/json"),
+    ]
+    kept = request_headers(
+        sent, client_host="10.0.0.7", scheme="https", request_id="r-1", identity="pod-b"
+    )
+    assert kept == [
+        (b"host", b"hub.example.org"),
+        (b"accept", b"application/json"),
+        (b"x-forwarded-for", b"198.51.100.1, 198.51.100.2, 10.0.0.7"),
+        (b"x-forwarded-proto", b"https"),
+        (b"x-request-id", b"r-1"),
+        (b"nublado-forwarded-by", b"pod-b"),
+    ]
