@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import httpx
@@ -307,45 +308,76 @@ class _RawLeader:
 
     def __init__(self, reply: bytes) -> None:
         self.reply = reply
+        self.connections = 0
 
     async def handle(self, stream: trio.SocketStream) -> None:
+        self.connections += 1
         async with stream:
             await stream.receive_some(65536)
             if self.reply:
                 await stream.send_all(self.reply)
 
 
-@pytest.mark.parametrize(
-    ("reply", "expected"),
-    [
-        (b"", "leader_failed"),
-        (
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-            b"transfer-encoding: chunked\r\n\r\n5\r\n[1, 2\r\n",
-            "cut",
-        ),
-    ],
-)
-async def test_a_leader_that_fails_mid_request(reply: bytes, expected: str) -> None:
+@asynccontextmanager
+async def raw_leader(reply: bytes) -> AsyncIterator[tuple[_RawLeader, str]]:
     raw = _RawLeader(reply)
+    async with trio.open_nursery() as nursery:
+        serve = partial(trio.serve_tcp, raw.handle, 0, host="127.0.0.1")
+        [listener] = await nursery.start(serve)
+        yield raw, f"http://127.0.0.1:{listener.socket.getsockname()[1]}"
+        nursery.cancel_scope.cancel()
+
+
+CUT_OFF = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"transfer-encoding: chunked\r\n\r\n5\r\n[1, 2\r\n"
+)
+
+
+async def test_a_request_with_a_body_the_leader_drops_unanswered_is_502() -> None:
     with trio.fail_after(DEADLINE):
-        async with trio.open_nursery() as nursery:
-            serve = partial(trio.serve_tcp, raw.handle, 0, host="127.0.0.1")
-            [listener] = await nursery.start(serve)
-            port = listener.socket.getsockname()[1]
+        async with (
+            raw_leader(b"") as (raw, url),
+            serve_follower(FakeRoute(url)) as follower,
+            httpx.AsyncClient(base_url=follower.base_url) as client,
+        ):
+            response = await client.post("/anything", content=b"{}")
+            assert response.status_code == 502
+            assert response.json()["detail"][0]["type"] == "leader_failed"
+            assert raw.connections == 1, "a request with a body is never sent twice"
+
+
+async def test_a_get_the_leader_drops_unanswered_is_asked_again() -> None:
+    """Read-only requests are safe to repeat: on the leader named next (a hand-off), or on
+    the same one until the retry window closes."""
+    with trio.fail_after(DEADLINE):
+        async with raw_leader(b"") as (raw, url), forwarding_pair() as pair:
+            pair.route._answers = [url, pair.leader.base_url]
+            pair.route.asked = 0
+            async with httpx.AsyncClient(base_url=pair.url) as client:
+                response = await client.get("/t/echo")
+            assert response.status_code == 200
+            assert raw.connections == 1
             async with (
-                serve_follower(FakeRoute(f"http://127.0.0.1:{port}")) as follower,
+                serve_follower(FakeRoute(url)) as follower,
                 httpx.AsyncClient(base_url=follower.base_url) as client,
             ):
-                if expected == "leader_failed":
-                    response = await client.get("/anything")
-                    assert response.status_code == 502
-                    assert response.json()["detail"][0]["type"] == "leader_failed"
-                else:
-                    # The truncated body must not look complete to the client.
-                    with pytest.raises(httpx.RemoteProtocolError):
-                        await client.get("/anything")
-            nursery.cancel_scope.cancel()
+                response = await client.get("/anything")
+            assert response.status_code == 503
+            assert response.json()["detail"][0]["type"] == "leader_unreachable"
+            assert raw.connections > 2
+
+
+async def test_a_body_cut_off_by_the_leader_is_never_completed() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            raw_leader(CUT_OFF) as (_, url),
+            serve_follower(FakeRoute(url)) as follower,
+            httpx.AsyncClient(base_url=follower.base_url) as client,
+        ):
+            # The truncated body must not look complete to the client.
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.get("/anything")
 
 
 def test_for_config_outlasts_the_slowest_route() -> None:

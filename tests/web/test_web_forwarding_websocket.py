@@ -252,3 +252,33 @@ async def test_websocket_refusals_by_the_follower(case: str) -> None:
 async def forwarding_pair_follower() -> AsyncIterator[RunningServer]:
     async with forwarding_pair() as pair:
         yield pair.follower
+
+
+async def test_a_handshake_the_leader_drops_is_tried_again_on_the_next_leader() -> None:
+    """A stopping leader may close a connection it had just accepted; the upgrade had no
+    effect yet, so the follower asks again who leads and opens the socket there."""
+    drops = 0
+
+    async def hang_up(stream: trio.SocketStream) -> None:
+        nonlocal drops
+        drops += 1
+        async with stream:
+            await stream.receive_some(65536)
+
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery, echo_leader() as leader:
+            [listener] = await nursery.start(partial(trio.serve_tcp, hang_up, 0, host="127.0.0.1"))
+            dropping = f"http://127.0.0.1:{listener.socket.getsockname()[1]}"
+            route = FakeRoute([dropping, f"http://127.0.0.1:{leader.port}"])
+            async with serve_follower(route) as follower, client(follower.port, "/ws") as socket:
+                await socket.send_message("hello")
+                assert await socket.get_message() == "hello"
+            assert drops == 1
+            async with serve_follower(FakeRoute(dropping)) as follower:
+                with pytest.raises(ConnectionRejected) as rejected:
+                    async with client(follower.port, "/ws"):
+                        pass
+            assert rejected.value.status_code == 503
+            body = json.loads(rejected.value.body or b"{}")
+            assert body["detail"][0]["type"] == "leader_unreachable"
+            nursery.cancel_scope.cancel()

@@ -39,6 +39,9 @@ _log = structlog.stdlib.get_logger(__name__)
 
 _END = object()
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods whose request may be sent again when the leader dropped it unanswered."""
+
 _EVENT_BOUNDARIES = (b"\n\n", b"\r\n\r\n", b"\r\r")
 """How a server-sent event ends (a blank line, with any of the three line endings)."""
 
@@ -240,6 +243,17 @@ class HTTPRelay:
                     "forwarding_busy",
                     retry=True,
                 ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+                if request.method in _SAFE_METHODS and not body.has_body:
+                    # A leader stopping closes its idle connections; one may have been
+                    # reused just then. Asking again cannot change anything.
+                    raise ConnectFailed("the leader closed the connection") from None
+                _log.warning(
+                    "Leader failed before answering",
+                    leader=leader.base_url,
+                    error=type(error).__name__,
+                )
+                raise Refusal.failed() from None
             except httpx.TransportError as error:
                 _log.warning(
                     "Leader failed before answering",

@@ -2,7 +2,8 @@
 
 The client's socket is accepted only once the leader has accepted the upstream one, with the
 subprotocol the leader chose; a leader that refuses the handshake (401, 403, 404 ...) has its
-refusal passed on as the answer to the client's upgrade. Then two tasks copy messages, one
+refusal passed on as the answer to the client's upgrade; one that hangs up during the
+handshake is tried again like a refused connection. Then two tasks copy messages, one
 per direction, in a nursery of this connection's own, so the relay ends as a whole:
 
 * the leader closes: the client gets the same close code and reason (a connection lost
@@ -19,6 +20,8 @@ leader by ``ForwardingTuning.max_websocket_message`` (1009 beyond, on both socke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import cast
 
 import structlog
 import trio
@@ -86,6 +89,33 @@ async def _open_stream(leader: LeaderAddress, seconds: float) -> trio.SocketStre
         raise ConnectFailed("connection failed") from None
 
 
+class _EndWatchingStream(trio.abc.Stream):
+    """A stream that says when its peer has closed it (or it broke), for the handshake."""
+
+    def __init__(self, inner: trio.SocketStream) -> None:
+        self._inner = inner
+        self.ended = trio.Event()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        try:
+            data = await self._inner.receive_some(max_bytes)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.ended.set()
+            raise
+        if not data:
+            self.ended.set()
+        return data
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def _rejection_messages(rejected: ConnectionRejected) -> list[Message]:
     body = rejected.body or b""
     headers = [(k, v) for k, v in response_headers(rejected.headers) if k != b"content-length"]
@@ -122,23 +152,51 @@ class WebSocketRelay:
         connect = await receive()
         if connect["type"] != "websocket.connect":
             return
+        opened: list[trio.SocketStream] = []
+        refusal: Refusal | list[Message] | None = None
         try:
-            stream = await with_leader(
-                self._route,
-                self._tuning,
-                lambda leader: _open_stream(leader, self._tuning.connect_timeout),
-            )
-        except Refusal as refusal:
-            await send_refusal(scope, send, refusal)
-            return
-        try:
-            await self._relay_over(stream, scope, receive, send)
+            async with trio.open_nursery() as nursery:
+                try:
+                    upstream = await with_leader(
+                        self._route,
+                        self._tuning,
+                        partial(self._handshake, nursery, opened, scope),
+                    )
+                except Refusal as refused:
+                    refusal = refused
+                else:
+                    await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
+                    await self._relay(upstream, receive, send)
+                nursery.cancel_scope.cancel()
+        except* ConnectionRejected as group:
+            refusal = _rejection_messages(_first_leaf(group))
         finally:
-            await trio.aclose_forcefully(stream)
+            for stream in opened:
+                await trio.aclose_forcefully(stream)
+        if isinstance(refusal, Refusal):
+            await send_refusal(scope, send, refusal)
+        elif refusal is not None:
+            for message in refusal:
+                await send(message)
 
-    async def _relay_over(
-        self, stream: trio.SocketStream, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+    async def _handshake(
+        self,
+        nursery: trio.Nursery,
+        opened: list[trio.SocketStream],
+        scope: Scope,
+        leader: LeaderAddress,
+    ) -> WebSocketConnection:
+        """Open the upstream WebSocket; its reader task runs in ``nursery``.
+
+        A leader that refuses the upgrade makes that task raise ``ConnectionRejected`` into
+        ``nursery``. A leader that closes the connection during the handshake (one that is
+        stopping) is a ``ConnectFailed``, so the handshake is tried again, on whoever leads
+        by then: nothing happened on the leader before the upgrade was accepted.
+        """
+        seconds = self._tuning.connect_timeout
+        stream = await _open_stream(leader, seconds)
+        opened.append(stream)
+        watched = _EndWatchingStream(stream)
         headers = scope.get("headers", ())
         host = header(headers, b"host")
         extra = websocket_request_headers(
@@ -148,34 +206,33 @@ class WebSocketRelay:
             request_id=current_request_id(),
             identity=self._route.identity,
         )
-        refusal: Refusal | list[Message] | None = None
-        try:
-            async with trio.open_nursery() as nursery:
-                upstream: WebSocketConnection | None = None
-                with trio.move_on_after(self._tuning.connect_timeout):
-                    upstream = await wrap_client_stream(
-                        nursery,
-                        stream,
-                        host.decode("latin-1") if host else "localhost",
-                        target(scope).decode("latin-1"),
-                        subprotocols=scope.get("subprotocols") or None,
-                        extra_headers=extra,
-                        max_message_size=self._tuning.max_websocket_message,
-                    )
-                if upstream is None:
-                    _log.warning("Leader did not complete the WebSocket handshake in time")
-                    refusal = Refusal.timeout(self._tuning.connect_timeout)
-                else:
-                    await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
-                    await self._relay(upstream, receive, send)
-                nursery.cancel_scope.cancel()
-        except* ConnectionRejected as group:
-            refusal = _rejection_messages(_first_leaf(group))
-        if isinstance(refusal, Refusal):
-            await send_refusal(scope, send, refusal)
-        elif refusal is not None:
-            for message in refusal:
-                await send(message)
+        upstream: WebSocketConnection | None = None
+        with trio.move_on_after(seconds) as handshake:
+            async with trio.open_nursery() as race:
+
+                async def give_up_when_the_leader_hangs_up() -> None:
+                    await watched.ended.wait()
+                    handshake.cancel()
+
+                race.start_soon(give_up_when_the_leader_hangs_up)
+                upstream = await wrap_client_stream(
+                    nursery,
+                    cast(trio.SocketStream, watched),
+                    host.decode("latin-1") if host else "localhost",
+                    target(scope).decode("latin-1"),
+                    subprotocols=scope.get("subprotocols") or None,
+                    extra_headers=extra,
+                    max_message_size=self._tuning.max_websocket_message,
+                )
+                race.cancel_scope.cancel()
+        if upstream is not None:
+            return upstream
+        # Closing the stream also ends the connection's reader task.
+        await trio.aclose_forcefully(stream)
+        if watched.ended.is_set():
+            raise ConnectFailed("the leader closed the connection during the handshake")
+        _log.warning("Leader did not complete the WebSocket handshake in time")
+        raise Refusal.timeout(seconds)
 
     async def _relay(self, upstream: WebSocketConnection, receive: Receive, send: Send) -> None:
         ending = _Ending()
