@@ -11,6 +11,7 @@ import httpx
 import pytest
 import trio
 
+from tests.web.conftest import LogCapture
 from tests.web.forwarding_site import (
     FakeRoute,
     closed_port_url,
@@ -172,6 +173,17 @@ async def test_a_request_forwarded_once_is_never_forwarded_again() -> None:
             assert detail["type"] == "not_leader"
             assert "follower-2" in detail["msg"]
             assert pair.controls.echoes == 0
+
+
+async def test_a_forged_forwarded_by_header_is_not_echoed_or_logged(logs: LogCapture) -> None:
+    secret = "Bearer gt-abc.def"
+    with trio.fail_after(DEADLINE):
+        async with forwarding_pair() as pair, httpx.AsyncClient(base_url=pair.url) as client:
+            response = await client.get("/t/echo", headers={"Nublado-Forwarded-By": secret})
+            assert response.status_code == 503
+            assert "gt-abc" not in response.text
+    assert "gt-abc" not in logs.text
+    assert any(r["event"].startswith("Forwarded request reached") for r in logs.records())
 
 
 async def test_no_leader_is_503_with_retry_after() -> None:

@@ -11,6 +11,8 @@ server has drained its connections), so whoever serves the app needs no extra st
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import structlog
 import trio
@@ -29,6 +31,16 @@ _log = structlog.stdlib.get_logger(__name__)
 
 LOCAL_PATHS = frozenset({"/", "/health", "/metrics"})
 """Paths every replica answers itself: Kubernetes probes and Prometheus ask each pod."""
+
+
+_REPLICA_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+
+
+def _replica_name(value: bytes) -> str:
+    """The forwarding replica's name as logged and shown: anyone can send the header, and
+    what is not a pod name (a token pasted by mistake, say) must not reach the log."""
+    text = value.decode("latin-1")
+    return text if _REPLICA_NAME.fullmatch(text) else "(not a replica name)"
 
 
 class LeaderForwarder:
@@ -74,13 +86,11 @@ class LeaderForwarder:
         forwarded_by = header(scope.get("headers", ()), FORWARDED_BY_HEADER.encode())
         if forwarded_by is not None:
             # Relayed once already: another replica thinks this one leads, and it does not.
-            _log.warning(
-                "Forwarded request reached a replica that does not lead",
-                forwarded_by=forwarded_by.decode("latin-1")[:64],
-            )
+            sender = _replica_name(forwarded_by)
+            _log.warning("Forwarded request reached a replica that does not lead", sender=sender)
             if kind == "websocket":
                 await receive()  # the websocket.connect message
-            await send_refusal(scope, send, Refusal.not_leader(forwarded_by.decode("latin-1")))
+            await send_refusal(scope, send, Refusal.not_leader(sender))
             return
         if kind == "http":
             await self._http()(scope, receive, send)

@@ -57,7 +57,7 @@ class Refusal(Exception):
     @classmethod
     def not_leader(cls, forwarded_by: str) -> Refusal:
         msg = (
-            f"Request forwarded by replica {forwarded_by[:64]!r} to a replica that does not"
+            f"Request forwarded by replica {forwarded_by!r} to a replica that does not"
             " lead either (leadership is changing), retry shortly"
         )
         return cls(503, msg, "not_leader", retry=True)
