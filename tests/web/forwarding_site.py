@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from quart import Response, request
+from quart import Response, request, websocket
 
 from actors.config import ControllerConfig
 from actors.errors import PermissionDeniedError
@@ -162,12 +162,29 @@ async def serve_follower(
     route: FakeRoute,
     forwarding: ForwardingTuning | None = None,
     tuning: ServerTuning | None = None,
+    *,
+    identity: str | None = None,
     **config_overrides: Any,
 ) -> AsyncIterator[RunningServer]:
     """A follower (the real app) relaying through ``route``."""
+    if identity is not None:
+        route.identity = identity
     follower_config = config(**config_overrides)
     system = small_system()
     app = create_app(follower_config, system)
+
+    @app.post("/t/where")
+    async def where() -> Response:
+        # Answered only when the follower serves a request itself.
+        body = await request.get_data()
+        return Response(f"follower read {len(body)} bytes", content_type="text/plain")
+
+    @app.websocket("/t/where")
+    async def where_ws() -> None:
+        await websocket.accept()
+        await websocket.send("follower")
+        await websocket.close(1000)
+
     async with run_server(
         follower_config,
         system,

@@ -19,7 +19,7 @@ from tests.web.forwarding_site import (
     serve_follower,
 )
 from web.bounds import MAX_BODY_BYTES
-from web.forwarding import ForwardingTuning
+from web.forwarding import SERVE_HERE, ForwardingTuning
 from web.forwarding.http_relay import upstream_client
 
 DEADLINE = 20
@@ -163,6 +163,18 @@ async def test_a_leading_replica_serves_everything_itself() -> None:
             assert route.asked == 0
 
 
+async def test_a_replica_elected_while_a_request_waits_answers_it_itself() -> None:
+    """The route's wait ends with "serve here": the app gets the whole request."""
+    with trio.fail_after(DEADLINE):
+        async with (
+            serve_follower(FakeRoute(SERVE_HERE)) as replica,
+            httpx.AsyncClient(base_url=replica.base_url) as client,
+        ):
+            response = await client.post("/t/where", content=b"z" * 5000)
+            assert response.status_code == 200
+            assert response.text == "follower read 5000 bytes"
+
+
 async def test_a_request_forwarded_once_is_never_forwarded_again() -> None:
     with trio.fail_after(DEADLINE):
         async with forwarding_pair() as pair, httpx.AsyncClient(base_url=pair.url) as client:
@@ -172,6 +184,7 @@ async def test_a_request_forwarded_once_is_never_forwarded_again() -> None:
             [detail] = response.json()["detail"]
             assert detail["type"] == "not_leader"
             assert "follower-2" in detail["msg"]
+            assert response.headers["nublado-not-served"] == "not_leader"
             assert pair.controls.echoes == 0
 
 
@@ -271,6 +284,25 @@ async def raw_post(port: int, content: bytes, *, chunked: bool) -> tuple[int, by
                 pass
     status_line, _, rest = bytes(received).partition(b"\r\n")
     return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+async def test_a_request_turned_away_unread_goes_to_the_next_leader_body_and_all() -> None:
+    """The replica first named turns the relayed request away (it does not lead: a hand-off
+    under way); the follower asks again and sends the whole body to the next one."""
+    body = bytes(range(256)) * 300
+    with trio.fail_after(DEADLINE):
+        async with (
+            forwarding_pair() as pair,
+            serve_follower(FakeRoute(None), identity="stale-leader") as stale,
+        ):
+            pair.route._answers = [stale.base_url, pair.leader.base_url]
+            pair.route.asked = 0
+            async with httpx.AsyncClient(base_url=pair.url) as client:
+                response = await client.post("/t/echo", content=body)
+            assert response.status_code == 200
+            assert response.json()["body_length"] == len(body)
+            assert pair.route.asked == 2
+            assert pair.controls.echoes == 1
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])

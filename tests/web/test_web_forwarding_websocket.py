@@ -25,7 +25,7 @@ from trio_websocket import (
 )
 
 from tests.web.forwarding_site import FakeRoute, forwarding_pair, serve_follower
-from web.forwarding import ForwardingTuning
+from web.forwarding import SERVE_HERE, ForwardingTuning
 from web.server import RunningServer, ServerTuning
 
 DEADLINE = 20
@@ -227,6 +227,28 @@ async def test_a_leader_that_refuses_the_handshake_has_its_refusal_passed_on() -
             assert body == {
                 "detail": [{"msg": "Permission denied: not for you", "type": "permission_denied"}]
             }
+
+
+async def test_an_upgrade_turned_away_unread_goes_to_the_next_leader() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            echo_leader() as leader,
+            serve_follower(FakeRoute(None), identity="stale-leader") as stale,
+        ):
+            route = FakeRoute([stale.base_url, f"http://127.0.0.1:{leader.port}"])
+            async with serve_follower(route) as follower, client(follower.port, "/ws") as socket:
+                await socket.send_message("hello")
+                assert await socket.get_message() == "hello"
+            assert route.asked == 2
+
+
+async def test_a_websocket_waiting_for_a_leader_is_served_here_if_elected() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            serve_follower(FakeRoute(SERVE_HERE)) as replica,
+            client(replica.port, "/t/where") as socket,
+        ):
+            assert await socket.get_message() == "follower"
 
 
 @pytest.mark.parametrize("case", ["no leader", "loop"])

@@ -4,6 +4,12 @@ See ``docs/replicas-forwarding.md`` for why forwarding was chosen and how it beh
 """
 
 from web.forwarding.middleware import LeaderForwarder
-from web.forwarding.route import FORWARDED_BY_HEADER, ForwardingTuning, LeaderRoute
+from web.forwarding.route import FORWARDED_BY_HEADER, SERVE_HERE, ForwardingTuning, LeaderRoute
 
-__all__ = ["FORWARDED_BY_HEADER", "ForwardingTuning", "LeaderForwarder", "LeaderRoute"]
+__all__ = [
+    "FORWARDED_BY_HEADER",
+    "SERVE_HERE",
+    "ForwardingTuning",
+    "LeaderForwarder",
+    "LeaderRoute",
+]

@@ -27,8 +27,8 @@ import trio
 from web.asgi import Message, Receive, Scope, Send
 from web.bounds import MAX_BODY_BYTES
 from web.forwarding.headers import header, request_headers, response_headers
-from web.forwarding.leader import ConnectFailed, LeaderAddress, target, with_leader
-from web.forwarding.refusals import Refusal, send_refusal
+from web.forwarding.leader import ConnectFailed, LeaderAddress, ServeHere, target, with_leader
+from web.forwarding.refusals import NOT_SERVED_HEADER, Refusal, send_refusal
 from web.forwarding.route import ForwardingTuning, LeaderRoute
 from web.request_context import current_request_id
 from web.streams import StreamRegistry
@@ -89,19 +89,24 @@ class _ClientGone(Exception):
 
 
 class _RequestBody:
-    """The client's body as an async iterator for httpx, bounded like the app's own."""
+    """The client's body as an async iterator for httpx, bounded like the app's own.
+
+    What was read is kept (at most the 1 MiB limit) so that another attempt can send it
+    again: a replica that was about to stop leading may turn a request away unread
+    (``NOT_SERVED_HEADER``), and the request then goes to whoever leads next.
+    """
 
     def __init__(self, receive: Receive, has_body: bool) -> None:
         self._receive = receive
         self.has_body = has_body
-        self.started = False
         self.consumed = trio.Event()
+        self._read_so_far = bytearray()
         self._made: list[AsyncGenerator[bytes]] = []
         if not has_body:
             self.consumed.set()
 
     def chunks(self) -> AsyncGenerator[bytes]:
-        """A fresh iterator for one attempt (only the attempt that connects reads it)."""
+        """A fresh iterator for one attempt: what was read already, then the rest."""
         made = self._read()
         self._made.append(made)
         return made
@@ -112,21 +117,20 @@ class _RequestBody:
             await made.aclose()
 
     async def _read(self) -> AsyncGenerator[bytes]:
-        self.started = True
-        total = 0
-        while True:
+        if self._read_so_far:
+            yield bytes(self._read_so_far)
+        while not self.consumed.is_set():
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 raise _ClientGone
             chunk = bytes(message.get("body", b""))
-            total += len(chunk)
-            if total > MAX_BODY_BYTES:
+            if len(self._read_so_far) + len(chunk) > MAX_BODY_BYTES:
                 raise Refusal.too_large()
+            self._read_so_far += chunk
+            if not message.get("more_body", False):
+                self.consumed.set()
             if chunk:
                 yield chunk
-            if not message.get("more_body", False):
-                break
-        self.consumed.set()
 
 
 def _has_body(scope: Scope) -> bool:
@@ -170,6 +174,7 @@ class HTTPRelay:
             await send_refusal(scope, send, Refusal.too_large())
             return
         body = _RequestBody(receive, _has_body(scope))
+        serve_here = False
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(
@@ -181,10 +186,15 @@ class HTTPRelay:
                     await send_refusal(scope, send, refusal)
                 except _ClientGone:
                     pass
+                except ServeHere:
+                    serve_here = True
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
                 await body.aclose()
+        if serve_here:
+            # Outside the nursery, so that it is not wrapped in an exception group.
+            raise ServeHere
 
     @staticmethod
     async def _end_when_client_leaves(
@@ -230,10 +240,8 @@ class HTTPRelay:
         timeout = self._tuning.response_timeout
         with trio.move_on_after(timeout):
             try:
-                return await self._client.send(request, stream=True)
+                response = await self._client.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                if body.started:
-                    raise Refusal.failed() from None
                 raise ConnectFailed(_connect_reason(error)) from None
             except httpx.PoolTimeout:
                 _log.warning("All connections to the leader in use", leader=leader.base_url)
@@ -261,6 +269,12 @@ class HTTPRelay:
                     error=type(error).__name__,
                 )
                 raise Refusal.failed() from None
+            if response.status_code == 503 and NOT_SERVED_HEADER in response.headers:
+                # The replica we took for the leader turned the request away unread (it is
+                # handing off): ask again who leads.
+                await response.aclose()
+                raise ConnectFailed("it is handing over to another replica")
+            return response
         _log.warning("Leader did not answer in time", leader=leader.base_url, timeout=timeout)
         raise Refusal.timeout(timeout)
 

@@ -17,9 +17,9 @@ import trio
 
 from web.asgi import Scope
 from web.forwarding.refusals import Refusal
-from web.forwarding.route import ForwardingTuning, LeaderRoute
+from web.forwarding.route import SERVE_HERE, ForwardingTuning, LeaderRoute
 
-__all__ = ["ConnectFailed", "LeaderAddress", "target", "with_leader"]
+__all__ = ["ConnectFailed", "LeaderAddress", "ServeHere", "target", "with_leader"]
 
 _log = structlog.stdlib.get_logger(__name__)
 
@@ -34,6 +34,10 @@ LEADER_WAIT_CEILING = 30.0
 
 class ConnectFailed(Exception):
     """No connection to the leader could be opened; the message is safe to show a client."""
+
+
+class ServeHere(Exception):
+    """This replica leads now: the app answers the request (nothing was relayed yet)."""
 
 
 class LeaderAddress:
@@ -63,7 +67,8 @@ async def with_leader(
 ) -> T:
     """``attempt(leader)``, retried while it raises ``ConnectFailed`` within the window.
 
-    Raises ``Refusal`` (503) when no leader is known or none accepts connections in time.
+    Raises ``Refusal`` (503) when no leader is known or none accepts connections in time,
+    and ``ServeHere`` when this replica became the leader meanwhile.
     """
     deadline = trio.current_time() + tuning.connect_retry_window
     while True:
@@ -72,6 +77,8 @@ async def with_leader(
             base_url = await route.leader_url()
         if base_url is None:
             raise Refusal.no_leader()
+        if base_url == SERVE_HERE:
+            raise ServeHere
         leader = LeaderAddress(base_url)
         try:
             return await attempt(leader)

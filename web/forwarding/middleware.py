@@ -20,6 +20,7 @@ import trio
 from web.asgi import ASGIApp, Message, Receive, Scope, Send
 from web.forwarding.headers import header
 from web.forwarding.http_relay import HTTPRelay, upstream_client
+from web.forwarding.leader import ServeHere
 from web.forwarding.refusals import Refusal, send_refusal
 from web.forwarding.route import FORWARDED_BY_HEADER, ForwardingTuning, LeaderRoute
 from web.forwarding.websocket_relay import WebSocketRelay
@@ -41,6 +42,44 @@ def _replica_name(value: bytes) -> str:
     what is not a pod name (a token pasted by mistake, say) must not reach the log."""
     text = value.decode("latin-1")
     return text if _REPLICA_NAME.fullmatch(text) else "(not a replica name)"
+
+
+class _Recorded:
+    """The client's ``receive``, remembering what was read before the relay knew whether it
+    would relay at all, so that the app can read it again if this replica serves instead.
+
+    Only the opening messages are kept (a WebSocket's ``connect``, an empty request body);
+    reading anything with content makes the record ``lossy``. Nothing else is kept, so a
+    long relay holds no history.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._kept: list[Message] = []
+        self.lossy = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        kind = message["type"]
+        if kind == "websocket.connect" or (
+            kind == "http.request" and not message.get("body") and not message.get("more_body")
+        ):
+            if len(self._kept) < 2:
+                self._kept.append(message)
+        elif kind not in ("http.disconnect", "websocket.disconnect"):
+            self.lossy = True
+        return message
+
+    def replay(self) -> Receive:
+        pending = list(self._kept)
+
+        async def receive() -> Message:
+            if pending:
+                await trio.lowlevel.checkpoint()
+                return pending.pop(0)
+            return await self._receive()
+
+        return receive
 
 
 class LeaderForwarder:
@@ -92,10 +131,20 @@ class LeaderForwarder:
                 await receive()  # the websocket.connect message
             await send_refusal(scope, send, Refusal.not_leader(sender))
             return
-        if kind == "http":
-            await self._http()(scope, receive, send)
-        else:
-            await self._websockets(scope, receive, send)
+        recorded = _Recorded(receive)
+        try:
+            if kind == "http":
+                await self._http()(scope, recorded, send)
+            else:
+                await self._websockets(scope, recorded, send)
+        except ServeHere:
+            if recorded.lossy:
+                # Cannot happen (nothing with content is read before a leader is found), but
+                # the app must never see a request with part of it missing.
+                await send_refusal(scope, send, Refusal.no_leader())
+                return
+            _log.info("This replica leads now, answering the request itself")
+            await self._app(scope, recorded.replay(), send)
 
     def _closing_at_shutdown(self, send: Send) -> Send:
         async def send_after_closing(message: Message) -> None:

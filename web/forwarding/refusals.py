@@ -25,9 +25,15 @@ from web.asgi import Scope, Send
 from web.bounds import MAX_BODY_BYTES
 from web.errors import error_body
 
-__all__ = ["Refusal", "send_refusal"]
+__all__ = ["NOT_SERVED_HEADER", "Refusal", "send_refusal"]
 
 RETRY_AFTER_SECONDS = 1
+
+NOT_SERVED_HEADER = "nublado-not-served"
+"""On the 503s a replica gives without any app having seen the request (it has no leader to
+send it to, or it was sent here by a replica that took this one for the leader). A
+follower that gets such an answer from the replica it relayed to asks again who leads and
+sends the request there, which is safe for any request."""
 
 
 class Refusal(Exception):
@@ -90,6 +96,7 @@ async def send_refusal(scope: Scope, send: Send, refusal: Refusal) -> None:
     ]
     if refusal.retry:
         headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+        headers.append((NOT_SERVED_HEADER.encode(), refusal.error_type.encode()))
     if refusal.close:
         headers.append((b"connection", b"close"))
     prefix = "http" if scope["type"] == "http" else "websocket.http"

@@ -10,13 +10,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.config import ControllerConfig, FileserverEnabled
+from web.handoff import FORWARDED_BY_HEADER as HANDOFF_FORWARDED_BY
 
-__all__ = ["FORWARDED_BY_HEADER", "ForwardingTuning", "LeaderRoute"]
+__all__ = ["FORWARDED_BY_HEADER", "SERVE_HERE", "ForwardingTuning", "LeaderRoute"]
 
-FORWARDED_BY_HEADER = "nublado-forwarded-by"
-"""Set on every forwarded request to the forwarding replica's identity. A request carrying it
-is never forwarded again, so two replicas that each think the other leads cannot bounce a
-request between them."""
+FORWARDED_BY_HEADER = HANDOFF_FORWARDED_BY.lower()
+"""Set on every forwarded request to the forwarding replica's identity (the same header a
+leader handing off sets on the streams it relays). A request carrying it is never forwarded
+again, so two replicas that each think the other leads cannot bounce a request between
+them."""
+
+
+SERVE_HERE = ""
+"""What ``LeaderRoute.leader_url`` returns when, by the end of its wait, this replica serves
+requests itself (it was elected while the request waited)."""
 
 
 class LeaderRoute(Protocol):
@@ -35,7 +42,8 @@ class LeaderRoute(Protocol):
         """Base URL (``http://host:port``) of the leader's HTTP server.
 
         While no leader is known it waits, bounded by the implementation's own timeout, and
-        returns ``None`` if none became known within it.
+        returns ``None`` if none became known within it, or :data:`SERVE_HERE` if this
+        replica became the one that serves.
         """
         ...
 

@@ -35,7 +35,7 @@ from trio_websocket import (
 from web.asgi import Message, Receive, Scope, Send
 from web.forwarding.headers import header, response_headers, websocket_request_headers
 from web.forwarding.leader import ConnectFailed, LeaderAddress, target, with_leader
-from web.forwarding.refusals import Refusal, send_refusal
+from web.forwarding.refusals import NOT_SERVED_HEADER, Refusal, send_refusal
 from web.forwarding.route import ForwardingTuning, LeaderRoute
 from web.request_context import current_request_id
 from web.streams import GOING_AWAY, StreamRegistry
@@ -152,51 +152,62 @@ class WebSocketRelay:
         connect = await receive()
         if connect["type"] != "websocket.connect":
             return
-        opened: list[trio.SocketStream] = []
-        refusal: Refusal | list[Message] | None = None
+        refusal: Refusal | list[Message] | None
         try:
-            async with trio.open_nursery() as nursery:
-                try:
-                    upstream = await with_leader(
-                        self._route,
-                        self._tuning,
-                        partial(self._handshake, nursery, opened, scope),
-                    )
-                except Refusal as refused:
-                    refusal = refused
-                else:
-                    await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
-                    await self._relay(upstream, receive, send)
-                nursery.cancel_scope.cancel()
-        except* ConnectionRejected as group:
-            refusal = _rejection_messages(_first_leaf(group))
-        finally:
-            for stream in opened:
-                await trio.aclose_forcefully(stream)
+            refusal = await with_leader(
+                self._route, self._tuning, partial(self._attempt, scope, receive, send)
+            )
+        except Refusal as refused:
+            refusal = refused
         if isinstance(refusal, Refusal):
             await send_refusal(scope, send, refusal)
         elif refusal is not None:
             for message in refusal:
                 await send(message)
 
-    async def _handshake(
-        self,
-        nursery: trio.Nursery,
-        opened: list[trio.SocketStream],
-        scope: Scope,
-        leader: LeaderAddress,
-    ) -> WebSocketConnection:
-        """Open the upstream WebSocket; its reader task runs in ``nursery``.
+    async def _attempt(
+        self, scope: Scope, receive: Receive, send: Send, leader: LeaderAddress
+    ) -> list[Message] | None:
+        """One try with ``leader``: the handshake, then (accepted) the whole relay.
 
-        A leader that refuses the upgrade makes that task raise ``ConnectionRejected`` into
-        ``nursery``. A leader that closes the connection during the handshake (one that is
-        stopping) is a ``ConnectFailed``, so the handshake is tried again, on whoever leads
-        by then: nothing happened on the leader before the upgrade was accepted.
+        Returns the leader's refusal of the upgrade, to be passed on, or ``None`` once the
+        relay is over. Before the client's socket is accepted, a leader that hangs up, or
+        that turns the upgrade away unread because it is handing over, is a
+        ``ConnectFailed``: the upgrade is tried again on whoever leads by then.
         """
         seconds = self._tuning.connect_timeout
         stream = await _open_stream(leader, seconds)
-        opened.append(stream)
         watched = _EndWatchingStream(stream)
+        rejected: ConnectionRejected | None = None
+        upstream: WebSocketConnection | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                upstream = await self._handshake(nursery, watched, scope)
+                if upstream is not None:
+                    await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
+                    await self._relay(upstream, receive, send)
+                nursery.cancel_scope.cancel()
+        except* ConnectionRejected as group:
+            rejected = _first_leaf(group)
+        finally:
+            await trio.aclose_forcefully(stream)
+        if rejected is not None:
+            if any(name.lower() == NOT_SERVED_HEADER.encode() for name, _ in rejected.headers):
+                raise ConnectFailed("it is handing over to another replica")
+            return _rejection_messages(rejected)
+        if upstream is not None:
+            return None
+        if watched.ended.is_set():
+            raise ConnectFailed("the leader closed the connection during the handshake")
+        _log.warning("Leader did not complete the WebSocket handshake in time")
+        raise Refusal.timeout(seconds)
+
+    async def _handshake(
+        self, nursery: trio.Nursery, watched: _EndWatchingStream, scope: Scope
+    ) -> WebSocketConnection | None:
+        """Open the upstream WebSocket, its reader task in ``nursery``; ``None`` when the
+        leader hung up or did not answer in time. A refusal of the upgrade is raised by the
+        reader task into ``nursery`` (``ConnectionRejected``)."""
         headers = scope.get("headers", ())
         host = header(headers, b"host")
         extra = websocket_request_headers(
@@ -207,7 +218,7 @@ class WebSocketRelay:
             identity=self._route.identity,
         )
         upstream: WebSocketConnection | None = None
-        with trio.move_on_after(seconds) as handshake:
+        with trio.move_on_after(self._tuning.connect_timeout) as handshake:
             async with trio.open_nursery() as race:
 
                 async def give_up_when_the_leader_hangs_up() -> None:
@@ -225,14 +236,7 @@ class WebSocketRelay:
                     max_message_size=self._tuning.max_websocket_message,
                 )
                 race.cancel_scope.cancel()
-        if upstream is not None:
-            return upstream
-        # Closing the stream also ends the connection's reader task.
-        await trio.aclose_forcefully(stream)
-        if watched.ended.is_set():
-            raise ConnectFailed("the leader closed the connection during the handshake")
-        _log.warning("Leader did not complete the WebSocket handshake in time")
-        raise Refusal.timeout(seconds)
+        return upstream
 
     async def _relay(self, upstream: WebSocketConnection, receive: Receive, send: Send) -> None:
         ending = _Ending()
