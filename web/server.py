@@ -39,6 +39,7 @@ from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
 from web.forwarding import ForwardingTuning, LeaderRoute
+from web.forwarding.view_route import LeaderViewRoute
 from web.http_server import CannotListen, open_listeners, serve_http
 from web.logging import ERROR_LOGGER_NAME
 from web.state import app_state
@@ -283,9 +284,10 @@ async def serve(
     ``replicas`` (leader election) learns the bound address for the lease, and on shutdown
     hands leadership off first: then the open streams are not ended but relayed to the
     next leader until they end or the graceful timeout does.
-    ``leader`` (with several replicas) makes this replica relay to the leader whatever it
-    does not serve itself (``web.forwarding``), with ``forwarding``'s timeouts (by default
-    ``ForwardingTuning.for_config(config)``).
+    ``leader`` makes this replica relay to the leader whatever it does not serve itself
+    (``web.forwarding``), with ``forwarding``'s timeouts (by default
+    ``ForwardingTuning.for_config(config)``); with leader election on, it defaults to the
+    route ``replicas`` keeps.
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
@@ -293,6 +295,8 @@ async def serve(
     if listeners is None:
         listeners = await open_listeners(host, port, LISTEN_BACKLOG)
     app = app if app is not None else create_app(config, system)
+    if leader is None and replicas is not None and replicas.enabled:
+        leader = LeaderViewRoute.of(replicas)
     streams = app_state(app).streams
     lifecycle = _Lifecycle()
     server = RunningServer()
