@@ -175,6 +175,20 @@ async def test_a_replica_elected_while_a_request_waits_answers_it_itself() -> No
             assert response.text == "follower read 5000 bytes"
 
 
+async def test_a_relayed_request_waits_for_an_elected_replica_to_serve() -> None:
+    """Relayed here by a replica that saw this one win the election before its services were
+    ready: it is answered here once they are, not turned away."""
+    with trio.fail_after(DEADLINE):
+        async with (
+            serve_follower(FakeRoute(SERVE_HERE)) as replica,
+            httpx.AsyncClient(base_url=replica.base_url) as client,
+        ):
+            response = await client.post(
+                "/t/where", content=b"abc", headers={"Nublado-Forwarded-By": "follower-2"}
+            )
+            assert response.text == "follower read 3 bytes"
+
+
 async def test_a_request_forwarded_once_is_never_forwarded_again() -> None:
     with trio.fail_after(DEADLINE):
         async with forwarding_pair() as pair, httpx.AsyncClient(base_url=pair.url) as client:
@@ -196,7 +210,7 @@ async def test_a_forged_forwarded_by_header_is_not_echoed_or_logged(logs: LogCap
             assert response.status_code == 503
             assert "gt-abc" not in response.text
     assert "gt-abc" not in logs.text
-    assert any(r["event"].startswith("Forwarded request reached") for r in logs.records())
+    assert any(r["event"].startswith("Relayed request reached") for r in logs.records())
 
 
 async def test_no_leader_is_503_with_retry_after() -> None:

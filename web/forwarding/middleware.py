@@ -20,9 +20,9 @@ import trio
 from web.asgi import ASGIApp, Message, Receive, Scope, Send
 from web.forwarding.headers import header
 from web.forwarding.http_relay import HTTPRelay, upstream_client
-from web.forwarding.leader import ServeHere
+from web.forwarding.leader import LEADER_WAIT_CEILING, ServeHere
 from web.forwarding.refusals import Refusal, send_refusal
-from web.forwarding.route import FORWARDED_BY_HEADER, ForwardingTuning, LeaderRoute
+from web.forwarding.route import FORWARDED_BY_HEADER, SERVE_HERE, ForwardingTuning, LeaderRoute
 from web.forwarding.websocket_relay import WebSocketRelay
 from web.streams import StreamRegistry
 
@@ -124,12 +124,7 @@ class LeaderForwarder:
             return
         forwarded_by = header(scope.get("headers", ()), FORWARDED_BY_HEADER.encode())
         if forwarded_by is not None:
-            # Relayed once already: another replica thinks this one leads, and it does not.
-            sender = _replica_name(forwarded_by)
-            _log.warning("Forwarded request reached a replica that does not lead", sender=sender)
-            if kind == "websocket":
-                await receive()  # the websocket.connect message
-            await send_refusal(scope, send, Refusal.not_leader(sender))
+            await self._answer_forwarded(scope, receive, send, _replica_name(forwarded_by))
             return
         recorded = _Recorded(receive)
         try:
@@ -145,6 +140,27 @@ class LeaderForwarder:
                 return
             _log.info("This replica leads now, answering the request itself")
             await self._app(scope, recorded.replay(), send)
+
+    async def _answer_forwarded(
+        self, scope: Scope, receive: Receive, send: Send, sender: str
+    ) -> None:
+        """A request another replica relayed here, taking this one for the leader.
+
+        It is never relayed again (no loops). If this replica is about to serve (elected,
+        its services still rebuilding their state) it waits for that, as far as the route
+        waits, and answers; otherwise it turns the request away unread, so that the sender
+        asks again who leads.
+        """
+        route: str | None = None
+        with trio.move_on_after(LEADER_WAIT_CEILING):
+            route = await self._route.leader_url()
+        if route == SERVE_HERE:
+            await self._app(scope, receive, send)
+            return
+        _log.info("Relayed request reached a replica that does not lead", sender=sender)
+        if scope["type"] == "websocket":
+            await receive()  # the websocket.connect message
+        await send_refusal(scope, send, Refusal.not_leader(sender))
 
     def _closing_at_shutdown(self, send: Send) -> Send:
         async def send_after_closing(message: Message) -> None:
