@@ -5,6 +5,11 @@ if this replica serves locally, the app answers; otherwise the request is relaye
 leader (``web.forwarding.http_relay`` / ``websocket_relay``). Per-replica routes (the probe
 ``/``, ``/health``, ``/metrics``) are always answered here: they describe this process.
 
+Leadership can change while a request waits for a leader: if this replica is elected
+meanwhile, the app answers after all (what the relay had read is given to it again). A
+request another replica relayed here is never relayed again: it is answered here once this
+replica serves, or turned away unread so that its sender asks again who leads.
+
 The upstream HTTP client is opened lazily and closed when the ASGI lifespan ends (after the
 server has drained its connections), so whoever serves the app needs no extra step.
 """
