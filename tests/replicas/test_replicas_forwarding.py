@@ -14,7 +14,7 @@ from tests.replicas.support import start_replica, wait_until
 from web.simulate import simulated_cluster
 
 
-async def test_jupyterhub_spawns_a_lab_through_a_follower() -> None:
+async def test_jupyterhub_spawns_and_stops_a_lab_through_a_follower() -> None:
     async with simulated_cluster(fast_site_config()) as site, trio.open_nursery() as nursery:
         leader = await start_replica(nursery, site)
         await wait_until(lambda: leader.serving)
@@ -37,6 +37,8 @@ async def test_jupyterhub_spawns_a_lab_through_a_follower() -> None:
                     state = await spawner.lab_state()
                     assert state is not None
                     assert state["status"] == "running"
+                    await spawner.stop()
+                    assert await spawner.poll() == 0
             assert not follower.serving, "the follower answered by relaying, not itself"
         finally:
             await follower.stop()
