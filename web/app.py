@@ -31,6 +31,7 @@ from web.asgi import ASGIApp, CloseAfterRefusedUpgrade, ShieldFinalBody
 from web.auth import register_auth_error_handlers
 from web.dashboard import install_dashboard
 from web.errors import register_error_handlers
+from web.forwarding import ForwardingTuning, LeaderForwarder, LeaderRoute
 from web.metadata import package_metadata
 from web.metrics import instrument_app
 from web.proxy_headers import ProxyHeaders
@@ -152,7 +153,12 @@ def controller_app(config: ControllerConfig, controller: Controller) -> QuartTri
     )
 
 
-def asgi_stack(app: QuartTrio) -> ASGIApp:
+def asgi_stack(
+    app: QuartTrio,
+    *,
+    leader: LeaderRoute | None = None,
+    forwarding: ForwardingTuning | None = None,
+) -> ASGIApp:
     """``app`` wrapped in the ASGI middleware the server runs it with (outermost first).
 
     ``RequestContext`` binds the request id before anything logs, ``AccessLog`` writes one
@@ -160,11 +166,18 @@ def asgi_stack(app: QuartTrio) -> ASGIApp:
     reads them; ``ProxyHeaders`` applies forwarded headers from trusted proxies
     only; ``ShieldFinalBody`` fixes quart-trio's idle keep-alive bug and
     ``CloseAfterRefusedUpgrade`` a hypercorn crash after refused WebSocket upgrades (see
-    ``web.asgi``).
+    ``web.asgi``). With a ``leader`` route (several replicas), ``LeaderForwarder`` relays
+    what this replica does not serve itself to the leader; it sits inside ``ProxyHeaders``
+    so that it relays the scheme and host this replica settled on.
     """
-    trusted = app_state(app).config.server.trusted_networks()
-    inner = CloseAfterRefusedUpgrade(ShieldFinalBody(cast(ASGIApp, app)))
-    ingress = app_state(app).config.auth.mode is AuthMode.INGRESS
+    state = app_state(app)
+    trusted = state.config.server.trusted_networks()
+    served = cast(ASGIApp, app)
+    if leader is not None:
+        tuning = forwarding or ForwardingTuning.for_config(state.config)
+        served = LeaderForwarder(served, leader, state.streams, tuning)
+    inner = CloseAfterRefusedUpgrade(ShieldFinalBody(served))
+    ingress = state.config.auth.mode is AuthMode.INGRESS
     return RequestContext(
         AccessLog(RequestHeadLimits(ProxyHeaders(inner, trusted))), trust_user_header=ingress
     )

@@ -38,6 +38,8 @@ from actors.replicas.service import ReplicaService
 from actors.runtime import ActorSystem
 from web.app import asgi_stack, create_app
 from web.asgi import ASGIApp
+from web.forwarding import ForwardingTuning, LeaderRoute
+from web.forwarding.view_route import LeaderViewRoute
 from web.http_server import CannotListen, open_listeners, serve_http
 from web.logging import ERROR_LOGGER_NAME
 from web.state import app_state
@@ -267,6 +269,8 @@ async def serve(
     ready: Callable[[], Awaitable[None]] | None = None,
     listeners: list[trio.SocketListener] | None = None,
     replicas: ReplicaService | None = None,
+    leader: LeaderRoute | None = None,
+    forwarding: ForwardingTuning | None = None,
 ) -> None:
     """Run ``system`` and the HTTP server until a graceful shutdown completes.
 
@@ -280,6 +284,10 @@ async def serve(
     ``replicas`` (leader election) learns the bound address for the lease, and on shutdown
     hands leadership off first: then the open streams are not ended but relayed to the
     next leader until they end or the graceful timeout does.
+    ``leader`` makes this replica relay to the leader whatever it does not serve itself
+    (``web.forwarding``), with ``forwarding``'s timeouts (by default
+    ``ForwardingTuning.for_config(config)``); with leader election on, it defaults to the
+    route ``replicas`` keeps.
     Returns normally after a graceful shutdown; raises (an exception group containing
     ``ActorSystemFailed``) when the actor system fails.
     """
@@ -287,6 +295,8 @@ async def serve(
     if listeners is None:
         listeners = await open_listeners(host, port, LISTEN_BACKLOG)
     app = app if app is not None else create_app(config, system)
+    if leader is None and replicas is not None and replicas.enabled:
+        leader = LeaderViewRoute.of(replicas)
     streams = app_state(app).streams
     lifecycle = _Lifecycle()
     server = RunningServer()
@@ -302,7 +312,7 @@ async def serve(
         server.urls = await nursery.start(
             partial(
                 _serve_http,
-                asgi_stack(app),
+                asgi_stack(app, leader=leader, forwarding=forwarding),
                 hypercorn_config(tuning),
                 listeners,
                 tuning,

@@ -80,8 +80,11 @@ async def run_server(
     *,
     app: QuartTrio | None = None,
     tuning: ServerTuning | None = None,
+    **serve_options: Any,
 ) -> AsyncIterator[RunningServer]:
-    """Serve on 127.0.0.1:0 for the block, then shut down gracefully (or fail the test)."""
+    """Serve on 127.0.0.1:0 for the block, then shut down gracefully (or fail the test).
+
+    ``serve_options`` go to ``serve`` as they are (``leader=`` for a follower, say)."""
     with trio.fail_after(math.inf) as shutdown_deadline:
         async with trio.open_nursery() as nursery:
             server: RunningServer = await nursery.start(
@@ -94,6 +97,7 @@ async def run_server(
                     app=app,
                     tuning=tuning,
                     shutdown_signals=(),
+                    **serve_options,
                 )
             )
             yield server
