@@ -282,8 +282,8 @@ async def serve(
     already bound (the CLI binds before it even connects to Kubernetes); without them
     ``host:port`` is bound first thing, so a port in use raises ``CannotListen`` at once.
     ``replicas`` (leader election) learns the bound address for the lease, and on shutdown
-    hands leadership off first: then the open streams are not ended but relayed to the
-    next leader until they end or the graceful timeout does.
+    hands leadership off first (if it leads): then the open streams are not ended but keep
+    following the leader until they end or the graceful timeout does.
     ``leader`` makes this replica relay to the leader whatever it does not serve itself
     (``web.forwarding``), with ``forwarding``'s timeouts (by default
     ``ForwardingTuning.for_config(config)``); with leader election on, it defaults to the
@@ -326,13 +326,14 @@ async def serve(
         task_status.started(server)
 
         await server.wait_shutdown_requested()
-        handed_off = False
         if replicas is not None and replicas.enabled:
             _log.info("Shutting down: handing leadership off")
-            handed_off = await replicas.hand_off()
-        if handed_off:
-            # The streams follow the lab on the next leader now (``web.handoff``); the drain
-            # below lets them run until they end or the graceful timeout does.
+            await replicas.hand_off()
+            # Whatever this replica was, its streams now come from the leader: a leader's
+            # follow the lab to its successor (``web.handoff``), a follower's are relayed
+            # from the leader (``web.forwarding``). The drain below lets them run until
+            # they end or the graceful timeout does, instead of cutting progress streams
+            # short in the middle of a rolling upgrade.
             _log.info("Shutting down: relaying open streams", open_streams=streams.open_streams)
         else:
             _log.info("Shutting down: closing streams", open_streams=streams.open_streams)
