@@ -45,7 +45,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 
 from actors.alerts import Operation as Alerted
 from actors.alerts import error_text, report_alert
-from actors.errors import ControllerError
+from actors.errors import ControllerError, LeaderChangedError
 from actors.runtime import ActorStopped, AskTimeout, MailboxFull
 from web.bounds import (
     BODY_TIMEOUT_SECONDS,
@@ -55,6 +55,8 @@ from web.bounds import (
     bounded_loc,
     cut,
 )
+from web.replica_headers import NOT_SERVED_HEADER
+from web.state import current_state
 
 __all__ = [
     "ControllerError",
@@ -203,9 +205,21 @@ def _internal_error() -> Response:
 
 async def _controller_error(error: ControllerError) -> Response:
     status = error.status
+    if isinstance(error, LeaderChangedError):
+        return _leader_changed(error)
     if status >= 500:
         _log.error("Request failed", error_type=error.error_type, error=error.msg)
     return _json(body_of(error), status)
+
+
+def _leader_changed(error: LeaderChangedError) -> Response:
+    """This replica stopped leading under the request: ``web.forwarding`` sends it on to the
+    next leader (the header says so); a client only sees this if there is none."""
+    _log.info("Request overtaken by the end of this replica's term, passing it on")
+    response = _json(body_of(error), error.status)
+    response.headers["Retry-After"] = "1"
+    response.headers[NOT_SERVED_HEADER] = error.error_type
+    return response
 
 
 async def _validation_error(error: RequestValidationError) -> Response:
@@ -250,6 +264,11 @@ async def _mailbox_full(error: MailboxFull) -> Response:
 
 
 async def _actor_stopped(error: ActorStopped) -> Response:
+
+    replicas = current_state().replicas
+    if replicas is not None and replicas.enabled and not replicas.view.serves_locally():
+        # Its actor stopped because this replica's term ended: the next leader answers.
+        return _leader_changed(LeaderChangedError())
     _log.warning("Actor stopped while handling a request", error=str(error))
     response = _json(error_body(BUSY_MESSAGE, "actor_stopped"), 503)
     response.headers["Retry-After"] = "1"

@@ -31,14 +31,15 @@ import trio
 from actors.labs.events import LabEvent, LabEventType
 from actors.replicas.view import LeaderView
 from actors.runtime import Subscription
+from web.replica_headers import FOLLOWS_HANDOFF_HEADER, FORWARDED_BY_HEADER
 
 __all__ = ["FORWARDED_BY_HEADER", "FollowedEvents", "RelayPool", "relay_headers"]
 
 _log = structlog.stdlib.get_logger(__name__)
 
-FORWARDED_BY_HEADER = "Nublado-Forwarded-By"
-"""Names the replica that passed a request on; a replica never passes such a request on
-again (no loops between replicas that disagree about who leads)."""
+
+TERM_RECHECK = 0.5
+"""Seconds between checks that this replica still leads, while a stream waits."""
 
 RELAY_CONNECT_TIMEOUT = 5.0
 RELAY_BUFFER = 64
@@ -69,6 +70,7 @@ def relay_headers(headers: Mapping[str, str], identity: str) -> dict[str, str]:
     minus those of the connection itself."""
     relayed = {name: value for name, value in headers.items() if name.lower() not in _HOP_BY_HOP}
     relayed[FORWARDED_BY_HEADER] = identity
+    relayed[FOLLOWS_HANDOFF_HEADER] = "1"
     relayed["Accept"] = "text/event-stream"
     return relayed
 
@@ -172,7 +174,7 @@ class FollowedEvents:
     async def next(self) -> LabEvent | None:
         """The next event; ``None`` at the end."""
         if self._local is not None:
-            event = await self._local.next()
+            event = await self._next_local(self._local)
             if event is not None:
                 return self._seen(event)
             self._local.close()
@@ -189,6 +191,31 @@ class FollowedEvents:
         if event.progress is not None and event.progress < self._progress:
             event = LabEvent(event.type, event.message, self._progress)
         return self._seen(event)
+
+    async def _next_local(self, local: Subscription[LabEvent]) -> LabEvent | None:
+        """The next local event; ``None`` when the local stream ended, or when this
+        replica's term is over while the stream waits for an operation that will now start
+        on another replica (an operation in progress ends with the term by itself)."""
+        view = self._view
+        if view is None or not view.enabled:
+            return await local.next()
+        received: list[LabEvent | None] = []
+        async with trio.open_nursery() as nursery:
+
+            async def receive() -> None:
+                received.append(await local.next())
+                nursery.cancel_scope.cancel()
+
+            async def term_over() -> None:
+                while view.terms.leading:
+                    since = view.version
+                    with trio.move_on_after(TERM_RECHECK):
+                        await view.wait_changed(since)
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(receive)
+            nursery.start_soon(term_over)
+        return received[0] if received else None
 
     def _seen(self, event: LabEvent) -> LabEvent:
         self._last = event

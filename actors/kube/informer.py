@@ -161,6 +161,10 @@ class InformerFeed(Generic[S]):
         self._error: KubernetesError | None = None
         self.delivered = 0
         """Notifications sent (for inspection and tests)."""
+        self.resync_requested = trio.Event()
+        """Set to ask the informer for a fresh list (:meth:`resync`)."""
+        self.next_list = trio.Event()
+        """Set when the next full list is in the index."""
 
     # -- subscribers -----------------------------------------------------------------------
 
@@ -221,8 +225,23 @@ class InformerFeed(Generic[S]):
 
     # -- what the informer writes ------------------------------------------------------------
 
+    async def resync(self) -> None:
+        """Have the informer list again, and return once that list is in the index.
+
+        A replica that becomes leader does this before it acts: its watch may still be
+        delivering the last writes of the leader before it (watch events arrive a little
+        after the write), and a directory that reconciled from such an index would take a
+        spawn in progress for debris. A list is a consistent read: it holds every write
+        made before it. The caller bounds the wait.
+        """
+        listed = self.next_list
+        self.resync_requested.set()
+        await listed.wait()
+
     def replace(self, index: dict[ObjectKey, S]) -> None:
         """A full list: the new index; every watched key whose digest differs changes."""
+        self.next_list.set()
+        self.next_list = trio.Event()
         old, self._index = self._index, index
         first = not self.ready.is_set()
         self.ready.set()
@@ -401,6 +420,7 @@ class Informer(SharedWatchActor, Generic[S]):
         self.feed = feed
         self.spec = spec
         self._watch: Watch[dict[str, Any]] | None = None
+        self._watch_scope = trio.CancelScope()
         self._listed_once = False
         self._last_progress = -math.inf
         self.events = 0
@@ -410,6 +430,17 @@ class Informer(SharedWatchActor, Generic[S]):
         await super().on_start()
         self.feed.freshness = self._freshness
         self.context.start_soon(self._retry_notifications)
+        self.context.start_soon(self._serve_resyncs)
+
+    async def _serve_resyncs(self) -> None:
+        """End the current watch when a fresh list is asked for; the next one lists."""
+        while True:
+            await self.feed.resync_requested.wait()
+            self.feed.resync_requested = trio.Event()
+            listed = self.feed.next_list
+            self._watch_scope.cancel()
+            # Only then look at requests again, or one request would cut the new list too.
+            await listed.wait()
 
     @property
     def phase(self) -> str:
@@ -430,6 +461,10 @@ class Informer(SharedWatchActor, Generic[S]):
         self.feed.refuse(error)
 
     async def watch(self) -> None:
+        with trio.CancelScope() as self._watch_scope:
+            await self._watch_once()
+
+    async def _watch_once(self) -> None:
         digest = self.spec.digest
         self._listed_once = False
         async with self.spec.open_watch(

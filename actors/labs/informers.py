@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import trio
+
 from actors.common.labels import CATEGORY_LABEL, Category
 from actors.config import ControllerConfig
 from actors.kube import KubeClient
@@ -62,6 +64,12 @@ class LabFeeds:
         """Wait until every informer has listed once (the caller bounds the wait)."""
         for feed in self.all:
             await feed.ready.wait()
+
+    async def resync(self) -> None:
+        """Have every lab informer list again (see :meth:`InformerFeed.resync`)."""
+        async with trio.open_nursery() as nursery:
+            for feed in self.all:
+                nursery.start_soon(feed.resync)
 
     @property
     def synced_at(self) -> float:

@@ -480,6 +480,11 @@ class LabActor(Actor):
         except trio.Cancelled:
             raise
         except Exception as error:
+            if not self.deps.terms.leading:
+                # The term ended under the spawn: the next leader carries it on (or cleans
+                # up what it left); its subscribers follow the lab there.
+                log.info("Spawn left to the next leader", user=self.username)
+                return
             log.exception("Lab spawn failed", user=self.username)
             self._fail_spawn(failure_text(error))
             report_alert(Alerted.SPAWN, error_text(error), user=self.username)
@@ -700,6 +705,11 @@ class LabActor(Actor):
             report_alert(Alerted.DELETE, "Lab deletion timed out", user=self.username)
             return
         except Exception as error:
+            if not self.deps.terms.leading:
+                # The term ended under the deletion (the write fence refused its next call
+                # before the cancellation arrived): the next leader finishes it.
+                operation.error = LeaderChangedError()
+                return
             log.exception("Lab deletion failed", user=self.username)
             self._fail_delete(operation, failure_text(error))
             report_alert(Alerted.DELETE, error_text(error), user=self.username)

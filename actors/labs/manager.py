@@ -93,6 +93,10 @@ class Reconcile(Request[int]):
     """Run a reconciliation pass now; the reply is the number of labs observed."""
 
 
+RESYNC_TIMEOUT = 60.0
+"""Seconds a new leader's directory waits for fresh lists before it crashes and retries."""
+
+
 class LabManager(Actor):
     """Directory of lab states and the reconcile loop."""
 
@@ -109,9 +113,11 @@ class LabManager(Actor):
         revive_after: float,
         healthy_after: float,
         ready: trio.Event,
+        resync_first: bool = False,
     ) -> None:
         self.config = config
         self.feeds = feeds
+        self._resync_first = resync_first
         self._lab_ref = lab_ref
         self._start_lab = start_lab
         self._revive_lab = revive_lab
@@ -134,6 +140,12 @@ class LabManager(Actor):
         self._reviver_wakeup = trio.Event()
 
     async def on_start(self) -> None:
+        if self._resync_first:
+            # A term after another leader's: its last writes may still be on their way to
+            # the informers; read the cluster afresh before judging any lab by it.
+            await self.feeds.wait_listed()
+            with trio.fail_after(RESYNC_TIMEOUT):
+                await self.feeds.resync()
         # Before the controller serves requests, know every lab (api.md §6.4).
         await self._reconcile()
         self._ready.set()

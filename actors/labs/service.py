@@ -33,7 +33,7 @@ import structlog
 import trio
 
 from actors.common.family import ActorFamily, tell_directory
-from actors.common.models import LabState, SpawnRequest, UserInfo
+from actors.common.models import LabState, LabStatus, SpawnRequest, UserInfo
 from actors.common.requests import LabSpecification
 from actors.common.resolver import ImageResolver
 from actors.common.tuning import DEFAULT_TUNING, Tuning
@@ -163,6 +163,7 @@ class LabService:
                 revive_after=tuning.per_user_limits.backoff_max,
                 healthy_after=tuning.per_user_limits.window,
                 ready=self._ready.current(),
+                resync_first=terms.elected,
             ),
             mailbox_size=tuning.directory_mailbox,
         )
@@ -336,6 +337,20 @@ class LabService:
         """Every known lab with its operation's progress (one message to the directory)."""
         states = await self.manager.ask(ListStates(), timeout=self.ask_timeout)
         return self._summaries.rows(states, self.history, self._in_operation)
+
+    async def outcome_for_handoff(self, username: str) -> LabEvent | None:
+        """How a spawn another replica was following ended, when there is no operation here
+        to replay: the pod started (or the spawn failed) during the hand-off, before this
+        replica adopted the lab. ``None`` while an operation is in progress here: its replay
+        says everything, to the end."""
+        if self._in_operation(username):
+            return None
+        state = await self.state(username)
+        if state is not None and state.status is LabStatus.RUNNING:
+            return LabEvent.complete(f"Lab Kubernetes pod started for {username}")
+        if state is not None and state.status is LabStatus.PENDING:
+            return None  # its monitoring is about to begin
+        return LabEvent.failed("Lab spawn failed")
 
     def _in_operation(self, username: str) -> bool:
         stream = self._streams.get(username)

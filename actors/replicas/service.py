@@ -35,6 +35,10 @@ from .view import LeaderView
 
 __all__ = ["ReplicaService", "replica_identity"]
 
+HANDOFF_LINGER = 1.0
+"""Seconds a leader that handed off keeps accepting requests (and passing them on) before
+its server stops accepting, so that every follower has switched to the new leader."""
+
 log = structlog.get_logger(__name__)
 
 
@@ -161,4 +165,10 @@ class ReplicaService:
         self.view.changed()
         with trio.move_on_after(RELEASE_TIMEOUT + 1):
             await self.elector.ask(Release(), timeout=RELEASE_TIMEOUT + 1)
+        if leading:
+            # Followers learn of the new leader from their watch of the lease, a moment
+            # after the release; a request one of them sends here meanwhile is passed on.
+            # Only then may the server stop accepting: a connection closed under a request
+            # in flight would fail it.
+            await trio.sleep(HANDOFF_LINGER)
         return leading

@@ -166,6 +166,9 @@ class Terms(ChangeCounter):
 
     def __init__(self, *, endless: bool = True) -> None:
         super().__init__()
+        self.elected = not endless
+        """Whether terms come from an election (several replicas) rather than being one
+        endless term (a lone replica)."""
         self.current: Term | None = None
         self.transitions = 0
         """Terms begun (a leader change seen from here counts once per term this process

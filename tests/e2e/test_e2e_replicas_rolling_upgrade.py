@@ -19,6 +19,7 @@ exactly what the users' last actions asked for, with nothing orphaned.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import Counter
 from contextlib import AsyncExitStack
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 import trio
 
 from tests.e2e.processes import ChildProcess, controller_process, kubesim_process
@@ -41,7 +43,9 @@ from tests.e2e.test_e2e_resilience_sigkill import (
     write_yaml,
 )
 
-USERS = 300
+USERS = int(os.environ.get('RU_USERS', 300))
+OPERATION_DEADLINE = 60.0
+"""A user's whole plan takes seconds; one that takes this long is stuck."""
 STAGGER = 0.04
 """Seconds between two users' first requests: the storm lasts about USERS * STAGGER."""
 REPLICAS = 2
@@ -68,6 +72,8 @@ class User:
     failures: list[str] = field(default_factory=list)
     unfinished_streams: int = 0
     started: int = 0
+    phase: str = ""
+    seen: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -145,13 +151,17 @@ def spawner(http: httpx.AsyncClient, user: User) -> SpawnerClient:
 async def start_lab(client: SpawnerClient, user: User) -> None:
     """Create (recovering from 409 by deleting, as the spawner does), follow the stream to
     its end, then read the URL; a stream that ends without a final event is counted."""
+    user.phase = "create"
     await client._create_with_recovery(options(FAST_TAG), {"JUPYTERHUB_SERVICE_PREFIX": "/"})
     final = None
+    user.phase = "events"
     async with client.open_events() as events:
         async for event in events:
+            user.seen.append(event.event)
             if event.event in ("complete", "failed"):
                 final = event.event
                 break
+    user.phase = "url"
     if final is None:
         user.unfinished_streams += 1
         raise SpawnerError("the progress stream ended without complete or failed")
@@ -164,17 +174,26 @@ async def drive(client: SpawnerClient, user: User) -> None:
     """Start, stop, and start again unless the user's last wish is no lab; users begin
     :data:`STAGGER` apart, so that operations of every kind are in flight throughout."""
     await trio.sleep(user.index * STAGGER)
+    step = "start"
     try:
-        user.started += 1
-        await start_lab(client, user)
-        await client.stop()
-        if user.wants_lab:
+        with trio.fail_after(OPERATION_DEADLINE):
             user.started += 1
             await start_lab(client, user)
+            step = "stop"
+            await client.stop()
+            if user.wants_lab:
+                step = "second start"
+                user.started += 1
+                await start_lab(client, user)
     except* (httpx.HTTPError, SpawnerError) as group:
-        user.failures.extend(f"{type(e).__name__}: {e}" for e in group.exceptions)
+        user.failures.extend(f"{step}: {type(e).__name__}: {e}" for e in group.exceptions)
+    except* trio.TooSlowError:
+        user.failures.append(
+            f"{step}: stuck for {OPERATION_DEADLINE} s in {user.phase}, events {user.seen}"
+        )
 
 
+@pytest.mark.timeout(DEADLINE + 30)
 async def test_rolling_upgrade_during_a_storm_fails_nothing(tmp_path: Path) -> None:
     users = [User(i, 0) for i in range(USERS)]
     site_config = write_yaml(tmp_path / "kubesim.yaml", kubesim_config(users))  # type: ignore[arg-type]
@@ -219,6 +238,7 @@ async def test_rolling_upgrade_during_a_storm_fails_nothing(tmp_path: Path) -> N
 
             for _ in range(REPLICAS):
                 await start(0)
+                print("started", replicas[-1].url, flush=True)
             async with trio.open_nursery() as nursery:
                 for user in users:
                     nursery.start_soon(drive, spawner(http, user), user)
@@ -234,6 +254,7 @@ async def test_rolling_upgrade_during_a_storm_fails_nothing(tmp_path: Path) -> N
                     ]
                     leaders = [r for r in old if await r.leads(direct)]
                     victim = (leaders or old)[0]
+                    print("stopping", victim.url, "leader" if leaders else "follower", flush=True)
                     service.endpoints.remove(victim.url)
                     victim.process.process.send_signal(signal.SIGTERM)
                     stopped.append((victim, bool(leaders)))
@@ -251,7 +272,24 @@ async def test_rolling_upgrade_during_a_storm_fails_nothing(tmp_path: Path) -> N
             with trio.move_on_after(CONVERGE_DEADLINE):
                 while last := await problems(kube, hub, users):  # type: ignore[arg-type]
                     await trio.sleep(0.2)
-            assert not last, last[:20]
+            assert not last, (last[:20], await _history(kube, last))
             for replica in replicas:
                 if replica.generation == 1:
                     assert replica.process.process.returncode is None, replica.process.tail()
+
+
+async def _history(kube: httpx.AsyncClient, problems_found: list[str]) -> list[str]:
+    """What kubesim's request log says of the first namespace in trouble (for the failure
+    message: who wrote what, when)."""
+    names = [word.rstrip(":") for text in problems_found for word in text.split()]
+    users = [name for name in names if name.startswith("storm")]
+    if not users:
+        return []
+    namespace = f"nublado-{users[0]}"
+    response = await kube.get("/_kubesim/requests", params={"namespace": namespace})
+    return [
+        f"{entry['time']:.3f} {entry['client']} {entry['verb']} {entry['resource']}"
+        f" {entry['name']} {entry['status']}"
+        for entry in response.json()["requests"]
+        if entry["verb"] not in ("get", "list", "watch")
+    ]

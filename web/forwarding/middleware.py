@@ -23,12 +23,14 @@ import structlog
 import trio
 
 from web.asgi import ASGIApp, Message, Receive, Scope, Send
+from web.bounds import MAX_BODY_BYTES
 from web.forwarding.headers import header
 from web.forwarding.http_relay import HTTPRelay, upstream_client
 from web.forwarding.leader import LEADER_WAIT_CEILING, ServeHere
 from web.forwarding.refusals import Refusal, send_refusal
 from web.forwarding.route import FORWARDED_BY_HEADER, SERVE_HERE, ForwardingTuning, LeaderRoute
 from web.forwarding.websocket_relay import WebSocketRelay
+from web.replica_headers import NOT_SERVED_HEADER
 from web.streams import StreamRegistry
 
 __all__ = ["LOCAL_PATHS", "LeaderForwarder"]
@@ -63,6 +65,11 @@ class _Recorded:
         self._kept: list[Message] = []
         self.lossy = False
 
+    @property
+    def complete(self) -> bool:
+        """Whether everything read is kept (the app can read the request again)."""
+        return not self.lossy
+
     async def __call__(self) -> Message:
         message = await self._receive()
         kind = message["type"]
@@ -85,6 +92,61 @@ class _Recorded:
             return await self._receive()
 
         return receive
+
+
+class _KeptBody:
+    """The client's ``receive`` for a request served here, keeping its body (at most the
+    app's own limit, which the app enforces) so that it can be sent on if this replica's
+    term ends under the request (:class:`_PassOnWhenNotServed`)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._kept: list[Message] = []
+        self._size = 0
+        self.complete = True
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._size += len(message.get("body", b""))
+            if self._size <= MAX_BODY_BYTES:
+                self._kept.append(message)
+            else:
+                self.complete = False
+        return message
+
+    def replay(self) -> Receive:
+        pending = list(self._kept)
+
+        async def receive() -> Message:
+            if pending:
+                await trio.lowlevel.checkpoint()
+                return pending.pop(0)
+            return await self._receive()
+
+        return receive
+
+
+class _PassOnWhenNotServed:
+    """The app's ``send``, holding back a 503 that says "not done here" (the app's
+    ``leader_changed``: its term ended under the request) instead of sending it."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.held_back = False
+        self._started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self._started:
+            self._started = True
+            if message.get("status") == 503 and any(
+                name.lower() == NOT_SERVED_HEADER.encode() for name, _ in message.get("headers", ())
+            ):
+                self.held_back = True
+                return
+        if self.held_back:
+            return
+        await self._send(message)
 
 
 class LeaderForwarder:
@@ -125,26 +187,48 @@ class LeaderForwarder:
             await self._app(scope, receive, send)
             return
         if self._route.serves_locally():
-            await self._app(scope, receive, send)
+            if kind == "http":
+                await self._serve_here(scope, receive, send)
+            else:
+                await self._app(scope, receive, send)
             return
         forwarded_by = header(scope.get("headers", ()), FORWARDED_BY_HEADER.encode())
         if forwarded_by is not None:
             await self._answer_forwarded(scope, receive, send, _replica_name(forwarded_by))
             return
-        recorded = _Recorded(receive)
+        recorded: _Recorded | _KeptBody = (
+            _KeptBody(receive) if kind == "http" else _Recorded(receive)
+        )
         try:
             if kind == "http":
                 await self._http()(scope, recorded, send)
             else:
                 await self._websockets(scope, recorded, send)
         except ServeHere:
-            if recorded.lossy:
-                # Cannot happen (nothing with content is read before a leader is found), but
-                # the app must never see a request with part of it missing.
+            # This replica leads now. A request another replica turned away (a hand-off) may
+            # come back here after its body was read: the body was kept for that.
+            if not recorded.complete:
                 await send_refusal(scope, send, Refusal.no_leader())
                 return
             _log.info("This replica leads now, answering the request itself")
             await self._app(scope, recorded.replay(), send)
+
+    async def _serve_here(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer here; if this replica's term ends under the request before anything was
+        done (the app answers ``leader_changed``), send it on to the next leader instead."""
+        kept = _KeptBody(receive)
+        held = _PassOnWhenNotServed(send)
+        await self._app(scope, kept, held)
+        if not held.held_back:
+            return
+        if not kept.complete:
+            await send_refusal(scope, send, Refusal.no_leader())
+            return
+        _log.info("This replica stopped leading under a request, passing it on")
+        try:
+            await self._http()(scope, kept.replay(), send)
+        except ServeHere:
+            await self._app(scope, kept.replay(), send)  # it leads again by now
 
     async def _answer_forwarded(
         self, scope: Scope, receive: Receive, send: Send, sender: str

@@ -29,11 +29,7 @@ __all__ = ["NOT_SERVED_HEADER", "Refusal", "send_refusal"]
 
 RETRY_AFTER_SECONDS = 1
 
-NOT_SERVED_HEADER = "nublado-not-served"
-"""On the 503s a replica gives without any app having seen the request (it has no leader to
-send it to, or it was sent here by a replica that took this one for the leader). A
-follower that gets such an answer from the replica it relayed to asks again who leads and
-sends the request there, which is safe for any request."""
+from web.replica_headers import NOT_SERVED_HEADER  # noqa: E402 - re-exported
 
 
 class Refusal(Exception):

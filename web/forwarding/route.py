@@ -10,15 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.config import ControllerConfig, FileserverEnabled
-from web.handoff import FORWARDED_BY_HEADER as HANDOFF_FORWARDED_BY
+from web.replica_headers import FORWARDED_BY_HEADER
 
 __all__ = ["FORWARDED_BY_HEADER", "SERVE_HERE", "ForwardingTuning", "LeaderRoute"]
-
-FORWARDED_BY_HEADER = HANDOFF_FORWARDED_BY.lower()
-"""Set on every forwarded request to the forwarding replica's identity (the same header a
-leader handing off sets on the streams it relays). A request carrying it is never forwarded
-again, so two replicas that each think the other leads cannot bounce a request between
-them."""
 
 
 SERVE_HERE = ""

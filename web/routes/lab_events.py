@@ -27,6 +27,7 @@ from actors.labs.events import LabEvent
 from actors.runtime import Subscription, SubscriptionDropped
 from web.auth import RouteGroup, header_identity, require_group
 from web.handoff import FollowedEvents
+from web.replica_headers import FOLLOWS_HANDOFF_HEADER
 from web.request_context import at_request_end
 from web.routes.labs import lab_service
 from web.sse import SSE_HEADERS, ServerSentEvent, event_stream_response
@@ -97,6 +98,10 @@ def _followed(
 async def lab_events_sse(username: str) -> Response:
     """Spawn progress as server-sent events, JupyterHub's spawner's format (user)."""
     await header_identity(path_username=username)
+    if FOLLOWS_HANDOFF_HEADER in request.headers and request.method == "GET":
+        outcome = await lab_service().outcome_for_handoff(username)
+        if outcome is not None:
+            return _single_event_response(outcome)
     subscription = _followed(await _subscribe(username), request.path, dict(request.headers))
     if request.method == "HEAD":
         # The GET's headers without its stream: hypercorn drops a HEAD response's body, so
@@ -124,6 +129,17 @@ async def lab_events_sse(username: str) -> Response:
         # body cancels the request where quart still holds the response. The end of the
         # request covers that (closing twice is harmless).
         at_request_end(subscription.close)
+    return response
+
+
+def _single_event_response(event: LabEvent) -> Response:
+    """A finished stream of one event (see ``FOLLOWS_HANDOFF_HEADER``)."""
+    response = Response(
+        ServerSentEvent(event.type.value, event.data()).encode(),
+        status=200,
+        content_type="text/event-stream; charset=utf-8",
+    )
+    response.headers.update(SSE_HEADERS)
     return response
 
 
