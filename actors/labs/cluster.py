@@ -87,25 +87,30 @@ async def _create_namespaced(kube: KubeClient, namespace: str, obj: NamespacedLa
             await kube.services.create_raw(namespace, obj)
 
 
-async def create_lab_objects(kube: KubeClient, objects: LabObjects) -> tuple[str | None, str]:
+async def create_lab_objects(
+    kube: KubeClient, objects: LabObjects
+) -> tuple[str | None, str, str | None]:
     """Create the lab: the namespace, then everything else at once, the pod included.
 
-    Returns the namespace's resourceVersion and the created pod's phase.
+    Returns the namespace's resourceVersion, the created pod's phase and its ``uid``.
     """
     metadata = objects.namespace.metadata
     assert metadata is not None
     assert metadata.name is not None
     namespace: str = metadata.name
     created = await kube.namespaces.create_raw(objects.namespace)
-    phase: list[str] = []
+    pod: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
         for obj in objects.namespaced_objects():
             nursery.start_soon(_create_namespaced, kube, namespace, obj)
-        nursery.start_soon(_create_pod, kube, namespace, objects.pod, phase)
-    return resource_version_of(created), phase[0]
+        nursery.start_soon(_create_pod, kube, namespace, objects.pod, pod)
+    uid = (pod[0].get("metadata") or {}).get("uid")
+    return resource_version_of(created), pod_phase_of(pod[0]), uid if isinstance(uid, str) else None
 
 
-async def _create_pod(kube: KubeClient, namespace: str, pod: V1Pod, phase: list[str]) -> None:
+async def _create_pod(
+    kube: KubeClient, namespace: str, pod: V1Pod, created_pod: list[dict[str, Any]]
+) -> None:
     """Create the pod, waiting for its service account only if the API server asks for it.
 
     The API server refuses a pod whose service account does not exist yet, and the
@@ -121,7 +126,7 @@ async def _create_pod(kube: KubeClient, namespace: str, pod: V1Pod, phase: list[
         account = (pod.spec.service_account_name if pod.spec is not None else None) or "default"
         await kube.service_accounts.wait_for_creation(namespace, account)
         created = await kube.pods.create_raw(namespace, pod)
-    phase.append(pod_phase_of(created))
+    created_pod.append(created)
 
 
 def _missing_service_account(error: KubernetesError) -> bool:

@@ -145,6 +145,7 @@ class LabActor(Actor):
         "_pod_ready",
         "_pod_refusal_told",
         "_pod_seen",
+        "_pod_uid",
         "_pod_view",
         "changed_at",
         "config",
@@ -182,6 +183,9 @@ class LabActor(Actor):
         """This lab's view of its pod in the shared informer (``None``: not following it)."""
         self._pod_expected = False
         """A pod was just created: absence from the view means "not seen yet", not "gone"."""
+        self._pod_uid: str | None = None
+        """The ``uid`` of the pod this actor's spawn created (``None``: an adopted lab, whose
+        pod is whatever the view shows)."""
         self._pod_ready: trio.Event | None = None
         self._pod_refusal_told = False
         self._pod_events: Following | None = None
@@ -451,6 +455,7 @@ class LabActor(Actor):
         timeout = self.config.lab.spawn_timeout.total_seconds()
         started = trio.current_time()
         self.deps.spawns.spawn_started(self.namespace)
+        self._pod_uid = None
         try:
             with trio.fail_after(timeout):
                 if replace:
@@ -462,7 +467,7 @@ class LabActor(Actor):
                 # Follow the pod's Events before it exists, so that none is missed; those
                 # that come before the objects are all created wait for that message.
                 self._follow_pod_events(hold=True)
-                _, pod_phase = await self._create_objects(spawn)
+                _, pod_phase, self._pod_uid = await self._create_objects(spawn)
                 self.deps.spawns.spawn_milestone(self.namespace, "objects_created")
                 self._pod_phase = pod_phase
                 self._pod_gone = False
@@ -497,7 +502,7 @@ class LabActor(Actor):
                 self._publish(LabEvent.failed("Operation cancelled"))
         self._finish_start(phase, "Lab spawn failed")
 
-    async def _create_objects(self, spawn: SpawnRequest) -> tuple[str | None, str]:
+    async def _create_objects(self, spawn: SpawnRequest) -> tuple[str | None, str, str | None]:
         """Build and create every object of the lab; returns the namespace's resourceVersion
         and the pod's phase.
 
@@ -633,6 +638,10 @@ class LabActor(Actor):
         if view is None:
             return
         facts = view.read()
+        if facts is not None and self._pod_uid is not None and facts.object_uid != self._pod_uid:
+            if self._pod_expected:
+                return  # the previous pod of that name, still in an informer running behind
+            facts = None  # the pod this spawn made is gone; another took its name
         phase = None if facts is None else facts.phase
         if view.error is not None:
             if self._busy and not self._pod_refusal_told:
@@ -715,6 +724,7 @@ class LabActor(Actor):
             report_alert(Alerted.DELETE, error_text(error), user=self.username)
             return
         self._publish(LabEvent.info(f"Lab for {self.username} deleted", 100))
+        self._pod_uid = None
         self._set_state(None)
         self.events.end()
 

@@ -338,19 +338,30 @@ class LabService:
         states = await self.manager.ask(ListStates(), timeout=self.ask_timeout)
         return self._summaries.rows(states, self.history, self._in_operation)
 
-    async def outcome_for_handoff(self, username: str) -> LabEvent | None:
-        """How a spawn another replica was following ended, when there is no operation here
-        to replay: the pod started (or the spawn failed) during the hand-off, before this
-        replica adopted the lab. ``None`` while an operation is in progress here: its replay
-        says everything, to the end."""
-        if self._in_operation(username):
+    async def outcome_without_operation(
+        self, username: str, *, followed: bool = False
+    ) -> LabEvent | None:
+        """The one event a progress stream gets for a lab with no operation to replay here,
+        or ``None`` to keep the stream open until one starts.
+
+        A lab this replica found in the cluster (at startup, or when it became leader)
+        has no recorded operation. If it runs, its spawn completed: the stream says
+        ``complete`` and ends; if it failed, ``failed``. The reference keeps such a stream
+        open with keep-alives (a documented quirk that no client depends on); a client
+        following a spawn through a hand-off would then wait forever for a spawn the new
+        leader saw finish. ``followed`` (a stream relayed by a leader that handed off):
+        a lab that is gone means its spawn failed.
+        """
+        if self._in_operation(username) or self.history(username):
             return None
         state = await self.state(username)
         if state is not None and state.status is LabStatus.RUNNING:
             return LabEvent.complete(f"Lab Kubernetes pod started for {username}")
-        if state is not None and state.status is LabStatus.PENDING:
-            return None  # its monitoring is about to begin
-        return LabEvent.failed("Lab spawn failed")
+        if state is not None and state.status is LabStatus.FAILED:
+            return LabEvent.failed("Lab spawn failed")
+        if state is None and followed:
+            return LabEvent.failed("Lab spawn failed")
+        return None
 
     def _in_operation(self, username: str) -> bool:
         stream = self._streams.get(username)

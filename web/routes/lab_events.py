@@ -98,8 +98,9 @@ def _followed(
 async def lab_events_sse(username: str) -> Response:
     """Spawn progress as server-sent events, JupyterHub's spawner's format (user)."""
     await header_identity(path_username=username)
-    if FOLLOWS_HANDOFF_HEADER in request.headers and request.method == "GET":
-        outcome = await lab_service().outcome_for_handoff(username)
+    if request.method == "GET":
+        followed = FOLLOWS_HANDOFF_HEADER in request.headers
+        outcome = await lab_service().outcome_without_operation(username, followed=followed)
         if outcome is not None:
             return _single_event_response(outcome)
     subscription = _followed(await _subscribe(username), request.path, dict(request.headers))
@@ -132,6 +133,21 @@ async def lab_events_sse(username: str) -> Response:
     return response
 
 
+class _OneEvent:
+    """A finished stream of one event, for the WebSocket (see ``_single_event_response``)."""
+
+    def __init__(self, event: LabEvent) -> None:
+        self._event: LabEvent | None = event
+
+    async def next(self) -> LabEvent | None:
+        await trio.lowlevel.checkpoint()
+        event, self._event = self._event, None
+        return event
+
+    def close(self) -> None:
+        self._event = None
+
+
 def _single_event_response(event: LabEvent) -> Response:
     """A finished stream of one event (see ``FOLLOWS_HANDOFF_HEADER``)."""
     response = Response(
@@ -156,7 +172,16 @@ def _head_response() -> Response:
 async def lab_events_ws(username: str) -> None:
     """Spawn progress over a WebSocket (user); closes normally after the final event."""
     await header_identity(path_username=username)
-    subscription = _followed(await _subscribe(username), websocket.path, dict(websocket.headers))
+    outcome = await lab_service().outcome_without_operation(
+        username, followed=FOLLOWS_HANDOFF_HEADER in websocket.headers
+    )
+    subscription: Subscription[LabEvent] | FollowedEvents | _OneEvent | None
+    if outcome is not None:
+        subscription = _OneEvent(outcome)
+    else:
+        subscription = _followed(
+            await _subscribe(username), websocket.path, dict(websocket.headers)
+        )
 
     def render(event: LabEvent) -> str:
         return json.dumps(_message(event))

@@ -104,6 +104,9 @@ class LabPodFacts:
     display_name: str | None
     groups: str | None
     """The user-groups annotation as written (JSON), parsed only when a state is rebuilt."""
+    object_uid: str | None = None
+    """The pod object's ``metadata.uid``: tells a spawn's new pod from the previous pod of
+    the same name that an informer running behind may still show."""
 
 
 class UnreadableObjectError(ValueError):
@@ -171,4 +174,5 @@ def pod_facts(obj: Mapping[str, Any]) -> LabPodFacts:
         has_notebook=notebook is not None,
         display_name=name if isinstance(name, str) else None,
         groups=groups if isinstance(groups, str) else None,
+        object_uid=object_uid if isinstance(object_uid := metadata.get("uid"), str) else None,
     )
