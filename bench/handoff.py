@@ -88,6 +88,17 @@ async def first_full_answer(urls: list[str], labs: int) -> tuple[str, float]:
             await trio.sleep(POLL)
 
 
+async def leader_among(urls: list[str]) -> str:
+    """The replica whose own metrics say it leads."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        while True:
+            for url in urls:
+                metrics = await client.get(f"{url}/metrics")
+                if "nublado_leader 1.0" in metrics.text:
+                    return url
+            await trio.sleep(POLL)
+
+
 async def main(args: argparse.Namespace) -> None:
     labs = 300 if args.short else args.labs
     with tempfile.TemporaryDirectory() as scratch:
@@ -122,10 +133,12 @@ async def main(args: argparse.Namespace) -> None:
                 await first_full_answer([url], labs)
 
             first.popen.send_signal(signal.SIGTERM)
-            new_url, handoff = await first_full_answer(followers, labs)
+            _, handoff = await first_full_answer(followers, labs)
             print(f"hand-off: {handoff:.3f} s (target <= {TARGET_HANDOFF_S:.0f} s), {labs} labs")
             await trio.to_thread.run_sync(first.popen.wait)
 
+            # Both remaining replicas answer (one serves, the other forwards): ask which leads.
+            new_url = await leader_among(followers)
             replicas[new_url].popen.send_signal(signal.SIGKILL)
             last = [url for url in followers if url != new_url]
             _, failover = await first_full_answer(last, labs)

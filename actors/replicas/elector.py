@@ -51,6 +51,11 @@ ACQUIRE_JITTER = 1.2
 jitter), so that followers do not all write at the same instant."""
 
 
+EXPIRY_MARGIN = 0.01
+"""Seconds after a lease's expiry at which a follower tries for it (its clock has moved
+past the expiry by then, however it rounds)."""
+
+
 class Release(Request[bool]):
     """Give the lease away (the term must already have ended); answers whether the release
     was written."""
@@ -144,6 +149,13 @@ class Elector(Actor):
                 wait = self.retry_period
             else:
                 wait = self.retry_period * random.uniform(1.0, ACQUIRE_JITTER)
+                observed = self._observed
+                if observed is not None and observed.holder:
+                    # Try again the moment the holder's lease runs out, not up to a retry
+                    # period later: that moment is the failover time after a crash.
+                    expires_in = self._observed_at + observed.duration - trio.current_time()
+                    if 0 <= expires_in < wait:
+                        wait = expires_in + EXPIRY_MARGIN
             with trio.move_on_after(wait):
                 await self._poke.wait()
             self._poke = trio.Event()
