@@ -97,6 +97,7 @@ class Elector(Actor):
         self.last_renewal: float | None = None
 
     async def on_start(self) -> None:
+        self.view.on_doubt = self._doubt
         self.context.start_soon(self._watch_lease)
         self.context.start_soon(self._elect_forever)
         term = self._leading_term()
@@ -159,6 +160,13 @@ class Elector(Actor):
             with trio.move_on_after(wait):
                 await self._poke.wait()
             self._poke = trio.Event()
+
+    def _doubt(self) -> None:
+        """A request could not reach the leader the view names: attempt (which reads the
+        lease, as a follower) now rather than at the next retry."""
+        if not self.terms.leading:
+            self._mine = None
+            self._poke.set()
 
     def _check_fence(self) -> None:
         """End a term whose fence has passed (Trio already cancelled its work)."""

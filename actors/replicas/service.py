@@ -35,9 +35,11 @@ from .view import LeaderView
 
 __all__ = ["ReplicaService", "replica_identity"]
 
-HANDOFF_LINGER = 1.0
+HANDOFF_LINGER = 3.0
 """Seconds a leader that handed off keeps accepting requests (and passing them on) before
-its server stops accepting, so that every follower has switched to the new leader."""
+its server stops accepting, so that every follower has switched to the new leader, even on
+a loaded machine where their watch of the lease runs behind. It lengthens the shutdown,
+not the hand-off."""
 
 log = structlog.get_logger(__name__)
 

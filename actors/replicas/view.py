@@ -7,6 +7,7 @@ transitions. It is plain data and a change counter, shared by reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
@@ -46,6 +47,8 @@ class LeaderView(ChangeCounter):
         """Times the observed holder changed identity (each acquisition, here or elsewhere)."""
         self.handing_off = False
         """Set once this replica started giving its leadership away (SIGTERM)."""
+        self.on_doubt: Callable[[], None] | None = None
+        """Set by the elector: read the lease now (:meth:`doubt`)."""
 
     def observe(self, leader: Leader | None) -> None:
         """Record the lease's holder (``None``: nobody holds it)."""
@@ -84,6 +87,11 @@ class LeaderView(ChangeCounter):
         if leader.url == self.url:
             return None
         return leader.url
+
+    def doubt(self) -> None:
+        """Someone could not reach the leader this view names: look at the lease again."""
+        if self.on_doubt is not None:
+            self.on_doubt()
 
     def begin_handoff(self) -> None:
         """From now on, requests are not served here (they wait for the next leader)."""

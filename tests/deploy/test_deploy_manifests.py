@@ -31,6 +31,7 @@ from actors.config import build_config
 from actors.fileservers.builder import build_fileserver
 from actors.kube import KubeClient
 from actors.replicas.elector import RELEASE_TIMEOUT
+from actors.replicas.service import HANDOFF_LINGER
 from actors.replicas.service import ReplicaService, replica_identity
 from tests.deploy.render import (
     OVERLAYS,
@@ -194,10 +195,12 @@ def test_the_grace_period_covers_every_step_of_the_stop(overlay: str) -> None:
     stop = (
         pause
         # The leader lets spawns finish creating their objects, then releases the lease (the
-        # hand-off waits at most RELEASE_TIMEOUT + 1 for the release).
+        # hand-off waits at most RELEASE_TIMEOUT + 1 for the release), then lingers while
+        # the followers switch to the new leader.
         + config.leader_election.handoff_timeout.total_seconds()
         + RELEASE_TIMEOUT
         + 1
+        + HANDOFF_LINGER
         + server.stream_close_timeout
         + server.graceful_timeout
         + server.actor_stop_timeout

@@ -89,4 +89,7 @@ async def with_leader(
                 )
                 raise Refusal.unreachable(str(error)) from None
             _log.info("Leader unreachable, trying again", leader=leader.base_url, error=str(error))
+            doubt = getattr(route, "doubt", None)
+            if doubt is not None:
+                doubt()  # who leads may have changed: have the route look again now
         await trio.sleep(RETRY_PAUSE)

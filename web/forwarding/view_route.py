@@ -32,6 +32,11 @@ class LeaderViewRoute:
     def serves_locally(self) -> bool:
         return self._view.serves_locally()
 
+    def doubt(self) -> None:
+        """The leader it named could not be reached: have the elector read the lease now
+        rather than wait for its watch (which may run behind on a loaded machine)."""
+        self._view.doubt()
+
     async def leader_url(self) -> str | None:
         # ``wait_route`` answers "" for "serve here", which is SERVE_HERE.
         return await self._view.wait_route(self._wait)
