@@ -27,7 +27,14 @@ import trio
 from web.asgi import Message, Receive, Scope, Send
 from web.bounds import MAX_BODY_BYTES
 from web.forwarding.headers import header, request_headers, response_headers
-from web.forwarding.leader import ConnectFailed, LeaderAddress, ServeHere, target, with_leader
+from web.forwarding.leader import (
+    ConnectFailed,
+    HandingOver,
+    LeaderAddress,
+    ServeHere,
+    target,
+    with_leader,
+)
 from web.forwarding.refusals import NOT_SERVED_HEADER, Refusal, send_refusal
 from web.forwarding.route import ForwardingTuning, LeaderRoute
 from web.request_context import current_request_id
@@ -256,6 +263,14 @@ class HTTPRelay:
                     # A leader stopping closes its idle connections; one may have been
                     # reused just then. Asking again cannot change anything.
                     raise ConnectFailed("the leader closed the connection") from None
+                if _never_answered(error):
+                    # Closed with not a byte of answer: a replica stopping gracefully
+                    # answers every request it has read, so this one was not read (its
+                    # idle connection was closed as the request went out). Even if the
+                    # replica had died after reading it, the API's writes may be sent
+                    # again: a create meets the lab its first attempt began (409, which
+                    # JupyterHub's spawner handles), a delete is a delete.
+                    raise ConnectFailed("the leader closed the connection") from None
                 _log.warning(
                     "Leader failed before answering",
                     leader=leader.base_url,
@@ -273,7 +288,7 @@ class HTTPRelay:
                 # The replica we took for the leader turned the request away unread (it is
                 # handing off): ask again who leads.
                 await response.aclose()
-                raise ConnectFailed("it is handing over to another replica")
+                raise HandingOver("it is handing over to another replica")
             return response
         _log.warning("Leader did not answer in time", leader=leader.base_url, timeout=timeout)
         raise Refusal.timeout(timeout)
@@ -328,3 +343,10 @@ class HTTPRelay:
                 return
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             at_boundary = bytes(chunk).endswith(_EVENT_BOUNDARIES)
+
+
+def _never_answered(error: httpx.HTTPError) -> bool:
+    """Whether the connection closed before any byte of a response (httpcore's words)."""
+    return isinstance(error, httpx.RemoteProtocolError) and "without sending a response" in str(
+        error
+    )

@@ -36,6 +36,12 @@ class ConnectFailed(Exception):
     """No connection to the leader could be opened; the message is safe to show a client."""
 
 
+class HandingOver(ConnectFailed):
+    """The replica taken for the leader answered that it does not lead (any more): it held
+    the request until it knew who leads now, so the retry window starts again (within
+    :data:`LEADER_WAIT_CEILING` in all)."""
+
+
 class ServeHere(Exception):
     """This replica leads now: the app answers the request (nothing was relayed yet)."""
 
@@ -70,7 +76,8 @@ async def with_leader(
     Raises ``Refusal`` (503) when no leader is known or none accepts connections in time,
     and ``ServeHere`` when this replica became the leader meanwhile.
     """
-    deadline = trio.current_time() + tuning.connect_retry_window
+    started = trio.current_time()
+    deadline = started + tuning.connect_retry_window
     while True:
         base_url: str | None = None
         with trio.move_on_after(LEADER_WAIT_CEILING):
@@ -83,6 +90,12 @@ async def with_leader(
         try:
             return await attempt(leader)
         except ConnectFailed as error:
+            if isinstance(error, HandingOver):
+                # Not unreachable: it answered, after waiting for the hand-off to end.
+                deadline = min(
+                    trio.current_time() + tuning.connect_retry_window,
+                    started + LEADER_WAIT_CEILING,
+                )
             if trio.current_time() + RETRY_PAUSE >= deadline:
                 _log.warning(
                     "Leader unreachable, request refused", leader=leader.base_url, error=str(error)

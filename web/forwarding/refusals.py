@@ -10,8 +10,8 @@ headers. The statuses:
   the leader never saw the request.
 * 503 ``not_leader``: the request was already forwarded once, by another replica that
   believed this one leads, and this one does not (a hand-off in progress).
-* 502 ``leader_failed``: the leader closed the connection before answering a request that
-  could not be sent again (one that changes something). It may or may not have taken
+* 502 ``leader_failed``: the leader closed the connection part-way through its answer to a
+  request that could not be sent again (one that changes something). It may or may not have taken
   effect, so this is not a 503 inviting a blind retry.
 * 504 ``leader_timeout``: the leader did not answer within the response timeout.
 * 413 ``request_too_large``: the body passes the limit the app itself applies.

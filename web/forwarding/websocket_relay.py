@@ -34,7 +34,7 @@ from trio_websocket import (
 
 from web.asgi import Message, Receive, Scope, Send
 from web.forwarding.headers import header, response_headers, websocket_request_headers
-from web.forwarding.leader import ConnectFailed, LeaderAddress, target, with_leader
+from web.forwarding.leader import ConnectFailed, HandingOver, LeaderAddress, target, with_leader
 from web.forwarding.refusals import NOT_SERVED_HEADER, Refusal, send_refusal
 from web.forwarding.route import ForwardingTuning, LeaderRoute
 from web.request_context import current_request_id
@@ -193,7 +193,7 @@ class WebSocketRelay:
             await trio.aclose_forcefully(stream)
         if rejected is not None:
             if any(name.lower() == NOT_SERVED_HEADER.encode() for name, _ in rejected.headers):
-                raise ConnectFailed("it is handing over to another replica")
+                raise HandingOver("it is handing over to another replica")
             return _rejection_messages(rejected)
         if upstream is not None:
             return None
