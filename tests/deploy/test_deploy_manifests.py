@@ -31,8 +31,7 @@ from actors.config import build_config
 from actors.fileservers.builder import build_fileserver
 from actors.kube import KubeClient
 from actors.replicas.elector import RELEASE_TIMEOUT
-from actors.replicas.service import HANDOFF_LINGER
-from actors.replicas.service import ReplicaService, replica_identity
+from actors.replicas.service import HANDOFF_LINGER, ReplicaService, replica_identity
 from tests.deploy.render import (
     OVERLAYS,
     controller_config,
