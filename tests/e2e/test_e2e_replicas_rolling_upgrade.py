@@ -43,6 +43,8 @@ from tests.e2e.test_e2e_resilience_sigkill import (
 )
 
 USERS = 300
+PRESTOP_PAUSE = 1.0
+"""Seconds between leaving the rotation and SIGTERM (the deployment pauses 5 s there)."""
 OPERATION_DEADLINE = 60.0
 """A user's whole plan takes seconds; one that takes this long is stuck."""
 STAGGER = 0.04
@@ -253,6 +255,9 @@ async def test_rolling_upgrade_during_a_storm_fails_nothing(tmp_path: Path) -> N
                     leaders = [r for r in old if await r.leads(direct)]
                     victim = (leaders or old)[0]
                     service.endpoints.remove(victim.url)
+                    # The manifests' preStop pause: requests already on their way to the
+                    # replica arrive before it stops listening.
+                    await trio.sleep(PRESTOP_PAUSE)
                     victim.process.process.send_signal(signal.SIGTERM)
                     stopped.append((victim, bool(leaders)))
                     status = await victim.process.process.wait()
