@@ -165,6 +165,29 @@ async def test_a_relist_after_expired_versions_delivers_only_the_difference(
             assert view_kept.read() == "Pending"
 
 
+async def test_a_resync_returns_once_a_fresh_list_holds_every_earlier_write(
+    kube: KubeClient, site: Site
+) -> None:
+    """What a new leader relies on: after ``resync`` the index holds every write made before
+    it, whether or not the watch had delivered it yet, and the views stay subscribed."""
+    feed: InformerFeed[str] = InformerFeed("pods")
+    with trio.fail_after(CEILING):
+        await _namespaces(kube, "inf-r")
+        async with running_informer(kube, feed, site) as informer:
+            await feed.ready.wait()
+            owner = Owner()
+            view = feed.watch(("inf-r", "lab"), owner.notify)
+            lists = informer.snapshot().details["lists"]
+            await kube.pods.create("inf-r", pod("lab", LABELS))
+            await feed.resync()
+            assert feed.get(("inf-r", "lab")) == "Pending"
+            assert informer.snapshot().details["lists"] == lists + 1
+            # The watch goes on after the list, and the view still hears it.
+            _set_phase(site, "inf-r", "Running")
+            while view.read() != "Running":
+                await owner.next_read(view)
+
+
 async def test_a_restarted_informer_keeps_its_views_and_delivers_what_changed(
     kube: KubeClient, site: Site
 ) -> None:

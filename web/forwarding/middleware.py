@@ -51,69 +51,23 @@ def _replica_name(value: bytes) -> str:
     return text if _REPLICA_NAME.fullmatch(text) else "(not a replica name)"
 
 
-class _Recorded:
-    """The client's ``receive``, remembering what was read before the relay knew whether it
-    would relay at all, so that the app can read it again if this replica serves instead.
-
-    Only the opening messages are kept (a WebSocket's ``connect``, an empty request body);
-    reading anything with content makes the record ``lossy``. Nothing else is kept, so a
-    long relay holds no history.
-    """
+class _Kept:
+    """The client's ``receive``, keeping what was read so that the app (or the relay) can
+    read the request again from its start: :meth:`replay`. Subclasses say what is kept."""
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
         self._kept: list[Message] = []
-        self.lossy = False
-
-    @property
-    def complete(self) -> bool:
-        """Whether everything read is kept (the app can read the request again)."""
-        return not self.lossy
-
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        kind = message["type"]
-        if kind == "websocket.connect" or (
-            kind == "http.request" and not message.get("body") and not message.get("more_body")
-        ):
-            if len(self._kept) < 2:
-                self._kept.append(message)
-        elif kind not in ("http.disconnect", "websocket.disconnect"):
-            self.lossy = True
-        return message
-
-    def replay(self) -> Receive:
-        pending = list(self._kept)
-
-        async def receive() -> Message:
-            if pending:
-                await trio.lowlevel.checkpoint()
-                return pending.pop(0)
-            return await self._receive()
-
-        return receive
-
-
-class _KeptBody:
-    """The client's ``receive`` for a request served here, keeping its body (at most the
-    app's own limit, which the app enforces) so that it can be sent on if this replica's
-    term ends under the request (:class:`_PassOnWhenNotServed`)."""
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self._kept: list[Message] = []
-        self._size = 0
         self.complete = True
+        """Whether everything read is kept (the request can be read again in full)."""
 
     async def __call__(self) -> Message:
         message = await self._receive()
-        if message["type"] == "http.request":
-            self._size += len(message.get("body", b""))
-            if self._size <= MAX_BODY_BYTES:
-                self._kept.append(message)
-            else:
-                self.complete = False
+        self._keep(message)
         return message
+
+    def _keep(self, message: Message) -> None:
+        raise NotImplementedError
 
     def replay(self) -> Receive:
         pending = list(self._kept)
@@ -125,6 +79,38 @@ class _KeptBody:
             return await self._receive()
 
         return receive
+
+
+class _KeptConnect(_Kept):
+    """A WebSocket's ``receive`` while the relay finds the leader: only its ``connect`` is
+    kept (nothing else is read before a leader is found), so a long relay holds no
+    history; should the app serve it after all, it reads the ``connect`` again."""
+
+    def _keep(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.connect" and not self._kept:
+            self._kept.append(message)
+        elif kind != "websocket.disconnect":
+            self.complete = False
+
+
+class _KeptBody(_Kept):
+    """An HTTP request's ``receive``, keeping its body (at most the app's own limit, which
+    the app enforces): the request can be sent on whole if this replica turns out not to
+    serve it (a relay that ends here after all, or a term that ends under the request)."""
+
+    def __init__(self, receive: Receive) -> None:
+        super().__init__(receive)
+        self._size = 0
+
+    def _keep(self, message: Message) -> None:
+        if message["type"] != "http.request":
+            return
+        self._size += len(message.get("body", b""))
+        if self._size <= MAX_BODY_BYTES:
+            self._kept.append(message)
+        else:
+            self.complete = False
 
 
 class _PassOnWhenNotServed:
@@ -196,9 +182,7 @@ class LeaderForwarder:
         if forwarded_by is not None:
             await self._answer_forwarded(scope, receive, send, _replica_name(forwarded_by))
             return
-        recorded: _Recorded | _KeptBody = (
-            _KeptBody(receive) if kind == "http" else _Recorded(receive)
-        )
+        recorded: _Kept = _KeptBody(receive) if kind == "http" else _KeptConnect(receive)
         try:
             if kind == "http":
                 await self._http()(scope, recorded, send)
